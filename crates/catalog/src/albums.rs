@@ -1,0 +1,257 @@
+//! Albums and their assets.
+
+use crate::rusqlite::{OptionalExtension, Row, Transaction, params};
+use crate::{Catalog, Error, Millis, OptionalExt, Result, new_id, now_millis};
+
+#[derive(Debug, Clone)]
+pub struct Album {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub description: String,
+    pub thumbnail_asset_id: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub asset_count: i64,
+    /// Capture-time range of the album's assets, on the wall clock.
+    pub start: Option<Millis>,
+    pub end: Option<Millis>,
+}
+
+/// What happened to one asset id in an add/remove request (Immich's
+/// `BulkIdResponseDto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlbumAssetChange {
+    Done,
+    Duplicate,
+    NotFound,
+}
+
+const SELECT: &str = "SELECT al.id, al.owner_id, al.name, al.description,
+        coalesce(al.thumbnail_asset_id, (SELECT aa.asset_id FROM album_assets aa JOIN assets a ON a.id = aa.asset_id
+            WHERE aa.album_id = al.id AND a.deleted_at IS NULL ORDER BY a.local_taken_at DESC LIMIT 1)),
+        al.created_at, al.updated_at,
+        (SELECT count(*) FROM album_assets aa JOIN assets a ON a.id = aa.asset_id WHERE aa.album_id = al.id AND a.deleted_at IS NULL),
+        (SELECT min(a.local_taken_at) FROM album_assets aa JOIN assets a ON a.id = aa.asset_id WHERE aa.album_id = al.id AND a.deleted_at IS NULL),
+        (SELECT max(a.local_taken_at) FROM album_assets aa JOIN assets a ON a.id = aa.asset_id WHERE aa.album_id = al.id AND a.deleted_at IS NULL)
+    FROM albums al";
+
+fn from_row(r: &Row) -> crate::rusqlite::Result<Album> {
+    Ok(Album {
+        id: r.get(0)?,
+        owner_id: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        thumbnail_asset_id: r.get(4)?,
+        created_at: r.get(5)?,
+        updated_at: r.get(6)?,
+        asset_count: r.get(7)?,
+        start: r.get(8)?,
+        end: r.get(9)?,
+    })
+}
+
+fn owned_album(tx: &Transaction, owner_id: &str, id: &str) -> Result<Album> {
+    tx.query_row(&format!("{SELECT} WHERE al.id = ?1 AND al.owner_id = ?2"), [id, owner_id], from_row)
+        .found("album")
+}
+
+fn add_in(tx: &Transaction, owner_id: &str, album_id: &str, ids: &[String]) -> Result<Vec<AlbumAssetChange>> {
+    let now = now_millis();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let owned: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM assets WHERE id = ?1 AND owner_id = ?2)",
+            [id, owner_id],
+            |r| r.get(0),
+        )?;
+        if !owned {
+            out.push(AlbumAssetChange::NotFound);
+            continue;
+        }
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO album_assets (album_id, asset_id, added_at) VALUES (?1, ?2, ?3)",
+            params![album_id, id, now],
+        )?;
+        out.push(if n == 1 {
+            AlbumAssetChange::Done
+        } else {
+            AlbumAssetChange::Duplicate
+        });
+    }
+    tx.execute("UPDATE albums SET updated_at = ?2 WHERE id = ?1", params![album_id, now])?;
+    Ok(out)
+}
+
+impl Catalog {
+    pub fn create_album(&self, owner_id: &str, name: &str, description: &str, asset_ids: &[String]) -> Result<Album> {
+        let id = new_id();
+        self.write(|tx| {
+            let now = now_millis();
+            tx.execute(
+                "INSERT INTO albums (id, owner_id, name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![id, owner_id, name, description, now],
+            )?;
+            add_in(tx, owner_id, &id, asset_ids)?;
+            owned_album(tx, owner_id, &id)
+        })
+    }
+
+    pub fn albums(&self, owner_id: &str) -> Result<Vec<Album>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!("{SELECT} WHERE al.owner_id = ?1 ORDER BY al.created_at DESC"))?;
+        let rows = stmt.query_map([owner_id], from_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Albums of the owner that contain the asset.
+    pub fn albums_with_asset(&self, owner_id: &str, asset_id: &str) -> Result<Vec<Album>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "{SELECT} WHERE al.owner_id = ?1 AND al.id IN (SELECT album_id FROM album_assets WHERE asset_id = ?2) ORDER BY al.created_at DESC"
+        ))?;
+        let rows = stmt.query_map([owner_id, asset_id], from_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn album(&self, owner_id: &str, id: &str) -> Result<Album> {
+        self.conn()?
+            .query_row(&format!("{SELECT} WHERE al.id = ?1 AND al.owner_id = ?2"), [id, owner_id], from_row)
+            .found("album")
+    }
+
+    /// Ids of the album's assets that are not in the trash, newest first.
+    pub fn album_asset_ids(&self, album_id: &str) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT a.id FROM album_assets aa JOIN assets a ON a.id = aa.asset_id
+             WHERE aa.album_id = ?1 AND a.deleted_at IS NULL ORDER BY a.local_taken_at DESC",
+        )?;
+        let rows = stmt.query_map([album_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn update_album(
+        &self,
+        owner_id: &str,
+        id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+        thumbnail: Option<&str>,
+    ) -> Result<Album> {
+        self.write(|tx| {
+            if let Some(asset) = thumbnail {
+                let in_album: bool = tx.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM album_assets WHERE album_id = ?1 AND asset_id = ?2)",
+                    [id, asset],
+                    |r| r.get(0),
+                )?;
+                if !in_album {
+                    return Err(Error::Conflict("The album cover must be one of the album's photos".into()));
+                }
+            }
+            let n = tx.execute(
+                "UPDATE albums SET name = coalesce(?3, name), description = coalesce(?4, description),
+                    thumbnail_asset_id = coalesce(?5, thumbnail_asset_id), updated_at = ?6
+                 WHERE id = ?1 AND owner_id = ?2",
+                params![id, owner_id, name, description, thumbnail, now_millis()],
+            )?;
+            if n == 0 {
+                return Err(Error::NotFound("album"));
+            }
+            owned_album(tx, owner_id, id)
+        })
+    }
+
+    pub fn delete_album(&self, owner_id: &str, id: &str) -> Result<()> {
+        self.write(
+            |tx| match tx.execute("DELETE FROM albums WHERE id = ?1 AND owner_id = ?2", [id, owner_id])? {
+                0 => Err(Error::NotFound("album")),
+                _ => Ok(()),
+            },
+        )
+    }
+
+    pub fn add_album_assets(&self, owner_id: &str, album_id: &str, ids: &[String]) -> Result<Vec<AlbumAssetChange>> {
+        self.write(|tx| {
+            owned_album(tx, owner_id, album_id)?;
+            add_in(tx, owner_id, album_id, ids)
+        })
+    }
+
+    pub fn remove_album_assets(&self, owner_id: &str, album_id: &str, ids: &[String]) -> Result<Vec<AlbumAssetChange>> {
+        self.write(|tx| {
+            owned_album(tx, owner_id, album_id)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let n = tx.execute("DELETE FROM album_assets WHERE album_id = ?1 AND asset_id = ?2", [album_id, id])?;
+                out.push(if n == 1 {
+                    AlbumAssetChange::Done
+                } else {
+                    AlbumAssetChange::NotFound
+                });
+            }
+            // A cover that left the album falls back to the newest photo.
+            tx.execute(
+                "UPDATE albums SET updated_at = ?2, thumbnail_asset_id = CASE WHEN thumbnail_asset_id IN
+                    (SELECT asset_id FROM album_assets WHERE album_id = ?1) THEN thumbnail_asset_id END WHERE id = ?1",
+                params![album_id, now_millis()],
+            )?;
+            Ok(out)
+        })
+    }
+
+    /// The owner's album with exactly this name, if any (the CLI reuses albums by name).
+    pub fn album_by_name(&self, owner_id: &str, name: &str) -> Result<Option<Album>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                &format!("{SELECT} WHERE al.owner_id = ?1 AND al.name = ?2"),
+                [owner_id, name],
+                from_row,
+            )
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assets::tests::{new_asset, user};
+
+    #[test]
+    fn albums_take_only_the_owners_assets_and_report_each_id() {
+        let (_d, cat) = crate::test_catalog();
+        let (a, b) = (user(&cat, "a@x"), user(&cat, "b@x"));
+        let mine = cat.commit_asset(&new_asset(&a, b"1")).unwrap().unwrap();
+        let theirs = cat.commit_asset(&new_asset(&b, b"2")).unwrap().unwrap();
+        let album = cat.create_album(&a, "Trip", "", &[]).unwrap();
+        let result = cat
+            .add_album_assets(&a, &album.id, &[mine.id.clone(), theirs.id.clone(), mine.id.clone()])
+            .unwrap();
+        assert_eq!(
+            result,
+            vec![AlbumAssetChange::Done, AlbumAssetChange::NotFound, AlbumAssetChange::Duplicate]
+        );
+        let album = cat.album(&a, &album.id).unwrap();
+        assert_eq!(
+            (album.asset_count, album.thumbnail_asset_id.as_deref()),
+            (1, Some(mine.id.as_str()))
+        );
+        assert!(cat.album(&b, &album.id).is_err(), "another user cannot see the album");
+        assert!(cat.add_album_assets(&b, &album.id, std::slice::from_ref(&theirs.id)).is_err());
+    }
+
+    #[test]
+    fn trashed_assets_leave_album_counts_until_restored() {
+        let (_d, cat) = crate::test_catalog();
+        let a = user(&cat, "a@x");
+        let asset = cat.commit_asset(&new_asset(&a, b"1")).unwrap().unwrap();
+        let album = cat.create_album(&a, "A", "", std::slice::from_ref(&asset.id)).unwrap();
+        assert_eq!(album.asset_count, 1);
+        cat.trash_assets(&a, std::slice::from_ref(&asset.id)).unwrap();
+        assert_eq!(cat.album(&a, &album.id).unwrap().asset_count, 0);
+        cat.restore_trash(&a).unwrap();
+        assert_eq!(cat.album(&a, &album.id).unwrap().asset_count, 1);
+    }
+}

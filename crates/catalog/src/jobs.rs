@@ -1,0 +1,263 @@
+//! The durable job queue's storage: one row per unit of background work.
+//! A job is `pending` until a worker claims it (`running`); success deletes
+//! it, failure either schedules a retry or parks it as `failed` with its error.
+
+use crate::rusqlite::{OptionalExtension, Row, Transaction, params};
+use crate::{Catalog, Millis, Result, now_millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    ExtractMetadata,
+    GenerateThumbnails,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 2] = [JobKind::ExtractMetadata, JobKind::GenerateThumbnails];
+
+    /// Immich's queue name for this kind of job.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::ExtractMetadata => "metadataExtraction",
+            JobKind::GenerateThumbnails => "thumbnailGeneration",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The job that follows this one for the same asset, whether this one
+    /// succeeded or failed for good: a photo with unreadable EXIF can still
+    /// get a thumbnail.
+    pub fn next(self) -> Option<JobKind> {
+        match self {
+            JobKind::ExtractMetadata => Some(JobKind::GenerateThumbnails),
+            JobKind::GenerateThumbnails => None,
+        }
+    }
+}
+
+fn enqueue_next(tx: &Transaction, job: &Job) -> Result<()> {
+    if let (Some(kind), Some(asset)) = (job.kind.next(), &job.asset_id) {
+        enqueue_in(tx, kind, asset, now_millis())?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub kind: JobKind,
+    pub asset_id: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub run_after: Millis,
+    pub last_error: Option<String>,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JobCounts {
+    pub pending: i64,
+    pub running: i64,
+    pub failed: i64,
+}
+
+const COLUMNS: &str = "id, kind, asset_id, state, attempts, run_after, last_error, updated_at";
+
+fn from_row(r: &Row) -> crate::rusqlite::Result<Job> {
+    let kind: String = r.get(1)?;
+    Ok(Job {
+        id: r.get(0)?,
+        kind: JobKind::parse(&kind).ok_or_else(|| {
+            crate::rusqlite::Error::FromSqlConversionFailure(
+                1,
+                crate::rusqlite::types::Type::Text,
+                format!("unknown job kind {kind}").into(),
+            )
+        })?,
+        asset_id: r.get(2)?,
+        state: r.get(3)?,
+        attempts: r.get(4)?,
+        run_after: r.get(5)?,
+        last_error: r.get(6)?,
+        updated_at: r.get(7)?,
+    })
+}
+
+/// Queues a job unless one of that kind is already open for the asset.
+pub(crate) fn enqueue_in(tx: &Transaction, kind: JobKind, asset_id: &str, now: Millis) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO jobs (kind, asset_id, state, run_after, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3, ?3)",
+        params![kind.as_str(), asset_id, now],
+    )?;
+    Ok(())
+}
+
+impl Catalog {
+    pub fn enqueue(&self, kind: JobKind, asset_id: &str) -> Result<()> {
+        self.write(|tx| enqueue_in(tx, kind, asset_id, now_millis()))
+    }
+
+    /// Claims the oldest job that is due, if any.
+    pub fn claim_job(&self, now: Millis) -> Result<Option<Job>> {
+        self.write(|tx| {
+            Ok(tx
+                .query_row(
+                    &format!(
+                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1
+                         WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?1 ORDER BY run_after, id LIMIT 1)
+                         RETURNING {COLUMNS}"
+                    ),
+                    [now],
+                    from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    /// When the next pending job becomes due.
+    pub fn next_job_due(&self) -> Result<Option<Millis>> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT min(run_after) FROM jobs WHERE state = 'pending'", [], |r| r.get(0))?)
+    }
+
+    /// Marks a job done and queues the next one for its asset, in one transaction.
+    pub fn finish_job(&self, job: &Job) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM jobs WHERE id = ?1", [job.id])?;
+            enqueue_next(tx, job)
+        })
+    }
+
+    /// Records a failure: retried at `retry_at`, or failed for good with
+    /// `None` (and then the next job for the asset is queued all the same).
+    pub fn fail_job(&self, job: &Job, error: &str, retry_at: Option<Millis>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE jobs SET state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
+                    run_after = coalesce(?3, run_after), last_error = ?2, updated_at = ?4 WHERE id = ?1",
+                params![job.id, error, retry_at, now_millis()],
+            )?;
+            if retry_at.is_none() {
+                enqueue_next(tx, job)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Returns jobs a stopped server left running to the queue.
+    pub fn requeue_running_jobs(&self) -> Result<usize> {
+        self.write(|tx| Ok(tx.execute("UPDATE jobs SET state = 'pending' WHERE state = 'running'", [])?))
+    }
+
+    /// Queues every failed job (of one kind, or all) again with a fresh retry budget.
+    pub fn retry_failed_jobs(&self, kind: Option<JobKind>) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE jobs SET state = 'pending', attempts = 0, run_after = ?2, updated_at = ?2
+                 WHERE state = 'failed' AND (?1 IS NULL OR kind = ?1)",
+                params![kind.map(JobKind::as_str), now_millis()],
+            )?)
+        })
+    }
+
+    pub fn job_counts_by_kind(&self, kind: Option<JobKind>) -> Result<JobCounts> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT state, count(*) FROM jobs WHERE ?1 IS NULL OR kind = ?1 GROUP BY state")?;
+        let mut counts = JobCounts::default();
+        for row in stmt.query_map([kind.map(JobKind::as_str)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            match row? {
+                (s, n) if s == "pending" => counts.pending = n,
+                (s, n) if s == "running" => counts.running = n,
+                (s, n) if s == "failed" => counts.failed = n,
+                _ => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    pub fn job_counts(&self) -> Result<JobCounts> {
+        self.job_counts_by_kind(None)
+    }
+
+    /// Failed jobs, optionally only those of one asset.
+    pub fn failed_jobs(&self, asset_id: Option<&str>) -> Result<Vec<Job>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE state = 'failed' AND (?1 IS NULL OR asset_id = ?1) ORDER BY updated_at DESC LIMIT 500"
+        ))?;
+        let rows = stmt.query_map([asset_id], from_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assets::tests::{new_asset, user};
+
+    #[test]
+    fn a_job_is_claimed_once_and_its_follow_up_is_queued_when_it_finishes() {
+        let (_d, cat) = crate::test_catalog();
+        let a = user(&cat, "a@x");
+        let asset = cat.commit_asset(&new_asset(&a, b"1")).unwrap().unwrap();
+        let job = cat.claim_job(now_millis()).unwrap().unwrap();
+        assert_eq!((job.kind, job.attempts), (JobKind::ExtractMetadata, 1));
+        assert!(
+            cat.claim_job(now_millis()).unwrap().is_none(),
+            "a running job is not handed out twice"
+        );
+        cat.finish_job(&job).unwrap();
+        let next = cat.claim_job(now_millis()).unwrap().unwrap();
+        assert_eq!(
+            (next.kind, next.asset_id.as_deref()),
+            (JobKind::GenerateThumbnails, Some(asset.id.as_str()))
+        );
+    }
+
+    #[test]
+    fn a_retry_waits_for_its_time_and_a_final_failure_keeps_its_error() {
+        let (_d, cat) = crate::test_catalog();
+        let a = user(&cat, "a@x");
+        cat.commit_asset(&new_asset(&a, b"1")).unwrap().unwrap();
+        let now = now_millis();
+        let job = cat.claim_job(now).unwrap().unwrap();
+        cat.fail_job(&job, "disk hiccup", Some(now + 60_000)).unwrap();
+        assert!(cat.claim_job(now).unwrap().is_none());
+        let again = cat.claim_job(now + 60_000).unwrap().unwrap();
+        assert_eq!(again.attempts, 2);
+        cat.fail_job(&again, "not a JPEG", None).unwrap();
+        let failed = cat.failed_jobs(None).unwrap();
+        assert_eq!(failed[0].last_error.as_deref(), Some("not a JPEG"));
+        assert_eq!(
+            cat.job_counts().unwrap(),
+            JobCounts {
+                pending: 1,
+                running: 0,
+                failed: 1
+            },
+            "thumbnails still queued after metadata failed"
+        );
+        assert_eq!(cat.retry_failed_jobs(None).unwrap(), 1);
+        assert_eq!(
+            cat.job_counts().unwrap(),
+            JobCounts {
+                pending: 2,
+                running: 0,
+                failed: 0
+            }
+        );
+    }
+
+    #[test]
+    fn jobs_left_running_by_a_crash_are_requeued() {
+        let (_d, cat) = crate::test_catalog();
+        let a = user(&cat, "a@x");
+        cat.commit_asset(&new_asset(&a, b"1")).unwrap().unwrap();
+        cat.claim_job(now_millis()).unwrap().unwrap();
+        assert_eq!(cat.requeue_running_jobs().unwrap(), 1);
+        assert!(cat.claim_job(now_millis()).unwrap().is_some());
+    }
+}

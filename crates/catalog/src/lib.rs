@@ -1,0 +1,129 @@
+//! The SQLite catalog: the one place that holds SQL.
+//!
+//! Every query Shoebox runs lives in this crate, grouped by entity. Calls are
+//! synchronous and may block on disk; async callers run them on a blocking
+//! thread (the server's `AppState::db`). The catalog knows nothing about HTTP
+//! or about where files live: paths are opaque strings to it.
+
+#![forbid(unsafe_code)]
+
+mod albums;
+mod assets;
+mod auth;
+mod jobs;
+mod migrate;
+mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+pub use r2d2_sqlite::rusqlite;
+use rusqlite::Connection;
+
+pub use albums::{Album, AlbumAssetChange};
+pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visibility};
+pub use auth::{ApiKey, AuthSubject, Session};
+pub use jobs::{Job, JobCounts, JobKind};
+pub use users::{NewUser, User};
+
+/// Milliseconds since the Unix epoch, the catalog's one time representation.
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("catalog database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("could not get a catalog connection: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error(
+        "the catalog is at schema version {found}, newer than this program knows ({known}); install a newer Shoebox or restore a catalog backup"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A pooled handle on the catalog database; cheap to clone.
+#[derive(Clone)]
+pub struct Catalog {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog at `path` and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let manager = SqliteConnectionManager::file(path).with_init(configure);
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)?;
+        let catalog = Self { pool };
+        migrate::run(&mut *catalog.conn()?)?;
+        Ok(catalog)
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` in an immediate (write-locking) transaction, so concurrent
+    /// writers queue on the busy timeout instead of failing on lock upgrade.
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The schema version the catalog is at.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn()?.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+}
+
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(30))?;
+    // synchronous=FULL: an upload is acknowledged only after its row is on
+    // disk, so a power cut cannot lose an acknowledged photo.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Maps "no rows" to a typed not-found error naming the entity.
+pub(crate) trait OptionalExt<T> {
+    fn found(self, what: &'static str) -> Result<T>;
+}
+
+impl<T> OptionalExt<T> for rusqlite::Result<T> {
+    fn found(self, what: &'static str) -> Result<T> {
+        match self {
+            Err(rusqlite::Error::QueryReturnedNoRows) => Err(Error::NotFound(what)),
+            other => Ok(other?),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_catalog() -> (tempfile::TempDir, Catalog) {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = Catalog::open(&dir.path().join("test.db")).unwrap();
+    (dir, cat)
+}

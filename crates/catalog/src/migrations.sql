@@ -1,0 +1,133 @@
+-- Each statement block separated by a line "-- migration" is one schema
+-- version; PRAGMA user_version records how many have run. Never edit a block
+-- that has shipped: append a new one.
+
+-- migration 1: users, auth, assets, albums, jobs
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    should_change_password INTEGER NOT NULL DEFAULT 0,
+    quota_bytes INTEGER,
+    avatar_color TEXT NOT NULL DEFAULT 'primary',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash BLOB NOT NULL UNIQUE,
+    device_type TEXT NOT NULL DEFAULT '',
+    device_os TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    key_hash BLOB NOT NULL UNIQUE,
+    permissions TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE assets (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    checksum BLOB NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('IMAGE', 'VIDEO')),
+    original_path TEXT NOT NULL UNIQUE,
+    original_file_name TEXT NOT NULL,
+    mime_type TEXT NOT NULL,
+    file_size INTEGER NOT NULL,
+    device_asset_id TEXT NOT NULL DEFAULT '',
+    device_id TEXT NOT NULL DEFAULT '',
+    file_created_at INTEGER NOT NULL,
+    file_modified_at INTEGER NOT NULL,
+    -- capture time in UTC and on the wall clock where it was taken; both
+    -- start as the file time and are replaced by EXIF when metadata runs
+    taken_at INTEGER NOT NULL,
+    local_taken_at INTEGER NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    duration_ms INTEGER,
+    is_favorite INTEGER NOT NULL DEFAULT 0,
+    visibility TEXT NOT NULL DEFAULT 'timeline',
+    live_photo_video_id TEXT,
+    has_metadata INTEGER NOT NULL DEFAULT 0,
+    thumbnail_path TEXT,
+    preview_path TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    deleted_at INTEGER,
+    UNIQUE (owner_id, checksum)
+);
+CREATE INDEX assets_timeline ON assets (owner_id, deleted_at, visibility, local_taken_at DESC);
+CREATE INDEX assets_trash ON assets (deleted_at) WHERE deleted_at IS NOT NULL;
+
+CREATE TABLE exif (
+    asset_id TEXT PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
+    make TEXT,
+    model TEXT,
+    lens_model TEXT,
+    exposure_time TEXT,
+    f_number REAL,
+    iso INTEGER,
+    focal_length REAL,
+    latitude REAL,
+    longitude REAL,
+    orientation TEXT,
+    image_width INTEGER,
+    image_height INTEGER,
+    date_time_original INTEGER,
+    time_zone TEXT,
+    modify_date INTEGER,
+    description TEXT,
+    rating INTEGER,
+    file_size INTEGER
+);
+
+CREATE TABLE albums (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    thumbnail_asset_id TEXT REFERENCES assets(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX albums_owner ON albums (owner_id);
+
+CREATE TABLE album_assets (
+    album_id TEXT NOT NULL REFERENCES albums(id) ON DELETE CASCADE,
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (album_id, asset_id)
+);
+CREATE INDEX album_assets_asset ON album_assets (asset_id);
+
+-- Files renamed into the library whose catalog row may not be committed yet.
+-- A row left here after a crash names an orphan to delete at start-up.
+CREATE TABLE pending_files (
+    path TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    asset_id TEXT REFERENCES assets(id) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_after INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_ready ON jobs (state, run_after);
+CREATE UNIQUE INDEX jobs_one_open_per_asset ON jobs (kind, asset_id) WHERE state IN ('pending', 'running');

@@ -1,0 +1,101 @@
+//! What each kind of job does. Handlers are synchronous: the runner calls
+//! them on a blocking thread.
+
+use shoebox_catalog::{AssetKind, Catalog, Exif, Job, JobKind};
+use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Could succeed on a later try (disk, database busy).
+    #[error("{0}")]
+    Transient(String),
+    /// A property of the file; retrying will not help.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<shoebox_catalog::Error> for HandlerError {
+    fn from(e: shoebox_catalog::Error) -> Self {
+        match e {
+            shoebox_catalog::Error::NotFound(_) => HandlerError::Permanent(e.to_string()),
+            other => HandlerError::Transient(other.to_string()),
+        }
+    }
+}
+
+impl From<shoebox_media::Error> for HandlerError {
+    fn from(e: shoebox_media::Error) -> Self {
+        if e.is_transient() {
+            HandlerError::Transient(e.to_string())
+        } else {
+            HandlerError::Permanent(e.to_string())
+        }
+    }
+}
+
+/// Runs one job.
+pub(crate) fn handle(catalog: &Catalog, layout: &Layout, job: &Job) -> Result<(), HandlerError> {
+    let asset_id = job
+        .asset_id
+        .as_deref()
+        .ok_or_else(|| HandlerError::Permanent("job has no asset".into()))?;
+    let asset = match catalog.asset(asset_id) {
+        Ok(asset) => asset,
+        // Deleted since it was queued: nothing left to do.
+        Err(shoebox_catalog::Error::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let original = layout.resolve(&asset.original_path);
+    match job.kind {
+        JobKind::ExtractMetadata => {
+            let meta = metadata::read(&original)?;
+            let taken = meta.taken.map(|t| (t.instant_millis(), t.local_millis));
+            let size = meta.width.zip(meta.height);
+            catalog.set_metadata(&asset.id, &to_exif(&meta, asset.file_size), taken, size)?;
+            Ok(())
+        }
+        // Videos wait for the video pipeline; until then clients show a placeholder.
+        JobKind::GenerateThumbnails if asset.kind == AssetKind::Video => Ok(()),
+        JobKind::GenerateThumbnails => {
+            let extension = MediaType::from_file_name(&asset.original_path).map_or("", |t| t.extension);
+            let orientation = catalog.exif(&asset.id)?.and_then(|e| e.orientation).and_then(|o| o.parse().ok());
+            let (thumb, preview) = (
+                Layout::thumbnail(&asset.owner_id, &asset.id),
+                Layout::preview(&asset.owner_id, &asset.id),
+            );
+            let made = thumbnail::generate(
+                &original,
+                extension,
+                orientation,
+                &layout.resolve(&thumb),
+                &layout.resolve(&preview),
+                DerivativeSizes::default(),
+            )?;
+            catalog.set_derivatives(&asset.id, &thumb, &preview, made.width.into(), made.height.into())?;
+            Ok(())
+        }
+    }
+}
+
+fn to_exif(meta: &metadata::Metadata, file_size: i64) -> Exif {
+    Exif {
+        make: meta.make.clone(),
+        model: meta.model.clone(),
+        lens_model: meta.lens_model.clone(),
+        exposure_time: meta.exposure_time.clone(),
+        f_number: meta.f_number,
+        iso: meta.iso,
+        focal_length: meta.focal_length,
+        latitude: meta.latitude,
+        longitude: meta.longitude,
+        orientation: meta.orientation.map(|o| o.to_string()),
+        image_width: meta.width,
+        image_height: meta.height,
+        date_time_original: meta.taken.map(|t| t.instant_millis()),
+        time_zone: meta.taken.and_then(|t| t.zone_name()),
+        modify_date: meta.modified.map(|t| t.instant_millis()),
+        description: meta.description.clone(),
+        rating: meta.rating,
+        file_size: Some(file_size),
+    }
+}

@@ -1,0 +1,155 @@
+//! Background work on a durable queue stored in the catalog.
+//!
+//! Uploads queue a metadata job; its success queues thumbnail generation.
+//! Workers claim due jobs from SQLite, run the CPU-bound work on blocking
+//! threads under a semaphore (so the web server keeps its share of the
+//! cores), and record the outcome: success removes the job, a transient
+//! failure (I/O) retries with exponential backoff, a failure that comes from
+//! the file itself parks the job as `failed` with its error for the API.
+//! Jobs left running by a crash are re-queued at start-up.
+
+#![forbid(unsafe_code)]
+
+mod handlers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoebox_catalog::{Catalog, Job, now_millis};
+use shoebox_media::Layout;
+use tokio::sync::{Notify, Semaphore, watch};
+
+pub use handlers::HandlerError;
+
+/// Attempts before a transiently failing job is parked as failed.
+const MAX_ATTEMPTS: i64 = 5;
+/// Longest the runner idles before looking at the queue again.
+const IDLE_POLL: Duration = Duration::from_secs(30);
+
+/// A handle to wake the workers when new work is queued, and to hear when
+/// a job has finished.
+#[derive(Clone, Default)]
+pub struct Waker {
+    queued: Arc<Notify>,
+    finished: Arc<Notify>,
+}
+
+impl Waker {
+    pub fn wake(&self) {
+        self.queued.notify_one();
+    }
+
+    /// Resolves after the next job outcome is recorded. Create it before
+    /// checking the queue so no outcome slips between check and wait.
+    pub fn job_finished(&self) -> tokio::sync::futures::Notified<'_> {
+        self.finished.notified()
+    }
+}
+
+pub struct Runner {
+    catalog: Catalog,
+    layout: Layout,
+    slots: Arc<Semaphore>,
+    waker: Waker,
+}
+
+impl Runner {
+    pub fn new(catalog: Catalog, layout: Layout, concurrency: usize, waker: Waker) -> Self {
+        Runner {
+            catalog,
+            layout,
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            waker,
+        }
+    }
+
+    /// Runs until `shutdown` turns true, then waits for jobs in flight.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let catalog = self.catalog.clone();
+        match tokio::task::spawn_blocking(move || catalog.requeue_running_jobs()).await {
+            Ok(Ok(n)) if n > 0 => {
+                tracing::info!(jobs = n, "re-queued jobs interrupted by the last shutdown")
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "could not re-queue interrupted jobs"),
+            _ => {}
+        }
+        let slots = self.slots.clone();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let permit = tokio::select! {
+                permit = slots.clone().acquire_owned() => permit.expect("semaphore is never closed"),
+                _ = shutdown.changed() => break,
+            };
+            let catalog = self.catalog.clone();
+            let claimed = tokio::task::spawn_blocking(move || catalog.claim_job(now_millis())).await;
+            match claimed {
+                Ok(Ok(Some(job))) => {
+                    let (catalog, layout, waker) = (self.catalog.clone(), self.layout.clone(), self.waker.clone());
+                    tokio::spawn(async move {
+                        execute(catalog, layout, job).await;
+                        drop(permit);
+                        waker.finished.notify_waiters();
+                    });
+                }
+                Ok(Ok(None)) => {
+                    drop(permit);
+                    let wait = self.idle_wait().await;
+                    tokio::select! {
+                        _ = self.waker.queued.notified() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => break,
+                    }
+                }
+                Ok(Err(e)) => {
+                    drop(permit);
+                    tracing::error!(error = %e, "could not read the job queue; trying again shortly");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        _ = shutdown.changed() => break,
+                    }
+                }
+                Err(join) => panic!("job queue task panicked: {join}"),
+            }
+        }
+        // Wait for running jobs: each holds a slot until it is recorded.
+        let all = u32::try_from(self.slots.available_permits()).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.slots.acquire_many(all.max(1))).await;
+    }
+
+    /// Until the next retry is due, or the idle poll.
+    async fn idle_wait(&self) -> Duration {
+        let catalog = self.catalog.clone();
+        match tokio::task::spawn_blocking(move || catalog.next_job_due()).await {
+            Ok(Ok(Some(due))) => Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0)).min(IDLE_POLL),
+            _ => IDLE_POLL,
+        }
+    }
+}
+
+async fn execute(catalog: Catalog, layout: Layout, job: Job) {
+    let (c, l, j) = (catalog.clone(), layout, job.clone());
+    let outcome = tokio::task::spawn_blocking(move || handlers::handle(&c, &l, &j))
+        .await
+        .unwrap_or_else(|panic| Err(HandlerError::Permanent(format!("the job crashed: {panic}"))));
+    let recorded = tokio::task::spawn_blocking(move || match outcome {
+        Ok(()) => catalog.finish_job(&job),
+        Err(HandlerError::Transient(msg)) if job.attempts < MAX_ATTEMPTS => {
+            let delay = 10_000i64 << (job.attempts - 1).clamp(0, 10);
+            tracing::warn!(job = job.id, kind = job.kind.as_str(), error = %msg, retry_in_ms = delay, "job failed; will retry");
+            catalog.fail_job(&job, &msg, Some(now_millis() + delay.min(3_600_000)))
+        }
+        Err(e) => {
+            tracing::warn!(job = job.id, kind = job.kind.as_str(), asset = job.asset_id.as_deref().unwrap_or(""), error = %e, "job failed");
+            catalog.fail_job(&job, &e.to_string(), None)
+        }
+    })
+    .await;
+    let failure = match recorded {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => e.to_string(),
+    };
+    tracing::error!(error = %failure, "could not record a job's outcome; it will run again after restart");
+}

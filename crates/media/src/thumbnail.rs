@@ -1,0 +1,253 @@
+//! Derived images: a small WebP thumbnail for grids and a large JPEG
+//! preview for the viewer, both from one decode of the original, with its
+//! orientation applied and its colour profile carried along.
+//!
+//! Sizes follow Immich: the shorter side becomes the target size (fit
+//! "outside"), and nothing is ever enlarged.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use fast_image_resize::{ResizeOptions, Resizer};
+use image::codecs::jpeg::{JpegDecoder, JpegEncoder};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader, Limits, RgbImage};
+
+use crate::{Error, Result, embedded};
+
+#[derive(Debug, Clone, Copy)]
+pub struct DerivativeSizes {
+    /// Shorter side of the WebP thumbnail, in pixels.
+    pub thumbnail: u32,
+    /// Shorter side of the JPEG preview, in pixels.
+    pub preview: u32,
+    /// Encoder quality, 1–100, for both.
+    pub quality: u8,
+}
+
+impl Default for DerivativeSizes {
+    fn default() -> Self {
+        // Immich's defaults: thumbnail 250 px WebP, preview 1440 px JPEG, quality 80.
+        DerivativeSizes {
+            thumbnail: 250,
+            preview: 1440,
+            quality: 80,
+        }
+    }
+}
+
+/// What generating derivatives learned about the original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Derivatives {
+    /// Displayed size of the original, orientation applied.
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Largest decoded image we accept: bounds memory on hostile or huge inputs.
+const MAX_DECODE_BYTES: u64 = 1 << 30;
+
+/// Decodes `original` once and writes `thumbnail` (WebP) and `preview`
+/// (JPEG). `orientation` is the EXIF orientation from the metadata, used
+/// where the decoder cannot see it (embedded RAW previews).
+pub fn generate(
+    original: &Path,
+    extension: &str,
+    orientation: Option<u16>,
+    thumbnail: &Path,
+    preview: &Path,
+    sizes: DerivativeSizes,
+) -> Result<Derivatives> {
+    let (mut image, icc, decoded_orientation) = decode(original, extension)?;
+    let orientation = decoded_orientation
+        .or_else(|| orientation.and_then(|o| Orientation::from_exif(o as u8)))
+        .unwrap_or(Orientation::NoTransforms);
+    image.apply_orientation(orientation);
+    let rgb = DynamicImage::ImageRgb8(image.into_rgb8());
+    let derivatives = Derivatives {
+        width: rgb.width(),
+        height: rgb.height(),
+    };
+
+    let large = shrink(&rgb, sizes.preview)?;
+    write_atomically(preview, |out| {
+        let mut encoder = JpegEncoder::new_with_quality(out, sizes.quality);
+        if let Some(icc) = icc.clone() {
+            // A profile the encoder cannot embed only costs colour accuracy, not the preview.
+            let _ = encoder.set_icc_profile(icc);
+        }
+        encoder
+            .write_image(large.as_raw(), large.width(), large.height(), image::ExtendedColorType::Rgb8)
+            .map_err(|e| Error::Encode(e.to_string()))
+    })?;
+
+    let small = shrink(&DynamicImage::ImageRgb8(large), sizes.thumbnail)?;
+    let webp = webp::Encoder::from_rgb(small.as_raw(), small.width(), small.height()).encode(f32::from(sizes.quality));
+    write_atomically(thumbnail, |out| out.write_all(&webp).map_err(|e| Error::Encode(e.to_string())))?;
+    Ok(derivatives)
+}
+
+/// A neutral grey square shown while an asset has no thumbnail yet (or,
+/// for videos, until the video pipeline makes posters).
+pub fn placeholder_webp() -> &'static [u8] {
+    static PLACEHOLDER: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    PLACEHOLDER.get_or_init(|| {
+        let grey = RgbImage::from_pixel(250, 250, image::Rgb([128, 128, 128]));
+        webp::Encoder::from_rgb(grey.as_raw(), 250, 250).encode(50.0).to_vec()
+    })
+}
+
+type Decoded = (DynamicImage, Option<Vec<u8>>, Option<Orientation>);
+
+fn decode(path: &Path, extension: &str) -> Result<Decoded> {
+    match extension {
+        ".jpg" | ".jpeg" | ".jpe" | ".insp" | ".png" | ".webp" | ".gif" | ".bmp" | ".tif" | ".tiff" => {
+            decode_with_image(path).or_else(|e| {
+                if matches!(extension, ".tif" | ".tiff") {
+                    decode_embedded(path)
+                } else {
+                    Err(e)
+                }
+            })
+        }
+        ".heic" | ".heif" | ".hif" => Err(Error::Unsupported("HEIC/HEIF")),
+        ".avif" => Err(Error::Unsupported("AVIF")),
+        ".jxl" => Err(Error::Unsupported("JPEG XL")),
+        ".jp2" => Err(Error::Unsupported("JPEG 2000")),
+        ".psd" => Err(Error::Unsupported("Photoshop")),
+        ".svg" => Err(Error::Unsupported("SVG")),
+        _ => decode_embedded(path),
+    }
+}
+
+fn limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits
+}
+
+fn decode_with_image(path: &Path) -> Result<Decoded> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = ImageReader::new(BufReader::new(file))
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    reader.limits(limits());
+    let mut decoder = reader.into_decoder().map_err(|e| Error::Decode(e.to_string()))?;
+    let icc = decoder.icc_profile().ok().flatten();
+    let orientation = decoder.orientation().ok();
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| Error::Decode(e.to_string()))?;
+    Ok((image, icc, orientation))
+}
+
+/// RAW files: the largest JPEG preview the camera embedded.
+fn decode_embedded(path: &Path) -> Result<Decoded> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (offset, _, _) = embedded::largest_jpeg(&bytes).ok_or_else(|| Error::Decode("the RAW file has no embedded JPEG preview".into()))?;
+    let mut decoder = JpegDecoder::new(Cursor::new(&bytes[offset..])).map_err(|e| Error::Decode(e.to_string()))?;
+    decoder.set_limits(limits()).map_err(|e| Error::Decode(e.to_string()))?;
+    let icc = decoder.icc_profile().ok().flatten();
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| Error::Decode(e.to_string()))?;
+    // The preview's own orientation tag, if any, is unreliable; the RAW's EXIF decides.
+    Ok((image, icc, None))
+}
+
+/// Scales so the shorter side is `target`, never enlarging.
+fn shrink(image: &DynamicImage, target: u32) -> Result<RgbImage> {
+    let (w, h) = (image.width(), image.height());
+    let short = w.min(h).max(1);
+    if short <= target {
+        return Ok(image.to_rgb8());
+    }
+    let scale = f64::from(target) / f64::from(short);
+    let (nw, nh) = (
+        ((f64::from(w) * scale).round() as u32).max(1),
+        ((f64::from(h) * scale).round() as u32).max(1),
+    );
+    let mut dst = DynamicImage::ImageRgb8(RgbImage::new(nw, nh));
+    Resizer::new()
+        .resize(image, &mut dst, &ResizeOptions::new())
+        .map_err(|e| Error::Encode(format!("resize failed: {e}")))?;
+    Ok(dst.into_rgb8())
+}
+
+/// Writes through a temporary sibling and renames, so a derived file is
+/// either complete or absent.
+fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp: PathBuf = path.with_extension("tmp");
+    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut out = BufWriter::new(file);
+    let result = write(&mut out).and_then(|()| out.flush().map_err(|e| Error::io(&tmp, e)));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    drop(out);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageFormat, Rgb};
+
+    fn write_jpeg(path: &Path, w: u32, h: u32) {
+        let img = RgbImage::from_fn(w, h, |x, _| if x < w / 2 { Rgb([255, 0, 0]) } else { Rgb([0, 0, 255]) });
+        img.save_with_format(path, ImageFormat::Jpeg).unwrap();
+    }
+
+    #[test]
+    fn the_shorter_side_becomes_the_target_and_small_images_are_not_enlarged() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("wide.jpg");
+        write_jpeg(&src, 3000, 2000);
+        let (thumb, prev) = (dir.path().join("t.webp"), dir.path().join("p.jpeg"));
+        let d = generate(&src, ".jpg", None, &thumb, &prev, DerivativeSizes::default()).unwrap();
+        assert_eq!((d.width, d.height), (3000, 2000));
+        assert_eq!(image::image_dimensions(&prev).unwrap(), (2160, 1440));
+        assert_eq!(image::image_dimensions(&thumb).unwrap(), (375, 250));
+        assert_eq!(image::ImageFormat::from_path(&thumb).unwrap(), ImageFormat::WebP);
+
+        let tiny = dir.path().join("tiny.jpg");
+        write_jpeg(&tiny, 100, 80);
+        generate(&tiny, ".jpg", None, &thumb, &prev, DerivativeSizes::default()).unwrap();
+        assert_eq!(image::image_dimensions(&thumb).unwrap(), (100, 80));
+    }
+
+    #[test]
+    fn exif_orientation_from_metadata_rotates_an_embedded_preview() {
+        let dir = tempfile::tempdir().unwrap();
+        let jpeg = dir.path().join("p.jpg");
+        write_jpeg(&jpeg, 600, 400);
+        // A fake RAW: junk, then the camera's preview JPEG.
+        let mut raw = b"IIRO\x08\x00\x00\x00not sensor data".to_vec();
+        raw.extend(std::fs::read(&jpeg).unwrap());
+        let src = dir.path().join("x.orf");
+        std::fs::write(&src, raw).unwrap();
+        let (thumb, prev) = (dir.path().join("t.webp"), dir.path().join("p.jpeg"));
+        let d = generate(&src, ".orf", Some(6), &thumb, &prev, DerivativeSizes::default()).unwrap();
+        assert_eq!((d.width, d.height), (400, 600), "orientation 6 turns landscape into portrait");
+        // Colour survives: the left half (red) ends up at the top after a 90° clockwise turn.
+        let p = image::open(&prev).unwrap().into_rgb8();
+        let top = p.get_pixel(p.width() / 2, 10);
+        assert!(top[0] > 200 && top[2] < 60, "top pixel {top:?}");
+    }
+
+    #[test]
+    fn corrupt_and_unsupported_inputs_are_clear_errors_and_leave_no_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("broken.jpg");
+        std::fs::write(&src, b"\xFF\xD8\xFF\xE0 this is not really a jpeg").unwrap();
+        let (thumb, prev) = (dir.path().join("t.webp"), dir.path().join("p.jpeg"));
+        assert!(matches!(
+            generate(&src, ".jpg", None, &thumb, &prev, DerivativeSizes::default()),
+            Err(Error::Decode(_))
+        ));
+        assert!(!thumb.exists() && !prev.exists());
+        let err = generate(&src, ".heic", None, &thumb, &prev, DerivativeSizes::default()).unwrap_err();
+        assert!(err.to_string().contains("HEIC"), "{err}");
+        assert!(!err.is_transient());
+    }
+}

@@ -1,0 +1,169 @@
+//! Settings: command line, then environment, then the TOML config file,
+//! then defaults that work in a fresh checkout.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Parser;
+use serde::Deserialize;
+
+/// Shoebox: a self-hosted photo and video library that the Immich apps and CLI can use.
+#[derive(Debug, Parser)]
+#[command(name = "shoeboxd", version, about, long_about = None)]
+pub struct Args {
+    /// Folder holding the catalog, originals and derived files
+    /// [default: $XDG_DATA_HOME/shoebox, i.e. ~/.local/share/shoebox]
+    #[arg(long, env = "SHOEBOX_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// TCP port for HTTP [default: 2283, the port the Immich apps suggest]
+    #[arg(long, short, env = "SHOEBOX_PORT")]
+    pub port: Option<u16>,
+
+    /// Address to listen on [default: 0.0.0.0, every interface]
+    #[arg(long, env = "SHOEBOX_LISTEN")]
+    pub listen: Option<IpAddr>,
+
+    /// TOML config file; its keys are the long option names with underscores
+    /// (data_dir, port, listen, trash_days, job_concurrency, claimed_version,
+    /// log_format) plus [logging] level
+    #[arg(long, short, env = "SHOEBOX_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log output: "text" for people, "json" for log collectors [default: text]
+    #[arg(long, env = "SHOEBOX_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    port: Option<u16>,
+    listen: Option<IpAddr>,
+    trash_days: Option<u32>,
+    job_concurrency: Option<usize>,
+    claimed_version: Option<String>,
+    log_format: Option<LogFormat>,
+    logging: Option<Logging>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Logging {
+    level: Option<String>,
+}
+
+/// The settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub port: u16,
+    pub listen: IpAddr,
+    /// Days an asset stays in the trash before it is deleted for good.
+    pub trash_days: u32,
+    /// Background workers for metadata and thumbnails.
+    pub job_concurrency: usize,
+    /// The Immich server version we claim; the apps refuse another major.
+    pub claimed_version: (u32, u32, u32),
+    pub log_format: LogFormat,
+    /// Default log filter when RUST_LOG is not set.
+    pub log_level: String,
+}
+
+impl Config {
+    pub fn load(args: Args) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args.data_dir.or(file.data_dir).map_or_else(default_data_dir, Ok)?;
+        let version = file.claimed_version.as_deref().unwrap_or("3.0.0");
+        Ok(Config {
+            data_dir,
+            port: args.port.or(file.port).unwrap_or(2283),
+            listen: args.listen.or(file.listen).unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            trash_days: file.trash_days.unwrap_or(30),
+            job_concurrency: file.job_concurrency.unwrap_or_else(default_concurrency),
+            claimed_version: parse_version(version)
+                .with_context(|| format!("claimed_version {version:?} in the config file is not MAJOR.MINOR.PATCH"))?,
+            log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            log_level: file.logging.and_then(|l| l.level).unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("the config file {} is not valid; fix the key named above", path.display()))
+}
+
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .context("no data folder given and neither XDG_DATA_HOME nor HOME is set: pass --data-dir")?;
+    Ok(base.join("shoebox"))
+}
+
+/// Leave one core for the web server on small boxes.
+fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+}
+
+fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = s.trim().trim_start_matches('v').split('.').map(|p| p.parse().ok());
+    let v = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_wins_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile_dir();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "port = 9000\ntrash_days = 7\ndata_dir = \"/srv/photos\"\n[logging]\nlevel = \"debug\"\n",
+        )
+        .unwrap();
+        let args = Args::parse_from(["shoeboxd", "--config", file.to_str().unwrap(), "--port", "8080"]);
+        let c = Config::load(args).unwrap();
+        assert_eq!((c.port, c.trash_days, c.log_level.as_str()), (8080, 7, "debug"));
+        assert_eq!(c.data_dir, PathBuf::from("/srv/photos"));
+        assert_eq!(c.claimed_version, (3, 0, 0));
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_an_error_naming_the_file() {
+        let dir = tempfile_dir();
+        let file = dir.join("bad.toml");
+        std::fs::write(&file, "prot = 1\n").unwrap();
+        let err = Config::load(Args::parse_from(["shoeboxd", "-c", file.to_str().unwrap()])).unwrap_err();
+        assert!(format!("{err:#}").contains("prot"), "{err:#}");
+    }
+
+    #[test]
+    fn versions_parse_strictly() {
+        assert_eq!(parse_version("v3.2.2"), Some((3, 2, 2)));
+        assert_eq!(parse_version("3.2"), None);
+        assert_eq!(parse_version("3.2.2.1"), None);
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("shoebox-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

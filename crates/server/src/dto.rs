@@ -1,0 +1,171 @@
+//! Catalog entities in the shapes of the Immich 3.0 OpenAPI schemas. The
+//! apps' generated models parse strictly: every required field is present
+//! here, with `null` only where the schema says nullable.
+
+use base64::Engine;
+use serde_json::{Value, json};
+use shoebox_catalog::{Album, ApiKey, Asset, Exif, Millis, User, Visibility};
+
+/// ISO-8601 UTC with milliseconds, as Immich writes dates.
+pub fn iso(millis: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub fn parse_iso(s: &str) -> Option<Millis> {
+    chrono::DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.timestamp_millis())
+}
+
+pub fn checksum_base64(sum: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(sum)
+}
+
+/// `UserResponseDto`
+pub fn user(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "email": u.email,
+        "name": u.name,
+        "avatarColor": u.avatar_color,
+        "profileImagePath": "",
+        "profileChangedAt": iso(u.created_at),
+    })
+}
+
+/// `UserAdminResponseDto`
+pub fn user_admin(u: &User, usage_bytes: i64) -> Value {
+    let mut v = user(u);
+    let extra = json!({
+        "createdAt": iso(u.created_at),
+        "updatedAt": iso(u.updated_at),
+        "deletedAt": null,
+        "isAdmin": u.is_admin,
+        "license": null,
+        "oauthId": "",
+        "quotaSizeInBytes": u.quota_bytes,
+        "quotaUsageInBytes": usage_bytes,
+        "shouldChangePassword": u.should_change_password,
+        "status": "active",
+        "storageLabel": if u.is_admin { Value::from("admin") } else { Value::Null },
+    });
+    merge(&mut v, extra);
+    v
+}
+
+/// `ApiKeyResponseDto`
+pub fn api_key(k: &ApiKey) -> Value {
+    json!({
+        "id": k.id,
+        "name": k.name,
+        "permissions": k.permissions,
+        "createdAt": iso(k.created_at),
+        "updatedAt": iso(k.updated_at),
+    })
+}
+
+/// `ExifResponseDto`
+pub fn exif(e: &Exif) -> Value {
+    json!({
+        "make": e.make,
+        "model": e.model,
+        "lensModel": e.lens_model,
+        "exposureTime": e.exposure_time,
+        "fNumber": e.f_number,
+        "iso": e.iso,
+        "focalLength": e.focal_length,
+        "latitude": e.latitude,
+        "longitude": e.longitude,
+        "orientation": e.orientation,
+        "exifImageWidth": e.image_width,
+        "exifImageHeight": e.image_height,
+        "dateTimeOriginal": e.date_time_original.map(iso),
+        "modifyDate": e.modify_date.map(iso),
+        "timeZone": e.time_zone,
+        "description": e.description.clone().unwrap_or_default(),
+        "rating": e.rating,
+        "fileSizeInByte": e.file_size,
+        "city": null,
+        "state": null,
+        "country": null,
+        "projectionType": null,
+    })
+}
+
+/// `AssetResponseDto`
+pub fn asset(a: &Asset, exif_info: Option<&Exif>) -> Value {
+    let mut v = json!({
+        "id": a.id,
+        "ownerId": a.owner_id,
+        "checksum": checksum_base64(&a.checksum),
+        "type": a.kind.as_str(),
+        "originalFileName": a.original_file_name,
+        "originalMimeType": a.mime_type,
+        "originalPath": a.original_path,
+        "fileCreatedAt": iso(a.taken_at),
+        "fileModifiedAt": iso(a.file_modified_at),
+        "localDateTime": iso(a.local_taken_at),
+        "createdAt": iso(a.created_at),
+        "updatedAt": iso(a.updated_at),
+        "duration": a.duration_ms,
+        "width": a.width,
+        "height": a.height,
+        "hasMetadata": a.has_metadata,
+        "isFavorite": a.is_favorite,
+        "isArchived": a.visibility == Visibility::Archive,
+        "isTrashed": a.deleted_at.is_some(),
+        "isOffline": false,
+        "isEdited": false,
+        "visibility": a.visibility.as_str(),
+        "livePhotoVideoId": a.live_photo_video_id,
+        "thumbhash": null,
+        "resized": a.thumbnail_path.is_some(),
+        "people": [],
+        "tags": [],
+    });
+    if let Some(e) = exif_info {
+        merge(&mut v, json!({ "exifInfo": exif(e) }));
+    }
+    v
+}
+
+/// `AlbumResponseDto`
+pub fn album(a: &Album) -> Value {
+    let mut v = json!({
+        "id": a.id,
+        "albumName": a.name,
+        "description": a.description,
+        "albumThumbnailAssetId": a.thumbnail_asset_id,
+        "albumUsers": [],
+        "assetCount": a.asset_count,
+        "createdAt": iso(a.created_at),
+        "updatedAt": iso(a.updated_at),
+        "hasSharedLink": false,
+        "isActivityEnabled": false,
+        "shared": false,
+        "order": "desc",
+    });
+    if let (Some(start), Some(end)) = (a.start, a.end) {
+        merge(&mut v, json!({ "startDate": iso(start), "endDate": iso(end) }));
+    }
+    v
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Value::Object(into), Value::Object(from)) = (into, from) {
+        into.extend(from);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_through_iso_with_milliseconds_and_z() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(parse_iso("2020-01-01T00:00:00.123Z"), Some(1_577_836_800_123));
+        assert_eq!(parse_iso("2020-01-01T02:00:00+02:00"), Some(1_577_836_800_000));
+        assert_eq!(parse_iso("yesterday"), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! Durable ingest of an uploaded original.
+//!
+//! The order is what makes a crash at any byte harmless:
+//! 1. stream the body into `library/.incoming/<random>` (same filesystem as
+//!    the library), hashing SHA-1 as it arrives; fsync;
+//! 2. note the final path in `pending_files`; rename into place; fsync the
+//!    directory;
+//! 3. commit the asset row (which clears the pending note) in one transaction.
+//!
+//! A crash in 1 leaves a file in `.incoming`, which start-up empties. A
+//! crash in 2 leaves a pending note, whose file start-up deletes. Only a
+//! committed row makes an asset, and the upload is acknowledged after that.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use axum::extract::multipart::Field;
+use sha1::{Digest, Sha1};
+use shoebox_catalog::{Asset, Catalog, NewAsset};
+use shoebox_media::Layout;
+use tokio::io::AsyncWriteExt;
+
+use crate::error::{ApiError, ApiResult};
+
+/// A body received in full into the incoming folder. Dropping it without
+/// `store` removes the temporary file.
+pub struct Received {
+    pub temp: PathBuf,
+    pub sha1: [u8; 20],
+    pub size: u64,
+    kept: bool,
+}
+
+impl Drop for Received {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// What a full disk looks like to a client: 507, with what to do.
+fn storage_error(e: std::io::Error, doing: &str) -> ApiError {
+    if e.kind() == ErrorKind::StorageFull || e.kind() == ErrorKind::QuotaExceeded || e.raw_os_error() == Some(28) {
+        return ApiError::new(
+            axum::http::StatusCode::INSUFFICIENT_STORAGE,
+            "The server's disk is full, so the upload was not stored: free space or add a disk, then retry",
+        );
+    }
+    ApiError::internal(format!("{doing}: {e}"))
+}
+
+/// Streams one multipart file part to a new temporary file.
+pub async fn receive(layout: &Layout, mut field: Field<'_>) -> ApiResult<Received> {
+    let dir = layout.incoming_dir();
+    let temp = dir.join(uuid::Uuid::new_v4().simple().to_string());
+    let mut file = tokio::fs::File::create(&temp)
+        .await
+        .map_err(|e| storage_error(e, "creating an upload file"))?;
+    // From here on, the guard removes the temp file on every early return.
+    let mut received = Received {
+        temp,
+        sha1: [0; 20],
+        size: 0,
+        kept: false,
+    };
+    let mut hasher = Sha1::new();
+    while let Some(chunk) = field.chunk().await? {
+        hasher.update(&chunk);
+        received.size += chunk.len() as u64;
+        if let Err(e) = file.write_all(&chunk).await {
+            // Read the rest so the client gets our answer instead of a reset connection.
+            while field.chunk().await?.is_some() {}
+            return Err(storage_error(e, "writing an upload"));
+        }
+    }
+    file.flush().await.map_err(|e| storage_error(e, "writing an upload"))?;
+    file.sync_all().await.map_err(|e| storage_error(e, "syncing an upload"))?;
+    received.sha1 = hasher.finalize().into();
+    Ok(received)
+}
+
+pub enum Stored {
+    Created(Asset),
+    Duplicate(String),
+}
+
+/// Moves a received file into the library and commits its row. Runs on a
+/// blocking thread.
+pub fn store(catalog: &Catalog, layout: &Layout, mut received: Received, new: NewAsset) -> ApiResult<Stored> {
+    if let Some((id, _)) = catalog
+        .find_checksums(&new.owner_id, std::slice::from_ref(&new.checksum))?
+        .remove(&new.checksum)
+    {
+        return Ok(Stored::Duplicate(id));
+    }
+    let target = layout.resolve(&new.original_path);
+    let dir = target.parent().expect("originals live in a folder").to_path_buf();
+    std::fs::create_dir_all(&dir).map_err(|e| storage_error(e, "creating a library folder"))?;
+    catalog.add_pending_file(&new.original_path)?;
+    std::fs::rename(&received.temp, &target).map_err(|e| storage_error(e, "moving an upload into the library"))?;
+    received.kept = true;
+    sync_dir(&dir).map_err(|e| storage_error(e, "syncing the library folder"))?;
+    match catalog.commit_asset(&new) {
+        Ok(Ok(asset)) => Ok(Stored::Created(asset)),
+        // Lost a race with a concurrent upload of the same bytes: keep theirs.
+        Ok(Err(existing)) => {
+            discard(catalog, &target, &new.original_path);
+            Ok(Stored::Duplicate(existing))
+        }
+        Err(e) => {
+            discard(catalog, &target, &new.original_path);
+            Err(e.into())
+        }
+    }
+}
+
+fn discard(catalog: &Catalog, path: &Path, relative: &str) {
+    if std::fs::remove_file(path).is_ok() {
+        let _ = catalog.remove_pending_file(relative);
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Start-up repair: empties the incoming folder and deletes originals whose
+/// row never committed. Returns how many files were removed.
+pub fn recover(catalog: &Catalog, layout: &Layout) -> anyhow::Result<usize> {
+    let incoming = layout.incoming_dir();
+    std::fs::create_dir_all(&incoming)?;
+    let mut removed = 0;
+    for entry in std::fs::read_dir(&incoming)? {
+        std::fs::remove_file(entry?.path())?;
+        removed += 1;
+    }
+    for relative in catalog.orphaned_pending_files()? {
+        match std::fs::remove_file(layout.resolve(&relative)) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        catalog.remove_pending_file(&relative)?;
+    }
+    Ok(removed)
+}

@@ -1,0 +1,115 @@
+//! shoeboxd as a library: settings, start-up, the HTTP API and shutdown.
+//! `main.rs` only parses arguments and calls [`run`].
+
+#![forbid(unsafe_code)]
+
+mod auth;
+mod config;
+mod disk;
+mod dto;
+mod error;
+mod ingest;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use shoebox_catalog::Catalog;
+use shoebox_jobs::{Runner, Waker};
+use shoebox_media::Layout;
+use tokio::sync::watch;
+
+pub use config::{Args, Config, LogFormat};
+use state::AppState;
+
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{},tower_http=warn", config.log_level)));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// How often trash older than the configured days is purged.
+const TRASH_SWEEP: Duration = Duration::from_secs(3600);
+
+/// Opens the data folder, repairs what a crash left, serves until SIGINT or
+/// SIGTERM, then lets requests and jobs in flight finish.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let layout = Layout::new(&config.data_dir);
+    std::fs::create_dir_all(layout.db_dir()).with_context(|| {
+        format!(
+            "cannot create the data folder {}: check it exists and is writable",
+            config.data_dir.display()
+        )
+    })?;
+    let catalog = {
+        let path = layout.db_file();
+        tokio::task::spawn_blocking(move || Catalog::open(&path)).await??
+    };
+    let (c, l) = (catalog.clone(), layout.clone());
+    let removed = tokio::task::spawn_blocking(move || ingest::recover(&c, &l)).await??;
+    if removed > 0 {
+        tracing::info!(files = removed, "removed partial uploads left by an interrupted run");
+    }
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let waker = Waker::default();
+    let runner = Runner::new(catalog.clone(), layout.clone(), config.job_concurrency, waker.clone());
+    let jobs = tokio::spawn(runner.run(shutdown_rx.clone()));
+    let state = AppState::new(catalog, layout, config.clone(), waker);
+    let sweeper = tokio::spawn(sweep_trash(state.clone(), shutdown_rx.clone()));
+
+    let addr = SocketAddr::new(config.listen, config.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}: is another server using the port? choose another with --port"))?;
+    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "shoeboxd is listening");
+    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let mut rx = shutdown_rx.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = signal() => {}
+                _ = rx.changed() => {}
+            }
+        })
+        .await?;
+    tracing::info!("shutting down: finishing background jobs");
+    let _ = shutdown_tx.send(true);
+    let _ = jobs.await;
+    let _ = sweeper.await;
+    Ok(())
+}
+
+async fn signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Deletes assets that have been in the trash longer than `trash_days`.
+async fn sweep_trash(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let cutoff = shoebox_catalog::now_millis() - i64::from(state.config.trash_days) * 86_400_000;
+        match state.db(move |c| c.purge_trash(None, cutoff)).await {
+            Ok(gone) if !gone.is_empty() => {
+                tracing::info!(assets = gone.len(), "emptied expired trash");
+                routes::remove_asset_files(&state, gone).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = e.message, "could not empty expired trash"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TRASH_SWEEP) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The Immich API subset, grouped as the contract groups it.
+
+mod albums;
+mod api_keys;
+mod assets;
+mod auth;
+mod jobs;
+pub mod server;
+mod users;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub use assets::remove_files as remove_asset_files;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(server::router())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(api_keys::router())
+        .merge(assets::router())
+        .merge(albums::router())
+        .merge(jobs::router())
+}

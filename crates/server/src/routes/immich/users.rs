@@ -1,0 +1,106 @@
+//! The signed-in user, and admin management of users.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use shoebox_catalog::NewUser;
+
+use super::auth::check_email;
+use crate::auth::{AdminAuth, Auth, check_new_password, hash_password};
+use crate::dto;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users/me", get(me))
+        .route("/admin/users", get(list).post(create))
+        .route("/admin/users/{id}", get(one).put(update))
+}
+
+async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let user = auth.user().clone();
+    let id = user.id.clone();
+    let usage = state.db(move |c| c.usage_bytes(&id)).await?;
+    Ok(Json(dto::user_admin(&user, usage)))
+}
+
+async fn list(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Vec<Value>>> {
+    let users = state
+        .db(|c| {
+            c.users()?
+                .into_iter()
+                .map(|u| Ok(dto::user_admin(&u, c.usage_bytes(&u.id)?)))
+                .collect()
+        })
+        .await?;
+    Ok(Json(users))
+}
+
+async fn one(State(state): State<AppState>, _admin: AdminAuth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let (user, usage) = state.db(move |c| Ok((c.user(&id)?, c.usage_bytes(&id)?))).await?;
+    Ok(Json(dto::user_admin(&user, usage)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Create {
+    email: String,
+    name: String,
+    password: String,
+    #[serde(default)]
+    is_admin: bool,
+    #[serde(default)]
+    should_change_password: bool,
+    quota_size_in_bytes: Option<i64>,
+}
+
+async fn create(State(state): State<AppState>, _admin: AdminAuth, Json(body): Json<Create>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let email = check_email(&body.email)?;
+    check_new_password(&body.password)?;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&body.password))
+        .await
+        .map_err(ApiError::internal)??;
+    let user = state
+        .db(move |c| {
+            c.create_user(&NewUser {
+                email: &email,
+                name: body.name.trim(),
+                password_hash: &hash,
+                is_admin: body.is_admin,
+                should_change_password: body.should_change_password,
+                quota_bytes: body.quota_size_in_bytes.filter(|q| *q >= 0),
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(dto::user_admin(&user, 0))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Update {
+    password: Option<String>,
+    should_change_password: Option<bool>,
+}
+
+/// Admin password reset.
+async fn update(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(id): Path<String>,
+    Json(body): Json<Update>,
+) -> ApiResult<Json<Value>> {
+    if let Some(password) = body.password {
+        check_new_password(&password)?;
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(ApiError::internal)??;
+        let (id, change) = (id.clone(), body.should_change_password.unwrap_or(true));
+        state.db(move |c| c.set_password_hash(&id, &hash, change)).await?;
+    }
+    let (user, usage) = state.db(move |c| Ok((c.user(&id)?, c.usage_bytes(&id)?))).await?;
+    Ok(Json(dto::user_admin(&user, usage)))
+}

@@ -1,0 +1,24 @@
+//! The HTTP surface: the Immich API under `/api` (one module per area of
+//! the Immich contract) and Shoebox's own routes under `/api/shoebox`.
+//! Handlers hold no SQL: they call the catalog through `AppState::db`.
+
+mod immich;
+mod shoebox;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+
+pub use immich::remove_asset_files;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/.well-known/immich", get(immich::server::well_known))
+        .nest("/api", immich::router().merge(shoebox::router()))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,113 @@
+//! Shoebox's own routes, for what the Immich API has no place for.
+
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shoebox_catalog::JobKind;
+
+use crate::auth::{AdminAuth, Auth};
+use crate::dto;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/shoebox/status", get(status))
+        .route("/shoebox/jobs", get(jobs))
+        .route("/shoebox/jobs/retry", post(retry))
+        .route("/shoebox/jobs/wait-idle", get(wait_idle))
+        .route("/shoebox/assets/failures", get(asset_failures))
+}
+
+async fn status(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
+    let (schema, counts) = state.db(|c| Ok((c.schema_version()?, c.job_counts()?))).await?;
+    Ok(Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptimeSeconds": state.started.elapsed().as_secs(),
+        "catalogSchemaVersion": schema,
+        "dataDir": state.layout.root().display().to_string(),
+        "jobs": { "pending": counts.pending, "running": counts.running, "failed": counts.failed },
+    })))
+}
+
+fn job_json(job: &shoebox_catalog::Job) -> Value {
+    json!({
+        "id": job.id,
+        "kind": job.kind.as_str(),
+        "assetId": job.asset_id,
+        "state": job.state,
+        "attempts": job.attempts,
+        "error": job.last_error,
+        "updatedAt": dto::iso(job.updated_at),
+    })
+}
+
+/// Queue counts and every failed job with its error (admin).
+async fn jobs(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
+    let (counts, failed) = state.db(|c| Ok((c.job_counts()?, c.failed_jobs(None)?))).await?;
+    Ok(Json(json!({
+        "pending": counts.pending,
+        "running": counts.running,
+        "failed": counts.failed,
+        "failedJobs": failed.iter().map(job_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WaitQuery {
+    timeout_seconds: Option<u64>,
+}
+
+/// Returns once no job is pending or running (or at the timeout, at most
+/// five minutes), for scripts that must wait for processing to finish.
+async fn wait_idle(State(state): State<AppState>, _auth: Auth, Query(q): Query<WaitQuery>) -> ApiResult<Json<Value>> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(q.timeout_seconds.unwrap_or(60).min(300));
+    loop {
+        let finished = state.jobs.job_finished();
+        let counts = state.db(|c| c.job_counts()).await?;
+        let idle = counts.pending == 0 && counts.running == 0;
+        // Retries scheduled for later count as pending: the deadline bounds the wait.
+        if idle || tokio::time::timeout_at(deadline, finished).await.is_err() {
+            return Ok(Json(
+                json!({ "idle": idle, "pending": counts.pending, "running": counts.running, "failed": counts.failed }),
+            ));
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RetryQuery {
+    kind: Option<String>,
+}
+
+async fn retry(State(state): State<AppState>, _admin: AdminAuth, Query(q): Query<RetryQuery>) -> ApiResult<Json<Value>> {
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|k| JobKind::parse(k).ok_or_else(|| ApiError::bad_request(format!("unknown job kind {k:?}"))))
+        .transpose()?;
+    let count = state.db(move |c| c.retry_failed_jobs(kind)).await?;
+    state.jobs.wake();
+    Ok(Json(json!({ "count": count })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AssetQuery {
+    asset_id: String,
+}
+
+/// Why an asset of the caller's has no thumbnail or metadata: its failed jobs.
+async fn asset_failures(State(state): State<AppState>, auth: Auth, Query(q): Query<AssetQuery>) -> ApiResult<Json<Vec<Value>>> {
+    let owner = auth.user_id();
+    let failed = state
+        .db(move |c| {
+            let asset = c.owned_asset(&owner, &q.asset_id)?;
+            c.failed_jobs(Some(&asset.id))
+        })
+        .await?;
+    Ok(Json(failed.iter().map(job_json).collect()))
+}

@@ -1,0 +1,54 @@
+//! State shared by every request handler.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Instant;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use shoebox_catalog::Catalog;
+use shoebox_jobs::Waker;
+use shoebox_media::Layout;
+
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Catalog,
+    pub layout: Layout,
+    pub config: Arc<Config>,
+    pub jobs: Waker,
+    pub login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(catalog: Catalog, layout: Layout, config: Config, jobs: Waker) -> Self {
+        // Ten attempts at once, then one every six seconds per client address:
+        // plenty for people, far too slow for password guessing.
+        let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero")).allow_burst(NonZeroU32::new(10).expect("non-zero"));
+        AppState {
+            catalog,
+            layout,
+            config: Arc::new(config),
+            jobs,
+            login_limiter: Arc::new(RateLimiter::keyed(quota)),
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs catalog work on a blocking thread so SQLite never stalls the
+    /// async runtime.
+    pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&Catalog) -> shoebox_catalog::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let catalog = self.catalog.clone();
+        tokio::task::spawn_blocking(move || f(&catalog))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)
+    }
+}

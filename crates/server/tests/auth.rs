@@ -1,0 +1,242 @@
+//! Accounts, sessions, API keys and their limits, over HTTP.
+
+mod common;
+
+use common::{PASSWORD, Server, send};
+use serde_json::json;
+
+#[test]
+fn the_first_admin_can_sign_up_once_and_then_the_server_is_initialized() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let (_, config) = send(s.get("/api/server/config"));
+    assert_eq!(config["isInitialized"], false);
+    s.admin();
+    let (_, config) = send(s.get("/api/server/config"));
+    assert_eq!(config["isInitialized"], true);
+    let (status, body) = send(
+        s.post("/api/auth/admin-sign-up")
+            .json(&json!({"email": "x@example.com", "name": "X", "password": PASSWORD})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("already has an admin"));
+    assert_eq!(body["statusCode"], 400);
+}
+
+#[test]
+fn short_passwords_and_bad_emails_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let (status, body) = send(
+        s.post("/api/auth/admin-sign-up")
+            .json(&json!({"email": "a@example.com", "name": "A", "password": "short"})),
+    );
+    assert_eq!(
+        (status, body["message"].as_str().unwrap().contains("8 characters")),
+        (400, true),
+        "{body}"
+    );
+    let (status, _) = send(
+        s.post("/api/auth/admin-sign-up")
+            .json(&json!({"email": "not-an-email", "name": "A", "password": PASSWORD})),
+    );
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn wrong_passwords_are_refused_and_logout_revokes_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let (status, _) = send(
+        s.post("/api/auth/login")
+            .json(&json!({"email": "admin@example.com", "password": "wrong password"})),
+    );
+    assert_eq!(status, 401);
+    let (status, _) = send(
+        s.post("/api/auth/login")
+            .json(&json!({"email": "nobody@example.com", "password": PASSWORD})),
+    );
+    assert_eq!(status, 401);
+    assert_eq!(send(s.get("/api/users/me").bearer_auth(&token)).0, 200);
+    assert_eq!(send(s.post("/api/auth/validateToken").bearer_auth(&token)).1["authStatus"], true);
+    assert_eq!(send(s.post("/api/auth/logout").bearer_auth(&token)).0, 200);
+    assert_eq!(send(s.get("/api/users/me").bearer_auth(&token)).0, 401);
+    assert_eq!(send(s.get("/api/users/me")).0, 401, "anonymous");
+}
+
+#[test]
+fn the_session_cookie_works_like_the_bearer_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    s.admin();
+    let r = s
+        .post("/api/auth/login")
+        .json(&json!({"email": "admin@example.com", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert!(cookie.starts_with("immich_access_token="));
+    let (status, me) = send(s.get("/api/users/me").header("cookie", cookie));
+    assert_eq!((status, me["email"].as_str()), (200, Some("admin@example.com")));
+}
+
+#[test]
+fn login_attempts_are_rate_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    s.admin();
+    let statuses: Vec<u16> = (0..15)
+        .map(|_| {
+            send(
+                s.post("/api/auth/login")
+                    .json(&json!({"email": "admin@example.com", "password": "guess"})),
+            )
+            .0
+        })
+        .collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let (status, body) = send(
+        s.post("/api/auth/login")
+            .json(&json!({"email": "admin@example.com", "password": PASSWORD})),
+    );
+    assert_eq!(status, 429, "even the right password waits once limited: {body}");
+    assert!(body["message"].as_str().unwrap().contains("wait"));
+}
+
+#[test]
+fn api_keys_authenticate_are_listed_per_user_and_can_be_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = s.admin();
+    let (status, created) = send(
+        s.post("/api/api-keys")
+            .bearer_auth(&admin)
+            .json(&json!({"name": "cli", "permissions": ["all"]})),
+    );
+    assert_eq!(status, 201);
+    let secret = created["secret"].as_str().unwrap();
+    let id = created["apiKey"]["id"].as_str().unwrap();
+    let (status, me) = send(s.get("/api/api-keys/me").header("x-api-key", secret));
+    assert_eq!((status, me["id"].as_str()), (200, Some(id)));
+    assert_eq!(
+        send(s.get("/api/users/me").header("x-api-key", secret)).1["email"],
+        "admin@example.com"
+    );
+
+    let other = s.user(&admin, "other@example.com");
+    assert_eq!(send(s.get("/api/api-keys").bearer_auth(&other)).1.as_array().unwrap().len(), 0);
+    assert_eq!(
+        send(s.get(&format!("/api/api-keys/{id}")).bearer_auth(&other)).0,
+        400,
+        "another user's key is invisible"
+    );
+    assert_eq!(send(s.delete(&format!("/api/api-keys/{id}")).bearer_auth(&other)).0, 400);
+    assert_eq!(
+        send(s.get("/api/users/me").header("x-api-key", secret)).0,
+        200,
+        "still valid after the refused delete"
+    );
+
+    assert_eq!(send(s.delete(&format!("/api/api-keys/{id}")).bearer_auth(&admin)).0, 204);
+    assert_eq!(send(s.get("/api/users/me").header("x-api-key", secret)).0, 401);
+}
+
+#[test]
+fn a_key_without_upload_permission_cannot_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = s.admin();
+    let (_, created) = send(
+        s.post("/api/api-keys")
+            .bearer_auth(&admin)
+            .json(&json!({"name": "read", "permissions": ["asset.read"]})),
+    );
+    let secret = created["secret"].as_str().unwrap();
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("fileCreatedAt", "2020-01-01T00:00:00.000Z")
+        .part(
+            "assetData",
+            reqwest::blocking::multipart::Part::bytes(common::jpeg(8, 8, 1)).file_name("a.jpg"),
+        );
+    let (status, body) = send(s.post("/api/assets").header("x-api-key", secret).multipart(form));
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("asset.upload"));
+}
+
+#[test]
+fn only_admins_manage_users_and_new_users_can_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = s.admin();
+    let user = s.user(&admin, "user@example.com");
+    assert_eq!(send(s.get("/api/admin/users").bearer_auth(&user)).0, 403);
+    let (status, body) = send(
+        s.post("/api/admin/users")
+            .bearer_auth(&user)
+            .json(&json!({"email": "x@example.com", "name": "X", "password": PASSWORD})),
+    );
+    assert_eq!(status, 403, "{body}");
+    let (_, users) = send(s.get("/api/admin/users").bearer_auth(&admin));
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    let (status, _) = send(
+        s.post("/api/admin/users")
+            .bearer_auth(&admin)
+            .json(&json!({"email": "USER@example.com", "name": "dup", "password": PASSWORD})),
+    );
+    assert_eq!(status, 400, "emails are unique regardless of case");
+}
+
+#[test]
+fn an_admin_password_reset_takes_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = s.admin();
+    s.user(&admin, "user@example.com");
+    let (_, users) = send(s.get("/api/admin/users").bearer_auth(&admin));
+    let id = users.as_array().unwrap().iter().find(|u| u["email"] == "user@example.com").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, updated) = send(
+        s.put(&format!("/api/admin/users/{id}"))
+            .bearer_auth(&admin)
+            .json(&json!({"password": "a brand new one"})),
+    );
+    assert_eq!((status, updated["shouldChangePassword"].as_bool()), (200, Some(true)));
+    assert_eq!(
+        send(
+            s.post("/api/auth/login")
+                .json(&json!({"email": "user@example.com", "password": PASSWORD}))
+        )
+        .0,
+        401
+    );
+    s.login("user@example.com", "a brand new one");
+}
+
+#[test]
+fn server_info_routes_answer_in_immich_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    assert_eq!(send(s.get("/.well-known/immich")).1["api"]["endpoint"], "/api");
+    assert_eq!(send(s.get("/api/server/ping")).1["res"], "pong");
+    assert_eq!(send(s.get("/api/server/version")).1["major"], 3);
+    let (_, types) = send(s.get("/api/server/media-types"));
+    for ext in [".jpg", ".heic", ".dng", ".cr3"] {
+        assert!(types["image"].as_array().unwrap().iter().any(|e| e == ext), "{ext}");
+    }
+    assert!(types["video"].as_array().unwrap().iter().any(|e| e == ".mp4"));
+    assert_eq!(send(s.get("/api/server/features")).1["smartSearch"], false);
+    let token = s.admin();
+    let (status, storage) = send(s.get("/api/server/storage").bearer_auth(&token));
+    assert_eq!(status, 200);
+    assert!(storage["diskSizeRaw"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn sigterm_shuts_the_server_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    assert!(s.stop().success());
+}

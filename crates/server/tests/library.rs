@@ -1,0 +1,490 @@
+//! Uploads, metadata, thumbnails, albums, trash and per-user isolation, over HTTP.
+
+mod common;
+
+use common::{Server, files_under, fixture, jpeg, send};
+use serde_json::{Value, json};
+
+fn upload_ok(s: &Server, token: &str, name: &str, bytes: Vec<u8>) -> String {
+    let (status, body) = s.upload(token, name, bytes);
+    assert_eq!((status, body["status"].as_str()), (201, Some("created")), "{name}: {body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn the_same_bytes_uploaded_twice_are_one_asset_and_bulk_check_knows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let bytes = jpeg(64, 48, 7);
+    let id = upload_ok(&s, &token, "a.jpg", bytes.clone());
+    let (status, body) = s.upload(&token, "renamed.jpg", bytes.clone());
+    assert_eq!(
+        (status, body["status"].as_str(), body["id"].as_str()),
+        (200, Some("duplicate"), Some(id.as_str()))
+    );
+    assert_eq!(files_under(&dir.path().join("library")).len(), 1, "one original on disk");
+
+    let (status, check) = send(s.post("/api/assets/bulk-upload-check").bearer_auth(&token).json(&json!({"assets": [
+        {"id": "/photos/a.jpg", "checksum": sha1_hex(&bytes)},
+        {"id": "/photos/new.jpg", "checksum": sha1_hex(b"something else")},
+    ]})));
+    assert_eq!(status, 200);
+    let results = check["results"].as_array().unwrap();
+    assert_eq!(
+        results[0],
+        json!({"id": "/photos/a.jpg", "action": "reject", "reason": "duplicate", "assetId": id, "isTrashed": false})
+    );
+    assert_eq!(results[1], json!({"id": "/photos/new.jpg", "action": "accept"}));
+
+    let other = s.user(&token, "b@example.com");
+    let (status, _) = s.upload(&other, "a.jpg", bytes);
+    assert_eq!(status, 201, "another user's copy is their own asset");
+}
+
+fn sha1_hex(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    hex::encode(sha1::Sha1::digest(bytes))
+}
+
+#[test]
+fn a_checksum_header_that_does_not_match_the_bytes_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("fileCreatedAt", "2020-01-01T00:00:00.000Z")
+        .part(
+            "assetData",
+            reqwest::blocking::multipart::Part::bytes(jpeg(8, 8, 1)).file_name("a.jpg"),
+        );
+    let (status, body) = send(
+        s.post("/api/assets")
+            .bearer_auth(&token)
+            .header("x-immich-checksum", "0000000000000000000000000000000000000000")
+            .multipart(form),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("damaged in transit"));
+    assert!(files_under(&dir.path().join("library")).is_empty());
+    assert_eq!(send(s.get("/api/assets/statistics").bearer_auth(&token)).1["total"], 0);
+}
+
+#[test]
+fn real_camera_photos_yield_their_exif_and_the_capture_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let gps = upload_ok(&s, &token, "GPS.jpg", fixture("GPS.jpg"));
+    let nikon = upload_ok(&s, &token, "NikonD70.jpg", fixture("NikonD70.jpg"));
+    let cr2 = upload_ok(&s, &token, "CanonRaw.cr2", fixture("CanonRaw.cr2"));
+
+    let a = s.settled(&token, &gps);
+    let exif = &a["exifInfo"];
+    assert!((exif["latitude"].as_f64().unwrap() - 54.98967).abs() < 0.001, "{exif}");
+    assert!((exif["longitude"].as_f64().unwrap() + 1.91417).abs() < 0.001, "{exif}");
+    assert_eq!(a["hasMetadata"], true);
+
+    let n = s.asset(&token, &nikon);
+    assert_eq!(n["exifInfo"]["make"], "NIKON CORPORATION");
+    assert!(n["exifInfo"]["model"].as_str().unwrap().contains("D70"));
+    assert_ne!(
+        n["fileCreatedAt"], "2001-02-03T04:05:06.000Z",
+        "the EXIF capture date replaces the file date"
+    );
+
+    let raw = s.asset(&token, &cr2);
+    assert_eq!(raw["exifInfo"]["make"], "Canon");
+    assert_eq!(raw["localDateTime"], "2005-08-03T18:59:18.000Z", "{raw}");
+    // ExifTool's test CR2 has its preview image stripped to a 26-byte stub.
+    let failures = s.failures(&token, &cr2);
+    assert!(
+        failures[0]["error"].as_str().unwrap().contains("no embedded JPEG preview"),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn a_raw_file_gets_its_thumbnail_from_the_embedded_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    // A real NEF's TIFF structure and metadata, with a camera-sized preview JPEG
+    // embedded after it (the test NEF ships without one).
+    let mut nef = fixture("Nikon.nef");
+    nef.extend(jpeg(1200, 800, 4));
+    let id = upload_ok(&s, &token, "DSC_0001.NEF", nef);
+    let a = s.settled(&token, &id);
+    assert_eq!(a["resized"], true, "{:?}", s.failures(&token, &id));
+    assert_eq!(a["originalMimeType"], "image/x-nikon-nef");
+    assert!(a["exifInfo"]["make"].as_str().unwrap().starts_with("NIKON"), "{a}");
+    assert_eq!((a["width"].as_i64(), a["height"].as_i64()), (Some(1200), Some(800)));
+}
+
+#[test]
+fn a_photo_without_a_capture_date_keeps_the_date_the_client_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let id = upload_ok(&s, &token, "plain.jpg", jpeg(32, 32, 3));
+    let a = s.settled(&token, &id);
+    assert_eq!(a["fileCreatedAt"], "2001-02-03T04:05:06.000Z");
+    assert_eq!(a["localDateTime"], "2001-02-03T04:05:06.000Z");
+}
+
+#[test]
+fn thumbnails_and_previews_have_immich_sizes_and_orientation_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let id = upload_ok(&s, &token, "big.jpg", jpeg(3000, 2000, 9));
+    let rotated = upload_ok(&s, &token, "MWG.jpg", fixture("MWG.jpg"));
+    let a = s.settled(&token, &id);
+    assert_eq!((a["width"].as_i64(), a["height"].as_i64()), (Some(3000), Some(2000)));
+
+    let r = s
+        .get(&format!("/api/assets/{id}/thumbnail?size=thumbnail"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/webp");
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert!(r.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    let thumb = image::load_from_memory(&r.bytes().unwrap()).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (375, 250));
+
+    let r = s
+        .get(&format!("/api/assets/{id}/thumbnail?size=preview"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let preview = image::load_from_memory(&r.bytes().unwrap()).unwrap();
+    assert_eq!((preview.width(), preview.height()), (2160, 1440));
+
+    let r = s
+        .get(&format!("/api/assets/{id}/thumbnail"))
+        .bearer_auth(&token)
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 304);
+
+    // MWG.jpg is stored 8x8 with EXIF orientation 6; its displayed size is the same square,
+    // so check the catalog recorded the orientation and the thumbnail exists.
+    let m = s.asset(&token, &rotated);
+    assert_eq!(m["exifInfo"]["orientation"], "6");
+    assert_eq!(m["resized"], true);
+}
+
+#[test]
+fn corrupt_and_unsupported_files_get_a_clear_error_and_nothing_else_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let bad = upload_ok(&s, &token, "truncated.jpg", jpeg(400, 300, 1)[..600].to_vec());
+    let garbage = upload_ok(
+        &s,
+        &token,
+        "garbage.jpg",
+        b"\xFF\xD8\xFF\xE1\x00\x10Exif\x00\x00MM\x00\x2A\xFF\xFF\xFF\xFF".to_vec(),
+    );
+    let good = upload_ok(&s, &token, "good.jpg", jpeg(300, 200, 2));
+    s.wait_idle(&token);
+    assert_eq!(s.asset(&token, &good)["resized"], true);
+    for id in [&bad, &garbage] {
+        let failures = s.failures(&token, id);
+        let thumb = failures
+            .iter()
+            .find(|f| f["kind"] == "thumbnailGeneration")
+            .unwrap_or_else(|| panic!("{failures:?}"));
+        assert!(thumb["error"].as_str().unwrap().contains("cannot be decoded"), "{thumb}");
+        // The original is kept and downloadable.
+        assert_eq!(
+            s.get(&format!("/api/assets/{id}/original"))
+                .bearer_auth(&token)
+                .send()
+                .unwrap()
+                .status(),
+            200
+        );
+        // A placeholder stands in for the thumbnail, not cached.
+        let r = s.get(&format!("/api/assets/{id}/thumbnail")).bearer_auth(&token).send().unwrap();
+        assert_eq!(r.headers()["cache-control"], "no-store");
+    }
+    let (status, body) = s.upload(&token, "notes.txt", b"hello".to_vec());
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("not supported"), "{body}");
+    let (_, jobs) = send(s.get("/api/shoebox/jobs").bearer_auth(&token));
+    assert!(jobs["failed"].as_i64().unwrap() >= 2, "{jobs}");
+}
+
+#[test]
+fn path_tricks_in_file_names_stay_inside_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let id = upload_ok(&s, &token, "../../../../tmp/evil.jpg", jpeg(16, 16, 5));
+    let a = s.asset(&token, &id);
+    assert_eq!(a["originalFileName"], "evil.jpg");
+    let files = files_under(dir.path());
+    assert!(files.iter().all(|f| f.starts_with(dir.path())));
+    assert!(!std::path::Path::new("/tmp/evil.jpg").exists());
+}
+
+#[test]
+fn originals_download_whole_and_by_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let bytes = fixture("Canon.jpg");
+    let id = upload_ok(&s, &token, "Canon.jpg", bytes.clone());
+    let r = s.get(&format!("/api/assets/{id}/original")).bearer_auth(&token).send().unwrap();
+    assert!(r.headers()["content-disposition"].to_str().unwrap().contains("Canon.jpg"));
+    assert_eq!(r.bytes().unwrap().to_vec(), bytes);
+    let r = s
+        .get(&format!("/api/assets/{id}/original"))
+        .bearer_auth(&token)
+        .header("range", "bytes=10-19")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.bytes().unwrap().to_vec(), bytes[10..20].to_vec());
+}
+
+#[test]
+fn favorites_archive_statistics_and_trash_with_restore_and_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let a = upload_ok(&s, &token, "a.jpg", jpeg(16, 16, 1));
+    let b = upload_ok(&s, &token, "b.jpg", jpeg(16, 16, 2));
+    let v = upload_ok(&s, &token, "clip.mp4", b"\0\0\0\x18ftypmp42 not really a video".to_vec());
+    let stats = |q: &str| send(s.get(&format!("/api/assets/statistics{q}")).bearer_auth(&token)).1;
+    assert_eq!(stats(""), json!({"images": 2, "videos": 1, "total": 3}));
+    assert_eq!(s.asset(&token, &v)["type"], "VIDEO");
+
+    let (status, fav) = send(
+        s.put(&format!("/api/assets/{a}"))
+            .bearer_auth(&token)
+            .json(&json!({"isFavorite": true, "description": "sunset"})),
+    );
+    assert_eq!((status, fav["isFavorite"].as_bool()), (200, Some(true)));
+    assert_eq!(stats("?isFavorite=true")["total"], 1);
+    assert_eq!(
+        send(
+            s.put("/api/assets")
+                .bearer_auth(&token)
+                .json(&json!({"ids": [b], "visibility": "archive"}))
+        )
+        .0,
+        204
+    );
+    assert_eq!(s.asset(&token, &b)["isArchived"], true);
+    assert_eq!(stats("?visibility=archive")["total"], 1);
+
+    assert_eq!(
+        send(s.delete("/api/assets").bearer_auth(&token).json(&json!({"ids": [a, b]}))).0,
+        204
+    );
+    assert_eq!(s.asset(&token, &a)["isTrashed"], true);
+    assert_eq!(stats("?isTrashed=true")["total"], 2);
+    assert_eq!(
+        send(s.post("/api/trash/restore/assets").bearer_auth(&token).json(&json!({"ids": [a]}))).1["count"],
+        1
+    );
+    assert_eq!(send(s.post("/api/trash/empty").bearer_auth(&token)).1["count"], 1);
+    assert_eq!(
+        send(s.get(&format!("/api/assets/{b}")).bearer_auth(&token)).0,
+        400,
+        "emptied for good"
+    );
+    assert_eq!(
+        send(
+            s.delete("/api/assets")
+                .bearer_auth(&token)
+                .json(&json!({"ids": [a], "force": true}))
+        )
+        .0,
+        204
+    );
+    s.wait_idle(&token);
+    assert_eq!(stats(""), json!({"images": 0, "videos": 1, "total": 1}));
+    let originals: Vec<_> = files_under(&dir.path().join("library"));
+    assert_eq!(originals.len(), 1, "only the video's original is left: {originals:?}");
+}
+
+#[test]
+fn albums_can_be_created_renamed_filled_emptied_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let a = upload_ok(&s, &token, "a.jpg", jpeg(16, 16, 1));
+    let b = upload_ok(&s, &token, "b.jpg", jpeg(16, 16, 2));
+    let (status, album) = send(
+        s.post("/api/albums")
+            .bearer_auth(&token)
+            .json(&json!({"albumName": "Holiday", "assetIds": [a]})),
+    );
+    assert_eq!((status, album["assetCount"].as_i64()), (201, Some(1)));
+    let id = album["id"].as_str().unwrap();
+    let (_, added) = send(
+        s.put(&format!("/api/albums/{id}/assets"))
+            .bearer_auth(&token)
+            .json(&json!({"ids": [a, b]})),
+    );
+    assert_eq!(
+        added,
+        json!([{"id": a, "success": false, "error": "duplicate"}, {"id": b, "success": true}])
+    );
+    let (_, renamed) = send(
+        s.patch(&format!("/api/albums/{id}"))
+            .bearer_auth(&token)
+            .json(&json!({"albumName": "Summer", "albumThumbnailAssetId": b})),
+    );
+    assert_eq!(
+        (renamed["albumName"].as_str(), renamed["albumThumbnailAssetId"].as_str()),
+        (Some("Summer"), Some(b.as_str()))
+    );
+    let (_, one) = send(s.get(&format!("/api/albums/{id}")).bearer_auth(&token));
+    assert_eq!(one["assets"].as_array().unwrap().len(), 2);
+    let (_, removed) = send(
+        s.delete(&format!("/api/albums/{id}/assets"))
+            .bearer_auth(&token)
+            .json(&json!({"ids": [b]})),
+    );
+    assert_eq!(removed[0]["success"], true);
+    let (_, list) = send(s.get("/api/albums").bearer_auth(&token));
+    assert_eq!(list[0]["assetCount"], 1);
+    assert_eq!(
+        list[0]["albumThumbnailAssetId"],
+        a.as_str(),
+        "cover falls back when its photo leaves"
+    );
+    assert_eq!(send(s.delete(&format!("/api/albums/{id}")).bearer_auth(&token)).0, 204);
+    assert_eq!(send(s.get("/api/albums").bearer_auth(&token)).1, json!([]));
+    assert_eq!(s.asset(&token, &a)["isTrashed"], false, "deleting an album keeps its photos");
+}
+
+#[test]
+fn one_user_can_reach_nothing_of_another_users_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let alice = s.admin();
+    let bob = s.user(&alice, "bob@example.com");
+    let photo = upload_ok(&s, &alice, "alice.jpg", jpeg(64, 64, 1));
+    let (_, album) = send(
+        s.post("/api/albums")
+            .bearer_auth(&alice)
+            .json(&json!({"albumName": "Private", "assetIds": [photo]})),
+    );
+    let album = album["id"].as_str().unwrap();
+    s.wait_idle(&alice);
+
+    let missing = uuid_like();
+    for path in [
+        format!("/api/assets/{photo}"),
+        format!("/api/assets/{photo}/thumbnail"),
+        format!("/api/assets/{photo}/original"),
+        format!("/api/assets/{photo}/video/playback"),
+        format!("/api/albums/{album}"),
+        format!("/api/shoebox/assets/failures?assetId={photo}"),
+    ] {
+        let (status, body) = send(s.get(&path).bearer_auth(&bob));
+        assert_eq!(status, 400, "{path}: {body}");
+        // The same answer as for an id that does not exist at all.
+        let (status_missing, body_missing) = send(s.get(&path.replace(&photo, &missing).replace(album, &missing)).bearer_auth(&bob));
+        assert_eq!(
+            (status_missing, body_missing["message"].clone()),
+            (400, body["message"].clone()),
+            "{path}"
+        );
+    }
+    assert_eq!(send(s.get("/api/albums").bearer_auth(&bob)).1, json!([]));
+    assert_eq!(send(s.get("/api/assets/statistics").bearer_auth(&bob)).1["total"], 0);
+    let check = json!({"assets": [{"id": "x", "checksum": s.asset(&alice, &photo)["checksum"]}]});
+    assert_eq!(
+        send(s.post("/api/assets/bulk-upload-check").bearer_auth(&bob).json(&check)).1["results"][0]["action"],
+        "accept"
+    );
+
+    // Writes are refused or have no effect.
+    assert_eq!(
+        send(
+            s.put(&format!("/api/assets/{photo}"))
+                .bearer_auth(&bob)
+                .json(&json!({"isFavorite": true}))
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        send(
+            s.delete("/api/assets")
+                .bearer_auth(&bob)
+                .json(&json!({"ids": [photo], "force": true}))
+        )
+        .0,
+        204
+    );
+    assert_eq!(
+        send(
+            s.patch(&format!("/api/albums/{album}"))
+                .bearer_auth(&bob)
+                .json(&json!({"albumName": "mine"}))
+        )
+        .0,
+        400
+    );
+    assert_eq!(send(s.delete(&format!("/api/albums/{album}")).bearer_auth(&bob)).0, 400);
+    let (_, bob_album) = send(s.post("/api/albums").bearer_auth(&bob).json(&json!({"albumName": "Bob"})));
+    let (_, added) = send(
+        s.put(&format!("/api/albums/{}/assets", bob_album["id"].as_str().unwrap()))
+            .bearer_auth(&bob)
+            .json(&json!({"ids": [photo]})),
+    );
+    assert_eq!(added[0]["success"], false);
+    assert_eq!(
+        send(
+            s.put(&format!("/api/albums/{album}/assets"))
+                .bearer_auth(&bob)
+                .json(&json!({"ids": [photo]}))
+        )
+        .0,
+        400
+    );
+
+    let a = s.asset(&alice, &photo);
+    assert_eq!((a["isFavorite"].as_bool(), a["isTrashed"].as_bool()), (Some(false), Some(false)));
+    assert_eq!(
+        send(s.get(&format!("/api/albums/{album}")).bearer_auth(&alice)).1["albumName"],
+        "Private"
+    );
+}
+
+fn uuid_like() -> String {
+    "00000000-0000-4000-8000-000000000000".to_string()
+}
+
+#[test]
+fn a_user_quota_stops_uploads_that_would_exceed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = s.admin();
+    let r = s
+        .post("/api/admin/users")
+        .bearer_auth(&admin)
+        .json(&json!({"email": "q@example.com", "name": "Q", "password": common::PASSWORD, "quotaSizeInBytes": 2000}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token = s.login("q@example.com", common::PASSWORD);
+    let small = jpeg(8, 8, 1);
+    assert!(small.len() < 2000);
+    upload_ok(&s, &token, "small.jpg", small);
+    let (status, body) = s.upload(&token, "big.jpg", jpeg(200, 200, 1));
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("quota"));
+    let me: Value = send(s.get("/api/users/me").bearer_auth(&token)).1;
+    assert!(me["quotaUsageInBytes"].as_i64().unwrap() < 2000);
+}
