@@ -125,10 +125,8 @@ fn from_exif(exif: &Exif) -> Metadata {
     };
     let mut taken = time(Tag::DateTimeOriginal, Tag::SubSecTimeOriginal, Tag::OffsetTimeOriginal)
         .or_else(|| time(Tag::DateTimeDigitized, Tag::SubSecTimeDigitized, Tag::OffsetTimeDigitized));
-    if let Some(t) = taken.as_mut().filter(|t| t.offset_seconds.is_none()) {
-        if let Some(gps_utc) = gps_time(exif) {
-            *t = capture_time(naive(t.local_millis), offset_from_gps(t.local_millis, gps_utc));
-        }
+    if let (Some(t), Some(gps_utc)) = (taken.as_mut().filter(|t| t.offset_seconds.is_none()), gps_time(exif)) {
+        *t = capture_time(naive(t.local_millis), offset_from_gps(t.local_millis, gps_utc));
     }
     let modified = time(Tag::DateTime, Tag::SubSecTime, Tag::OffsetTime);
     let exposure_time = rational(exif, Tag::ExposureTime, In::PRIMARY)
@@ -290,11 +288,11 @@ fn xmp_property<'a>(xmp: &'a str, name: &str) -> Option<&'a str> {
     let rest = &xmp[i..];
     let value = &rest[..rest.find(&format!("</{name}>"))?];
     // dc:description wraps its text in rdf:Alt/rdf:li
-    Some(match value.rfind("</rdf:li>") {
+    let text = match value.rfind("</rdf:li>") {
         Some(end) => value[..end].rsplit('>').next().unwrap_or(""),
         None => value,
-    })
-    .map(str::trim)
+    };
+    Some(text.trim())
 }
 
 /// XMP fills what EXIF left empty; EXIF wins where both speak.

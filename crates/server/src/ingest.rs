@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use axum::extract::multipart::Field;
 use sha1::{Digest, Sha1};
-use shoebox_catalog::{Asset, Catalog, NewAsset};
+use shoebox_catalog::{Catalog, NewAsset};
 use shoebox_media::Layout;
 use tokio::io::AsyncWriteExt;
 
@@ -80,8 +80,10 @@ pub async fn receive(layout: &Layout, mut field: Field<'_>) -> ApiResult<Receive
     Ok(received)
 }
 
+/// The outcome of storing: the id of the new asset, or of the one the user
+/// already had with the same bytes.
 pub enum Stored {
-    Created(Asset),
+    Created(String),
     Duplicate(String),
 }
 
@@ -102,7 +104,7 @@ pub fn store(catalog: &Catalog, layout: &Layout, mut received: Received, new: Ne
     received.kept = true;
     sync_dir(&dir).map_err(|e| storage_error(e, "syncing the library folder"))?;
     match catalog.commit_asset(&new) {
-        Ok(Ok(asset)) => Ok(Stored::Created(asset)),
+        Ok(Ok(asset)) => Ok(Stored::Created(asset.id)),
         // Lost a race with a concurrent upload of the same bytes: keep theirs.
         Ok(Err(existing)) => {
             discard(catalog, &target, &new.original_path);

@@ -34,12 +34,13 @@ async fn create(State(state): State<AppState>, auth: Auth, Json(body): Json<Crea
         body.permissions
     };
     // A key can grant no more than the credential that creates it.
-    if let AuthSubject::ApiKey { key, .. } = &auth.0 {
-        if !key.permissions.iter().any(|p| p == "all") && permissions.iter().any(|p| !key.permissions.contains(p)) {
-            return Err(ApiError::forbidden(
-                "An API key cannot create a key with permissions it does not have",
-            ));
-        }
+    if let AuthSubject::ApiKey { key, .. } = &auth.0
+        && !key.permissions.iter().any(|p| p == "all")
+        && permissions.iter().any(|p| !key.permissions.contains(p))
+    {
+        return Err(ApiError::forbidden(
+            "An API key cannot create a key with permissions it does not have",
+        ));
     }
     let name = body.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "API Key".into());
     let (secret, digest) = new_token();

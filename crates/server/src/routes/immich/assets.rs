@@ -125,12 +125,12 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
         }
     }
     let (received, name, media) = file.ok_or_else(|| ApiError::bad_request("The upload has no assetData file part"))?;
-    if let Some(claimed) = headers.get("x-immich-checksum").and_then(|v| v.to_str().ok()) {
-        if decode_checksum(claimed).as_deref() != Some(&received.sha1[..]) {
-            return Err(ApiError::bad_request(
-                "The file's checksum does not match x-immich-checksum: it was damaged in transit, retry the upload",
-            ));
-        }
+    if let Some(claimed) = headers.get("x-immich-checksum").and_then(|v| v.to_str().ok())
+        && decode_checksum(claimed).as_deref() != Some(&received.sha1[..])
+    {
+        return Err(ApiError::bad_request(
+            "The file's checksum does not match x-immich-checksum: it was damaged in transit, retry the upload",
+        ));
     }
     let user = auth.user().clone();
     if let Some(quota) = user.quota_bytes {
@@ -176,9 +176,9 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
         .await
         .map_err(ApiError::internal)??;
     Ok(match stored {
-        Stored::Created(asset) => {
+        Stored::Created(id) => {
             state.jobs.wake();
-            (StatusCode::CREATED, Json(json!({ "id": asset.id, "status": "created" }))).into_response()
+            (StatusCode::CREATED, Json(json!({ "id": id, "status": "created" }))).into_response()
         }
         Stored::Duplicate(id) => (StatusCode::OK, Json(json!({ "id": id, "status": "duplicate" }))).into_response(),
     })
@@ -340,10 +340,10 @@ pub async fn remove_files(state: &AppState, assets: Vec<Asset>) {
         for asset in assets {
             let paths = [Some(asset.original_path), asset.thumbnail_path, asset.preview_path];
             for relative in paths.into_iter().flatten() {
-                if let Err(e) = std::fs::remove_file(layout.resolve(&relative)) {
-                    if e.kind() != std::io::ErrorKind::NotFound {
-                        tracing::warn!(path = relative, error = %e, "could not delete a file of a deleted asset");
-                    }
+                if let Err(e) = std::fs::remove_file(layout.resolve(&relative))
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(path = relative, error = %e, "could not delete a file of a deleted asset");
                 }
             }
         }
