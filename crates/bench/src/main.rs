@@ -95,7 +95,12 @@ fn main() -> anyhow::Result<()> {
                         .text("fileCreatedAt", "2024-01-01T00:00:00.000Z")
                         .text("fileModifiedAt", "2024-01-01T00:00:00.000Z")
                         .part("assetData", multipart::Part::bytes(body).file_name(format!("IMG_{i:05}.jpg")));
-                    let r = client.post(format!("{url}/api/assets")).bearer_auth(token).multipart(form).send().expect("upload");
+                    let r = client
+                        .post(format!("{url}/api/assets"))
+                        .bearer_auth(token)
+                        .multipart(form)
+                        .send()
+                        .expect("upload");
                     assert_eq!(r.status(), 201, "upload {i}");
                 }
             });
@@ -105,7 +110,11 @@ fn main() -> anyhow::Result<()> {
     let ingest_peak = peak.load(Ordering::Relaxed);
     let total_bytes = bytes.load(Ordering::Relaxed);
 
-    let r: Value = client.get(format!("{url}/api/shoebox/jobs/wait-idle?timeoutSeconds=300")).bearer_auth(&token).send()?.json()?;
+    let r: Value = client
+        .get(format!("{url}/api/shoebox/jobs/wait-idle?timeoutSeconds=300"))
+        .bearer_auth(&token)
+        .send()?
+        .json()?;
     if r["idle"] != true {
         bail!("jobs did not finish: {r}");
     }
@@ -120,13 +129,31 @@ fn main() -> anyhow::Result<()> {
     let mb = total_bytes as f64 / 1e6;
     println!("| measure | value |");
     println!("|---|---|");
-    println!("| photos ingested | {} ({}x{} JPEG, {:.1} MB each) |", args.photos, args.width, args.height, mb / args.photos as f64);
+    println!(
+        "| photos ingested | {} ({}x{} JPEG, {:.1} MB each) |",
+        args.photos,
+        args.width,
+        args.height,
+        mb / args.photos as f64
+    );
     println!("| cold start (exec → listening) | {} ms |", cold_start.as_millis());
     println!("| RSS idle | {:.1} MiB |", idle_rss as f64 / 1024.0);
-    println!("| ingest ({} parallel uploads) | {:.1} files/s, {:.1} MB/s |", args.concurrency, args.photos as f64 / ingest.as_secs_f64(), mb / ingest.as_secs_f64());
+    println!(
+        "| ingest ({} parallel uploads) | {:.1} files/s, {:.1} MB/s |",
+        args.concurrency,
+        args.photos as f64 / ingest.as_secs_f64(),
+        mb / ingest.as_secs_f64()
+    );
     println!("| RSS peak while ingesting | {:.1} MiB |", ingest_peak as f64 / 1024.0);
-    println!("| metadata + thumbnail + preview, end to end | {:.2} photos/s ({:.1} s for all) |", args.photos as f64 / processed.as_secs_f64(), processed.as_secs_f64());
-    println!("| RSS peak overall (ingest + thumbnails) | {:.1} MiB |", overall_peak as f64 / 1024.0);
+    println!(
+        "| metadata + thumbnail + preview, end to end | {:.2} photos/s ({:.1} s for all) |",
+        args.photos as f64 / processed.as_secs_f64(),
+        processed.as_secs_f64()
+    );
+    println!(
+        "| RSS peak overall (ingest + thumbnails) | {:.1} MiB |",
+        overall_peak as f64 / 1024.0
+    );
     println!("| failed jobs | {failed} |");
     Ok(())
 }
@@ -140,7 +167,16 @@ struct Server {
 fn start(binary: &Path, data: &Path) -> anyhow::Result<Server> {
     let t0 = Instant::now();
     let mut child = Command::new(binary)
-        .args(["--data-dir", data.to_str().context("utf-8 path")?, "--port", "0", "--listen", "127.0.0.1", "--log-format", "json"])
+        .args([
+            "--data-dir",
+            data.to_str().context("utf-8 path")?,
+            "--port",
+            "0",
+            "--listen",
+            "127.0.0.1",
+            "--log-format",
+            "json",
+        ])
         .env("RUST_LOG", "warn,shoebox_server=info")
         .stdout(Stdio::piped())
         .spawn()
@@ -155,12 +191,20 @@ fn start(binary: &Path, data: &Path) -> anyhow::Result<Server> {
     };
     let started_in = t0.elapsed();
     std::thread::spawn(move || for _ in lines {});
-    Ok(Server { child, url: format!("http://{address}"), started_in })
+    Ok(Server {
+        child,
+        url: format!("http://{address}"),
+        started_in,
+    })
 }
 
 fn admin(client: &Client, url: &str) -> anyhow::Result<String> {
     let creds = json!({"email": "bench@example.com", "name": "Bench", "password": "benchmark password"});
-    client.post(format!("{url}/api/auth/admin-sign-up")).json(&creds).send()?.error_for_status()?;
+    client
+        .post(format!("{url}/api/auth/admin-sign-up"))
+        .json(&creds)
+        .send()?
+        .error_for_status()?;
     let r: Value = client.post(format!("{url}/api/auth/login")).json(&creds).send()?.json()?;
     Ok(r["accessToken"].as_str().context("no token")?.to_string())
 }
@@ -169,10 +213,16 @@ fn photo(width: u32, height: u32, seed: u8) -> Vec<u8> {
     let mut rng = rand::rng();
     let img = image::RgbImage::from_fn(width, height, |x, y| {
         let n: u8 = rng.random_range(0..24);
-        image::Rgb([((x / 16) as u8).wrapping_add(n), ((y / 12) as u8).wrapping_add(seed.wrapping_mul(31)), n.wrapping_mul(5)])
+        image::Rgb([
+            ((x / 16) as u8).wrapping_add(n),
+            ((y / 12) as u8).wrapping_add(seed.wrapping_mul(31)),
+            n.wrapping_mul(5),
+        ])
     });
     let mut out = std::io::Cursor::new(Vec::new());
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).expect("encode");
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .expect("encode");
     out.into_inner()
 }
 

@@ -50,15 +50,26 @@ pub struct Runner {
     catalog: Catalog,
     layout: Layout,
     slots: Arc<Semaphore>,
+    /// Job work runs on these threads only, never on the async runtime or
+    /// its blocking pool: large decode buffers then stay in a few malloc
+    /// arenas instead of one per pool thread (which tripled RSS).
+    workers: Arc<rayon::ThreadPool>,
     waker: Waker,
 }
 
 impl Runner {
     pub fn new(catalog: Catalog, layout: Layout, concurrency: usize, waker: Waker) -> Self {
+        let concurrency = concurrency.max(1);
+        let workers = rayon::ThreadPoolBuilder::new()
+            .num_threads(concurrency)
+            .thread_name(|i| format!("shoebox-job-{i}"))
+            .build()
+            .expect("job worker threads start");
         Runner {
             catalog,
             layout,
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            slots: Arc::new(Semaphore::new(concurrency)),
+            workers: Arc::new(workers),
             waker,
         }
     }
@@ -86,9 +97,10 @@ impl Runner {
             let claimed = tokio::task::spawn_blocking(move || catalog.claim_job(now_millis())).await;
             match claimed {
                 Ok(Ok(Some(job))) => {
-                    let (catalog, layout, waker) = (self.catalog.clone(), self.layout.clone(), self.waker.clone());
+                    let (catalog, layout, waker, workers) =
+                        (self.catalog.clone(), self.layout.clone(), self.waker.clone(), self.workers.clone());
                     tokio::spawn(async move {
-                        execute(catalog, layout, job).await;
+                        execute(catalog, layout, &workers, job).await;
                         drop(permit);
                         waker.finished.notify_waiters();
                     });
@@ -128,11 +140,17 @@ impl Runner {
     }
 }
 
-async fn execute(catalog: Catalog, layout: Layout, job: Job) {
+async fn execute(catalog: Catalog, layout: Layout, workers: &rayon::ThreadPool, job: Job) {
     let (c, l, j) = (catalog.clone(), layout, job.clone());
-    let outcome = tokio::task::spawn_blocking(move || handlers::handle(&c, &l, &j))
-        .await
-        .unwrap_or_else(|panic| Err(HandlerError::Permanent(format!("the job crashed: {panic}"))));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    workers.spawn(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handlers::handle(&c, &l, &j)));
+        let _ = tx.send(outcome);
+    });
+    let outcome = match rx.await {
+        Ok(Ok(outcome)) => outcome,
+        _ => Err(HandlerError::Permanent("the job crashed; see the server log".into())),
+    };
     let recorded = tokio::task::spawn_blocking(move || match outcome {
         Ok(()) => catalog.finish_job(&job),
         Err(HandlerError::Transient(msg)) if job.attempts < MAX_ATTEMPTS => {

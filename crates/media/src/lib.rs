@@ -11,6 +11,7 @@ mod embedded;
 pub mod layout;
 pub mod media_type;
 pub mod metadata;
+mod process;
 pub mod thumbnail;
 
 pub use layout::Layout;
@@ -30,6 +31,10 @@ pub enum Error {
     Unsupported(&'static str),
     #[error("could not write a derived image: {0}")]
     Encode(String),
+    #[error("{tool} is not installed: install the {package} package to read these files")]
+    MissingTool { tool: String, package: String },
+    #[error("{tool} could not read the file: {message}")]
+    Tool { tool: String, message: String },
 }
 
 impl Error {

@@ -5,6 +5,7 @@
 //! Sizes follow Immich: the shorter side becomes the target size (fit
 //! "outside"), and nothing is ever enlarged.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use image::codecs::jpeg::{JpegDecoder, JpegEncoder};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader, Limits, RgbImage};
 
-use crate::{Error, Result, embedded};
+use crate::{Error, Result, embedded, process};
 
 #[derive(Debug, Clone, Copy)]
 pub struct DerivativeSizes {
@@ -47,6 +48,8 @@ pub struct Derivatives {
 
 /// Largest decoded image we accept: bounds memory on hostile or huge inputs.
 const MAX_DECODE_BYTES: u64 = 1 << 30;
+/// A 100 MP HEIC takes a few seconds on a Raspberry Pi 4; a minute means a hang.
+const HEIF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Decodes `original` once and writes `thumbnail` (WebP) and `preview`
 /// (JPEG). `orientation` is the EXIF orientation from the metadata, used
@@ -111,8 +114,7 @@ fn decode(path: &Path, extension: &str) -> Result<Decoded> {
                 }
             })
         }
-        ".heic" | ".heif" | ".hif" => Err(Error::Unsupported("HEIC/HEIF")),
-        ".avif" => Err(Error::Unsupported("AVIF")),
+        ".heic" | ".heif" | ".hif" | ".avif" => decode_heif(path),
         ".jxl" => Err(Error::Unsupported("JPEG XL")),
         ".jp2" => Err(Error::Unsupported("JPEG 2000")),
         ".psd" => Err(Error::Unsupported("Photoshop")),
@@ -138,6 +140,23 @@ fn decode_with_image(path: &Path) -> Result<Decoded> {
     let orientation = decoder.orientation().ok();
     let image = DynamicImage::from_decoder(decoder).map_err(|e| Error::Decode(e.to_string()))?;
     Ok((image, icc, orientation))
+}
+
+/// HEIF, HEIC and AVIF through libheif's `heif-convert`. libheif applies
+/// the container's rotation and mirroring, so EXIF orientation must not be
+/// applied again.
+fn decode_heif(path: &Path) -> Result<Decoded> {
+    let scratch = tempfile::tempdir().map_err(|e| Error::io(path, e))?;
+    let out = scratch.path().join("decoded.jpg");
+    let args = [OsStr::new("-q"), OsStr::new("95"), path.as_os_str(), out.as_os_str()];
+    process::run("heif-convert", &args, HEIF_TIMEOUT, "libheif-examples")?;
+    // A file with several top-level images (a burst) is written as decoded-1.jpg, decoded-2.jpg, ...
+    let first = [out, scratch.path().join("decoded-1.jpg")]
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| Error::Decode("heif-convert wrote no image".into()))?;
+    let (image, icc, _) = decode_with_image(&first)?;
+    Ok((image, icc, Some(Orientation::NoTransforms)))
 }
 
 /// RAW files: the largest JPEG preview the camera embedded.
@@ -236,6 +255,31 @@ mod tests {
     }
 
     #[test]
+    fn heic_is_decoded_through_libheif_with_its_own_rotation() {
+        if std::process::Command::new("heif-enc").arg("--version").output().is_err() {
+            eprintln!("SKIPPED: heif-enc (Debian package libheif-examples) is not installed; ci/install-test-deps.sh installs it");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let jpeg = dir.path().join("src.jpg");
+        write_jpeg(&jpeg, 640, 480);
+        let heic = dir.path().join("photo.heic");
+        let ok = std::process::Command::new("heif-enc")
+            .args(["-q", "80", "-o"])
+            .arg(&heic)
+            .arg(&jpeg)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "heif-enc failed");
+        let (thumb, prev) = (dir.path().join("t.webp"), dir.path().join("p.jpeg"));
+        // An EXIF orientation from metadata must not rotate a HEIC a second time.
+        let d = generate(&heic, ".heic", Some(6), &thumb, &prev, DerivativeSizes::default()).unwrap();
+        assert_eq!((d.width, d.height), (640, 480));
+        assert_eq!(image::image_dimensions(&thumb).unwrap(), (333, 250));
+    }
+
+    #[test]
     fn corrupt_and_unsupported_inputs_are_clear_errors_and_leave_no_files() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("broken.jpg");
@@ -246,8 +290,10 @@ mod tests {
             Err(Error::Decode(_))
         ));
         assert!(!thumb.exists() && !prev.exists());
-        let err = generate(&src, ".heic", None, &thumb, &prev, DerivativeSizes::default()).unwrap_err();
-        assert!(err.to_string().contains("HEIC"), "{err}");
+        let err = generate(&src, ".jxl", None, &thumb, &prev, DerivativeSizes::default()).unwrap_err();
+        assert!(err.to_string().contains("JPEG XL"), "{err}");
         assert!(!err.is_transient());
+        let err = generate(&src, ".heic", None, &thumb, &prev, DerivativeSizes::default()).unwrap_err();
+        assert!(matches!(err, Error::Tool { .. } | Error::MissingTool { .. }), "{err}");
     }
 }

@@ -62,6 +62,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let runner = Runner::new(catalog.clone(), layout.clone(), config.job_concurrency, waker.clone());
     let jobs = tokio::spawn(runner.run(shutdown_rx.clone()));
     let state = AppState::new(catalog, layout, config.clone(), waker);
+    // Once before serving, so a box that was off for a month is tidy when it answers.
+    purge_expired_trash(&state).await;
     let sweeper = tokio::spawn(sweep_trash(state.clone(), shutdown_rx.clone()));
 
     let addr = SocketAddr::new(config.listen, config.port);
@@ -96,19 +98,22 @@ async fn signal() {
 }
 
 /// Deletes assets that have been in the trash longer than `trash_days`.
+async fn purge_expired_trash(state: &AppState) {
+    let cutoff = shoebox_catalog::now_millis() - i64::from(state.config.trash_days) * 86_400_000;
+    match state.db(move |c| c.purge_trash(None, cutoff)).await {
+        Ok(gone) if !gone.is_empty() => {
+            tracing::info!(assets = gone.len(), "emptied expired trash");
+            routes::remove_asset_files(state, gone).await;
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = e.message, "could not empty expired trash"),
+    }
+}
+
 async fn sweep_trash(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
-        let cutoff = shoebox_catalog::now_millis() - i64::from(state.config.trash_days) * 86_400_000;
-        match state.db(move |c| c.purge_trash(None, cutoff)).await {
-            Ok(gone) if !gone.is_empty() => {
-                tracing::info!(assets = gone.len(), "emptied expired trash");
-                routes::remove_asset_files(&state, gone).await;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = e.message, "could not empty expired trash"),
-        }
         tokio::select! {
-            _ = tokio::time::sleep(TRASH_SWEEP) => {}
+            _ = tokio::time::sleep(TRASH_SWEEP) => purge_expired_trash(&state).await,
             _ = shutdown.changed() => return,
         }
     }

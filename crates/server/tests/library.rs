@@ -488,3 +488,74 @@ fn a_user_quota_stops_uploads_that_would_exceed_it() {
     let me: Value = send(s.get("/api/users/me").bearer_auth(&token)).1;
     assert!(me["quotaUsageInBytes"].as_i64().unwrap() < 2000);
 }
+
+#[test]
+fn trash_older_than_the_configured_days_is_emptied_with_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let old = upload_ok(&s, &token, "old.jpg", jpeg(16, 16, 1));
+    let kept = upload_ok(&s, &token, "kept.jpg", jpeg(16, 16, 2));
+    s.wait_idle(&token);
+    assert_eq!(
+        send(s.delete("/api/assets").bearer_auth(&token).json(&json!({"ids": [old]}))).0,
+        204
+    );
+    assert!(s.stop().success());
+
+    // With the default 30 days, a restart keeps the trashed photo.
+    let s = Server::start(dir.path());
+    assert_eq!(s.asset(&token, &old)["isTrashed"], true);
+    assert!(s.stop().success());
+
+    let config = dir.path().join("shoebox.toml");
+    std::fs::write(&config, "trash_days = 0\n").unwrap();
+    let s = Server::start_with(dir.path(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        send(s.get(&format!("/api/assets/{old}")).bearer_auth(&token)).0,
+        400,
+        "purged at start-up"
+    );
+    assert_eq!(s.asset(&token, &kept)["isTrashed"], false);
+    let files = files_under(&dir.path().join("library"));
+    assert_eq!(files.len(), 1, "only the kept original is left: {files:?}");
+    assert_eq!(
+        files_under(&dir.path().join("cache")).len(),
+        2,
+        "the purged photo's thumbnail and preview are gone"
+    );
+}
+
+#[test]
+fn an_iphone_style_heic_gets_a_thumbnail_and_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.jpg");
+    std::fs::write(&src, jpeg(1600, 1200, 8)).unwrap();
+    let heic = dir.path().join("IMG_0001.HEIC");
+    let made = std::process::Command::new("heif-enc")
+        .args(["-q", "70", "-o"])
+        .arg(&heic)
+        .arg(&src)
+        .status();
+    assert!(
+        made.is_ok_and(|s| s.success()),
+        "heif-enc (libheif-examples) is needed: run ci/install-test-deps.sh"
+    );
+    let s = Server::start(&dir.path().join("data"));
+    let token = s.admin();
+    let id = upload_ok(&s, &token, "IMG_0001.HEIC", std::fs::read(&heic).unwrap());
+    let a = s.settled(&token, &id);
+    assert_eq!(a["resized"], true, "{:?}", s.failures(&token, &id));
+    assert_eq!(a["originalMimeType"], "image/heic");
+    assert_eq!((a["width"].as_i64(), a["height"].as_i64()), (Some(1600), Some(1200)));
+    let r = s
+        .get(&format!("/api/assets/{id}/thumbnail?size=fullsize"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "image/jpeg",
+        "browsers get the JPEG preview for a HEIC"
+    );
+}
