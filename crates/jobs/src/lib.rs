@@ -102,6 +102,8 @@ impl Runner {
                     tokio::spawn(async move {
                         execute(catalog, layout, &workers, job).await;
                         drop(permit);
+                        // The outcome may have queued the asset's next job.
+                        waker.wake();
                         waker.finished.notify_waiters();
                     });
                 }
@@ -125,9 +127,9 @@ impl Runner {
                 Err(join) => panic!("job queue task panicked: {join}"),
             }
         }
-        // Wait for running jobs: each holds a slot until it is recorded.
-        let all = u32::try_from(self.slots.available_permits()).unwrap_or(u32::MAX);
-        let _ = tokio::time::timeout(Duration::from_secs(30), self.slots.acquire_many(all.max(1))).await;
+        // Wait for running jobs: each holds a slot until its outcome is recorded.
+        let all = u32::try_from(self.workers.current_num_threads()).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.slots.acquire_many(all)).await;
     }
 
     /// Until the next retry is due, or the idle poll.

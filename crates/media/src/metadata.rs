@@ -80,6 +80,10 @@ pub fn read(path: &Path) -> Result<Metadata> {
         Err(exif::Error::Io(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
             return Err(Error::io(path, e));
         }
+        // Containers kamadak-exif does not open (Canon CR3, Fujifilm RAF, Phase One IIQ).
+        Err(exif::Error::InvalidFormat(msg)) if msg == "Unknown image format" => nom_exif::read_exif(path)
+            .map(|e| from_nom_exif(&e))
+            .map_err(|_| Error::Metadata(msg.to_string()))?,
         Err(e) => return Err(Error::Metadata(e.to_string())),
     };
     reader.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
@@ -154,6 +158,58 @@ fn from_exif(exif: &Exif) -> Metadata {
         taken,
         modified,
         description: ascii(exif, Tag::ImageDescription),
+        rating: None,
+    }
+}
+
+fn from_nom_exif(exif: &nom_exif::Exif) -> Metadata {
+    use nom_exif::{ExifDateTime, ExifTag};
+    let text = |tag| {
+        exif.get(tag)
+            .and_then(|v| v.as_str())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let number = |tag| {
+        exif.get(tag)
+            .and_then(|v| v.as_urational().and_then(|r| r.to_f64()).or_else(|| v.as_f64()))
+    };
+    let int = |tag| exif.get(tag).and_then(|v| v.as_u32().or_else(|| v.as_u16().map(u32::from)));
+    let time = |tag, offset_tag| {
+        let value = exif.get(tag)?.as_datetime()?;
+        Some(match value {
+            ExifDateTime::Aware(t) => capture_time(t.naive_local(), Some(t.offset().local_minus_utc())),
+            ExifDateTime::Naive(t) => capture_time(t, text(offset_tag).and_then(|o| parse_offset(&o))),
+        })
+        .filter(|t| t.local_millis > 0)
+    };
+    let gps = exif.gps_info();
+    let coordinate = |value: Option<f64>, max: f64| value.filter(|v| v.is_finite() && v.abs() <= max && *v != 0.0);
+    Metadata {
+        make: text(ExifTag::Make),
+        model: text(ExifTag::Model),
+        lens_model: text(ExifTag::LensModel),
+        exposure_time: number(ExifTag::ExposureTime).filter(|v| *v > 0.0).map(format_exposure),
+        f_number: number(ExifTag::FNumber),
+        iso: int(ExifTag::ISOSpeedRatings).map(i64::from),
+        focal_length: number(ExifTag::FocalLength),
+        latitude: coordinate(
+            gps.and_then(|g| Some(g.latitude.to_decimal_degrees()? * g.latitude_ref.sign())),
+            90.0,
+        ),
+        longitude: coordinate(
+            gps.and_then(|g| Some(g.longitude.to_decimal_degrees()? * g.longitude_ref.sign())),
+            180.0,
+        ),
+        orientation: int(ExifTag::Orientation)
+            .and_then(|o| u16::try_from(o).ok())
+            .filter(|o| (1..=8).contains(o)),
+        width: int(ExifTag::ExifImageWidth).or_else(|| int(ExifTag::ImageWidth)).map(i64::from),
+        height: int(ExifTag::ExifImageHeight).or_else(|| int(ExifTag::ImageHeight)).map(i64::from),
+        taken: time(ExifTag::DateTimeOriginal, ExifTag::OffsetTimeOriginal)
+            .or_else(|| time(ExifTag::CreateDate, ExifTag::OffsetTimeDigitized)),
+        modified: time(ExifTag::ModifyDate, ExifTag::OffsetTime),
+        description: text(ExifTag::ImageDescription),
         rating: None,
     }
 }

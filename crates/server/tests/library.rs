@@ -559,3 +559,56 @@ fn an_iphone_style_heic_gets_a_thumbnail_and_preview() {
         "browsers get the JPEG preview for a HEIC"
     );
 }
+
+#[test]
+fn concurrent_uploads_of_the_same_photo_end_as_one_asset() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let bytes = jpeg(256, 256, 42);
+    let results: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (s, token, bytes) = (&s, &token, bytes.clone());
+                scope.spawn(move || s.upload(token, &format!("copy-{i}.jpg"), bytes))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let created = results.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 1, "{results:?}");
+    let ids: std::collections::HashSet<_> = results.iter().map(|(_, body)| body["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 1, "every response names the same asset: {results:?}");
+    assert!(results.iter().all(|(status, _)| *status == 201 || *status == 200));
+    assert_eq!(
+        files_under(&dir.path().join("library"))
+            .iter()
+            .filter(|f| !f.to_string_lossy().contains(".incoming"))
+            .count(),
+        1
+    );
+    assert!(files_under(&dir.path().join("library/.incoming")).is_empty());
+}
+
+#[test]
+fn canon_cr3_and_fujifilm_raf_metadata_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let cr3 = upload_ok(&s, &token, "CanonRaw.cr3", fixture("CanonRaw.cr3"));
+    let raf = upload_ok(&s, &token, "FujiFilm.raf", fixture("FujiFilm.raf"));
+    s.wait_idle(&token);
+    let c = s.asset(&token, &cr3);
+    assert_eq!(
+        (c["exifInfo"]["make"].as_str(), c["exifInfo"]["model"].as_str()),
+        (Some("Canon"), Some("Canon EOS M50")),
+        "{c}"
+    );
+    assert_eq!(c["exifInfo"]["iso"], 12800);
+    assert_eq!(c["exifInfo"]["exposureTime"], "1/80");
+    assert_eq!(c["exifInfo"]["timeZone"], "UTC+0");
+    assert_eq!(c["fileCreatedAt"], "2018-02-21T12:08:56.000Z");
+    let f = s.asset(&token, &raf);
+    assert_eq!(f["exifInfo"]["make"], "FUJIFILM", "{f}");
+    assert_eq!(f["localDateTime"], "2007-05-22T13:58:30.000Z");
+}
