@@ -12,6 +12,7 @@ mod assets;
 mod auth;
 mod jobs;
 mod migrate;
+mod timeline;
 mod users;
 
 use std::path::Path;
@@ -25,6 +26,7 @@ pub use albums::{Album, AlbumAssetChange};
 pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visibility};
 pub use auth::{ApiKey, AuthSubject, Session};
 pub use jobs::{Job, JobCounts, JobKind};
+pub use timeline::{TimelineAsset, TimelineFilter};
 pub use users::{NewUser, User};
 
 /// Milliseconds since the Unix epoch, the catalog's one time representation.

@@ -131,3 +131,42 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_ready ON jobs (state, run_after);
 CREATE UNIQUE INDEX jobs_one_open_per_asset ON jobs (kind, asset_id) WHERE state IN ('pending', 'running');
+
+-- migration 2: per-month counts for the timeline, kept by triggers
+-- Counting a month's assets on request would scan every asset of the user;
+-- this table has one row per (user, month, visibility, trashed, favorite),
+-- so the bucket list reads a few hundred rows even at a million assets.
+CREATE TABLE timeline_months (
+    owner_id TEXT NOT NULL,
+    month TEXT NOT NULL,
+    visibility TEXT NOT NULL,
+    trashed INTEGER NOT NULL,
+    favorite INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (owner_id, trashed, visibility, favorite, month)
+) WITHOUT ROWID;
+
+CREATE TRIGGER timeline_months_insert AFTER INSERT ON assets BEGIN
+    INSERT INTO timeline_months VALUES (new.owner_id, strftime('%Y-%m-01', new.local_taken_at / 1000, 'unixepoch'),
+        new.visibility, new.deleted_at IS NOT NULL, new.is_favorite, 1)
+    ON CONFLICT DO UPDATE SET count = count + 1;
+END;
+
+CREATE TRIGGER timeline_months_delete AFTER DELETE ON assets BEGIN
+    UPDATE timeline_months SET count = count - 1
+    WHERE owner_id = old.owner_id AND month = strftime('%Y-%m-01', old.local_taken_at / 1000, 'unixepoch')
+      AND visibility = old.visibility AND trashed = (old.deleted_at IS NOT NULL) AND favorite = old.is_favorite;
+END;
+
+CREATE TRIGGER timeline_months_update AFTER UPDATE OF owner_id, local_taken_at, visibility, deleted_at, is_favorite ON assets BEGIN
+    UPDATE timeline_months SET count = count - 1
+    WHERE owner_id = old.owner_id AND month = strftime('%Y-%m-01', old.local_taken_at / 1000, 'unixepoch')
+      AND visibility = old.visibility AND trashed = (old.deleted_at IS NOT NULL) AND favorite = old.is_favorite;
+    INSERT INTO timeline_months VALUES (new.owner_id, strftime('%Y-%m-01', new.local_taken_at / 1000, 'unixepoch'),
+        new.visibility, new.deleted_at IS NOT NULL, new.is_favorite, 1)
+    ON CONFLICT DO UPDATE SET count = count + 1;
+END;
+
+INSERT INTO timeline_months
+    SELECT owner_id, strftime('%Y-%m-01', local_taken_at / 1000, 'unixepoch'), visibility, deleted_at IS NOT NULL, is_favorite, count(*)
+    FROM assets GROUP BY 1, 2, 3, 4, 5;

@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod jobs;
 pub mod server;
+mod timeline;
 mod users;
 
 use axum::Router;
@@ -23,4 +24,5 @@ pub fn router() -> Router<AppState> {
         .merge(assets::router())
         .merge(albums::router())
         .merge(jobs::router())
+        .merge(timeline::router())
 }

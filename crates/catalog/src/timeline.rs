@@ -1,0 +1,229 @@
+//! The timeline: month buckets with counts, and the assets of one month.
+
+use crate::rusqlite::{Row, params};
+use crate::{Catalog, Millis, Result, Visibility};
+
+/// Which assets a timeline shows.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineFilter {
+    pub trashed: bool,
+    /// `None` shows the main timeline (visibility `timeline`).
+    pub visibility: Option<Visibility>,
+    pub favorite: Option<bool>,
+    /// Only this album's assets (the caller has checked access).
+    pub album_id: Option<String>,
+}
+
+impl TimelineFilter {
+    fn visibility(&self) -> &'static str {
+        self.visibility.unwrap_or(Visibility::Timeline).as_str()
+    }
+}
+
+/// One asset as the timeline grid needs it.
+#[derive(Debug, Clone)]
+pub struct TimelineAsset {
+    pub id: String,
+    pub owner_id: String,
+    pub is_image: bool,
+    pub is_favorite: bool,
+    pub is_trashed: bool,
+    pub visibility: String,
+    pub taken_at: Millis,
+    pub local_taken_at: Millis,
+    pub created_at: Millis,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub live_photo_video_id: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+fn asset_from_row(r: &Row) -> crate::rusqlite::Result<TimelineAsset> {
+    Ok(TimelineAsset {
+        id: r.get(0)?,
+        owner_id: r.get(1)?,
+        is_image: r.get::<_, String>(2)? == "IMAGE",
+        is_favorite: r.get(3)?,
+        is_trashed: r.get(4)?,
+        visibility: r.get(5)?,
+        taken_at: r.get(6)?,
+        local_taken_at: r.get(7)?,
+        created_at: r.get(8)?,
+        width: r.get(9)?,
+        height: r.get(10)?,
+        duration_ms: r.get(11)?,
+        live_photo_video_id: r.get(12)?,
+        latitude: r.get(13)?,
+        longitude: r.get(14)?,
+    })
+}
+
+impl Catalog {
+    /// Months ("YYYY-MM-01") that hold assets, newest first, with counts.
+    pub fn timeline_buckets(&self, owner_id: &str, filter: &TimelineFilter) -> Result<Vec<(String, i64)>> {
+        let conn = self.conn()?;
+        let rows = if let Some(album) = &filter.album_id {
+            let mut stmt = conn.prepare_cached(
+                "SELECT strftime('%Y-%m-01', a.local_taken_at / 1000, 'unixepoch') AS month, count(*)
+                 FROM album_assets aa JOIN assets a ON a.id = aa.asset_id
+                 WHERE aa.album_id = ?1 AND (a.deleted_at IS NOT NULL) = ?2 AND (?3 IS NULL OR a.is_favorite = ?3)
+                 GROUP BY month ORDER BY month DESC",
+            )?;
+            stmt.query_map(params![album, filter.trashed, filter.favorite], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        } else {
+            let mut stmt = conn.prepare_cached(
+                "SELECT month, sum(count) AS n FROM timeline_months
+                 WHERE owner_id = ?1 AND trashed = ?2 AND (?3 OR visibility = ?4) AND (?5 IS NULL OR favorite = ?5)
+                 GROUP BY month HAVING n > 0 ORDER BY month DESC",
+            )?;
+            // Trash shows every visibility; the timeline only its own.
+            stmt.query_map(
+                params![owner_id, filter.trashed, filter.trashed, filter.visibility(), filter.favorite],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .collect::<Result<_, _>>()?
+        };
+        Ok(rows)
+    }
+
+    /// The assets captured (wall clock) in `[from, to)`, newest first.
+    pub fn timeline_bucket(&self, owner_id: &str, filter: &TimelineFilter, from: Millis, to: Millis) -> Result<Vec<TimelineAsset>> {
+        const COLUMNS: &str = "a.id, a.owner_id, a.kind, a.is_favorite, a.deleted_at IS NOT NULL, a.visibility, a.taken_at, \
+            a.local_taken_at, a.created_at, a.width, a.height, a.duration_ms, a.live_photo_video_id, e.latitude, e.longitude";
+        let conn = self.conn()?;
+        let rows = if let Some(album) = &filter.album_id {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM album_assets aa JOIN assets a ON a.id = aa.asset_id LEFT JOIN exif e ON e.asset_id = a.id
+                 WHERE aa.album_id = ?1 AND (a.deleted_at IS NOT NULL) = ?2 AND (?3 IS NULL OR a.is_favorite = ?3)
+                   AND a.local_taken_at >= ?4 AND a.local_taken_at < ?5
+                 ORDER BY a.local_taken_at DESC, a.id"
+            ))?;
+            stmt.query_map(params![album, filter.trashed, filter.favorite, from, to], asset_from_row)?
+                .collect::<Result<_, _>>()?
+        } else {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM assets a LEFT JOIN exif e ON e.asset_id = a.id
+                 WHERE a.owner_id = ?1 AND (a.deleted_at IS NOT NULL) = ?2 AND (?3 OR a.visibility = ?4)
+                   AND (?5 IS NULL OR a.is_favorite = ?5) AND a.local_taken_at >= ?6 AND a.local_taken_at < ?7
+                 ORDER BY a.local_taken_at DESC, a.id"
+            ))?;
+            stmt.query_map(
+                params![
+                    owner_id,
+                    filter.trashed,
+                    filter.trashed,
+                    filter.visibility(),
+                    filter.favorite,
+                    from,
+                    to
+                ],
+                asset_from_row,
+            )?
+            .collect::<Result<_, _>>()?
+        };
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AssetUpdate;
+    use crate::assets::tests::{new_asset, user};
+
+    const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn month_counts_follow_inserts_edits_trash_and_deletes() {
+        let (_d, cat) = crate::test_catalog();
+        let a = user(&cat, "a@x");
+        let mut ids = Vec::new();
+        for (i, when) in [0, 40 * DAY, 41 * DAY].into_iter().enumerate() {
+            let mut new = new_asset(&a, format!("{i}").as_bytes());
+            new.file_created_at = when;
+            ids.push(cat.commit_asset(&new).unwrap().unwrap().id);
+        }
+        let main = TimelineFilter::default();
+        assert_eq!(
+            cat.timeline_buckets(&a, &main).unwrap(),
+            vec![("1970-02-01".into(), 2), ("1970-01-01".into(), 1)]
+        );
+
+        cat.update_asset(
+            &a,
+            &ids[1],
+            &AssetUpdate {
+                is_favorite: Some(true),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let favs = TimelineFilter {
+            favorite: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(cat.timeline_buckets(&a, &favs).unwrap(), vec![("1970-02-01".into(), 1)]);
+
+        cat.update_asset(
+            &a,
+            &ids[2],
+            &AssetUpdate {
+                visibility: Some(Visibility::Archive),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        cat.trash_assets(&a, std::slice::from_ref(&ids[0])).unwrap();
+        assert_eq!(cat.timeline_buckets(&a, &main).unwrap(), vec![("1970-02-01".into(), 1)]);
+        let trash = TimelineFilter {
+            trashed: true,
+            ..Default::default()
+        };
+        assert_eq!(cat.timeline_buckets(&a, &trash).unwrap(), vec![("1970-01-01".into(), 1)]);
+
+        cat.set_metadata(&ids[1], &Default::default(), Some((400 * DAY, 400 * DAY)), None)
+            .unwrap();
+        let moved = vec![("1971-02-01".to_string(), 1)];
+        assert_eq!(
+            cat.timeline_buckets(&a, &main).unwrap(),
+            moved,
+            "the capture date moved it out of February 1970"
+        );
+        assert_eq!(cat.timeline_buckets(&a, &favs).unwrap(), moved);
+
+        cat.delete_assets(&a, &ids).unwrap();
+        assert!(cat.timeline_buckets(&a, &trash).unwrap().is_empty());
+        assert!(
+            cat.timeline_buckets(
+                &a,
+                &TimelineFilter {
+                    visibility: Some(Visibility::Archive),
+                    ..Default::default()
+                }
+            )
+            .unwrap()
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_bucket_lists_its_months_assets_newest_first_for_the_owner_only() {
+        let (_d, cat) = crate::test_catalog();
+        let (a, b) = (user(&cat, "a@x"), user(&cat, "b@x"));
+        for (i, when) in [DAY, 3 * DAY, 2 * DAY, 40 * DAY].into_iter().enumerate() {
+            let mut new = new_asset(&a, format!("{i}").as_bytes());
+            new.file_created_at = when;
+            cat.commit_asset(&new).unwrap().unwrap();
+        }
+        let mut other = new_asset(&b, b"b");
+        other.file_created_at = DAY;
+        cat.commit_asset(&other).unwrap().unwrap();
+        let jan = cat.timeline_bucket(&a, &TimelineFilter::default(), 0, 31 * DAY).unwrap();
+        let times: Vec<_> = jan.iter().map(|t| t.local_taken_at).collect();
+        assert_eq!(times, vec![3 * DAY, 2 * DAY, DAY]);
+        assert!(jan.iter().all(|t| t.owner_id == a));
+    }
+}

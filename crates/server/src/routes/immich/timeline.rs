@@ -1,0 +1,130 @@
+//! Timeline buckets, as the web UI (and older apps) page through a library:
+//! month keys with counts, then one month's assets as column arrays.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shoebox_catalog::{TimelineFilter, Visibility};
+
+use crate::auth::Auth;
+use crate::dto::iso;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/timeline/buckets", get(buckets))
+        .route("/timeline/bucket", get(bucket))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TimelineQuery {
+    album_id: Option<String>,
+    is_favorite: Option<bool>,
+    is_trashed: Option<bool>,
+    visibility: Option<String>,
+    user_id: Option<String>,
+    with_coordinates: Option<bool>,
+    time_bucket: Option<String>,
+}
+
+async fn filter(state: &AppState, auth: &Auth, q: &TimelineQuery) -> ApiResult<TimelineFilter> {
+    auth.require("timeline.read")?;
+    if q.user_id.as_ref().is_some_and(|u| *u != auth.user().id) {
+        return Err(ApiError::no_access("timeline"));
+    }
+    if let Some(album) = q.album_id.clone() {
+        let owner = auth.user_id();
+        state.db(move |c| c.album(&owner, &album)).await?;
+    }
+    let visibility = match q.visibility.as_deref() {
+        Some(v) => Some(Visibility::parse(v).ok_or_else(|| ApiError::bad_request(format!("unknown visibility {v:?}")))?),
+        None => None,
+    };
+    Ok(TimelineFilter {
+        trashed: q.is_trashed.unwrap_or(false),
+        visibility,
+        favorite: q.is_favorite,
+        album_id: q.album_id.clone(),
+    })
+}
+
+async fn buckets(State(state): State<AppState>, auth: Auth, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Value>> {
+    let filter = filter(&state, &auth, &q).await?;
+    let owner = auth.user_id();
+    let months = state.db(move |c| c.timeline_buckets(&owner, &filter)).await?;
+    Ok(Json(
+        months
+            .into_iter()
+            .map(|(month, count)| json!({ "timeBucket": month, "count": count }))
+            .collect(),
+    ))
+}
+
+/// "2024-03-01", or an ISO date-time whose date part names the month.
+fn month_range(bucket: &str) -> Option<(i64, i64)> {
+    let date = NaiveDate::parse_from_str(bucket.get(..10)?, "%Y-%m-%d").ok()?;
+    let start = date.with_day(1)?;
+    let end = if start.month() == 12 {
+        NaiveDate::from_ymd_opt(start.year() + 1, 1, 1)?
+    } else {
+        start.with_month(start.month() + 1)?
+    };
+    let millis = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis());
+    Some((millis(start)?, millis(end)?))
+}
+
+async fn bucket(State(state): State<AppState>, auth: Auth, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Value>> {
+    let filter = filter(&state, &auth, &q).await?;
+    let key = q
+        .time_bucket
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("timeBucket is required, e.g. 2024-03-01"))?;
+    let (from, to) = month_range(key).ok_or_else(|| ApiError::bad_request(format!("timeBucket {key:?} is not a date like 2024-03-01")))?;
+    let owner = auth.user_id();
+    let assets = state.db(move |c| c.timeline_bucket(&owner, &filter, from, to)).await?;
+    let col = |f: &dyn Fn(&shoebox_catalog::TimelineAsset) -> Value| Value::Array(assets.iter().map(f).collect());
+    let mut body = json!({
+        "id": col(&|a| json!(a.id)),
+        "ownerId": col(&|a| json!(a.owner_id)),
+        "isImage": col(&|a| json!(a.is_image)),
+        "isFavorite": col(&|a| json!(a.is_favorite)),
+        "isTrashed": col(&|a| json!(a.is_trashed)),
+        "visibility": col(&|a| json!(a.visibility)),
+        "fileCreatedAt": col(&|a| json!(iso(a.taken_at))),
+        "createdAt": col(&|a| json!(iso(a.created_at))),
+        "localOffsetHours": col(&|a| json!((a.local_taken_at - a.taken_at) as f64 / 3_600_000.0)),
+        "duration": col(&|a| json!(a.duration_ms)),
+        "livePhotoVideoId": col(&|a| json!(a.live_photo_video_id)),
+        "ratio": col(&|a| json!(match (a.width, a.height) { (Some(w), Some(h)) if h > 0 => w as f64 / h as f64, _ => 1.0 })),
+        "thumbhash": col(&|_| Value::Null),
+        "city": col(&|_| Value::Null),
+        "country": col(&|_| Value::Null),
+        "projectionType": col(&|_| Value::Null),
+    });
+    if q.with_coordinates == Some(true) {
+        body["latitude"] = col(&|a| json!(a.latitude));
+        body["longitude"] = col(&|a| json!(a.longitude));
+    }
+    Ok(Json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_key_names_its_whole_month() {
+        let (from, to) = month_range("2024-12-01").unwrap();
+        assert_eq!(
+            (iso(from).as_str(), iso(to).as_str()),
+            ("2024-12-01T00:00:00.000Z", "2025-01-01T00:00:00.000Z")
+        );
+        assert_eq!(month_range("2024-02-15T00:00:00.000Z"), month_range("2024-02-01"));
+        assert!(month_range("March").is_none());
+    }
+}
