@@ -129,14 +129,14 @@ pub fn asset(a: &Asset, exif_info: Option<&Exif>) -> Value {
     v
 }
 
-/// `AlbumResponseDto`
-pub fn album(a: &Album) -> Value {
+/// `AlbumResponseDto`; the owner is listed in `albumUsers`, as the apps expect.
+pub fn album(a: &Album, owner: &User) -> Value {
     let mut v = json!({
         "id": a.id,
         "albumName": a.name,
         "description": a.description,
         "albumThumbnailAssetId": a.thumbnail_asset_id,
-        "albumUsers": [],
+        "albumUsers": [{ "role": "owner", "user": user(owner) }],
         "assetCount": a.asset_count,
         "createdAt": iso(a.created_at),
         "updatedAt": iso(a.updated_at),

@@ -40,7 +40,7 @@ async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQue
             None => c.albums(&owner),
         })
         .await?;
-    Ok(Json(albums.iter().map(dto::album).collect()))
+    Ok(Json(albums.iter().map(|a| dto::album(a, auth.user())).collect()))
 }
 
 #[derive(Deserialize)]
@@ -62,7 +62,7 @@ async fn create(State(state): State<AppState>, auth: Auth, Json(body): Json<Crea
     let album = state
         .db(move |c| c.create_album(&owner, &body.album_name, &body.description, &body.asset_ids))
         .await?;
-    Ok((StatusCode::CREATED, Json(dto::album(&album))))
+    Ok((StatusCode::CREATED, Json(dto::album(&album, auth.user()))))
 }
 
 /// One album, with its assets in the `assets` field as older clients expect.
@@ -80,7 +80,7 @@ async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) 
             Ok((album, assets))
         })
         .await?;
-    let mut v = dto::album(&album);
+    let mut v = dto::album(&album, auth.user());
     v["assets"] = Value::Array(assets);
     Ok(Json(v))
 }
@@ -110,7 +110,7 @@ async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<String
             )
         })
         .await?;
-    Ok(Json(dto::album(&album)))
+    Ok(Json(dto::album(&album, auth.user())))
 }
 
 async fn remove(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
