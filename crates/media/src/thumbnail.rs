@@ -73,14 +73,13 @@ pub fn generate(
         height: rgb.height(),
     };
 
-    let large = shrink(&rgb, sizes.preview)?;
+    let mut large = shrink(&rgb, sizes.preview)?;
+    drop(rgb);
+    if let Some(icc) = &icc {
+        to_srgb(&mut large, icc);
+    }
     write_atomically(preview, |out| {
-        let mut encoder = JpegEncoder::new_with_quality(out, sizes.quality);
-        if let Some(icc) = icc.clone() {
-            // A profile the encoder cannot embed only costs colour accuracy, not the preview.
-            let _ = encoder.set_icc_profile(icc);
-        }
-        encoder
+        JpegEncoder::new_with_quality(out, sizes.quality)
             .write_image(large.as_raw(), large.width(), large.height(), image::ExtendedColorType::Rgb8)
             .map_err(|e| Error::Encode(e.to_string()))
     })?;
@@ -169,6 +168,26 @@ fn decode_embedded(path: &Path) -> Result<Decoded> {
     let image = DynamicImage::from_decoder(decoder).map_err(|e| Error::Decode(e.to_string()))?;
     // The preview's own orientation tag, if any, is unreliable; the RAW's EXIF decides.
     Ok((image, icc, None))
+}
+
+/// Converts pixels described by an embedded ICC profile (Display P3 from
+/// phones, Adobe RGB from cameras) to sRGB, so the derived images look
+/// right in every viewer, colour-managed or not, without carrying a profile.
+/// Done on the preview, after the downscale, where it costs a fraction.
+/// A profile that cannot describe RGB pixels is ignored.
+fn to_srgb(image: &mut RgbImage, icc: &[u8]) {
+    let Ok(source) = lcms2::Profile::new_icc(icc) else { return };
+    let Ok(transform) = lcms2::Transform::<[u8; 3], [u8; 3]>::new(
+        &source,
+        lcms2::PixelFormat::RGB_8,
+        &lcms2::Profile::new_srgb(),
+        lcms2::PixelFormat::RGB_8,
+        lcms2::Intent::Perceptual,
+    ) else {
+        return;
+    };
+    let (pixels, _) = image.as_mut().as_chunks_mut::<3>();
+    transform.transform_in_place(pixels);
 }
 
 /// Scales so the shorter side is `target`, never enlarging.
@@ -277,6 +296,37 @@ mod tests {
         let d = generate(&heic, ".heic", Some(6), &thumb, &prev, DerivativeSizes::default()).unwrap();
         assert_eq!((d.width, d.height), (640, 480));
         assert_eq!(image::image_dimensions(&thumb).unwrap(), (333, 250));
+    }
+
+    #[test]
+    fn a_wide_gamut_photo_is_converted_to_srgb() {
+        // A Display P3 profile: P3 primaries, D65 white, the sRGB tone curve.
+        let d65 = lcms2::CIExyY { x: 0.3127, y: 0.3290, Y: 1.0 };
+        let p3 = lcms2::CIExyYTRIPLE {
+            Red: lcms2::CIExyY { x: 0.680, y: 0.320, Y: 1.0 },
+            Green: lcms2::CIExyY { x: 0.265, y: 0.690, Y: 1.0 },
+            Blue: lcms2::CIExyY { x: 0.150, y: 0.060, Y: 1.0 },
+        };
+        let curve = lcms2::ToneCurve::new_parametric(4, &[2.4, 1.0 / 1.055, 0.055 / 1.055, 1.0 / 12.92, 0.04045]).unwrap();
+        let icc = lcms2::Profile::new_rgb(&d65, &p3, &[&curve, &curve, &curve]).unwrap().icc().unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("p3.jpg");
+        let orange = Rgb([200, 100, 50]);
+        let img = RgbImage::from_pixel(64, 64, orange);
+        let mut encoder = JpegEncoder::new_with_quality(std::fs::File::create(&src).unwrap(), 95);
+        encoder.set_icc_profile(icc).unwrap();
+        encoder.write_image(img.as_raw(), 64, 64, image::ExtendedColorType::Rgb8).unwrap();
+
+        let (thumb, prev) = (dir.path().join("t.webp"), dir.path().join("p.jpeg"));
+        generate(&src, ".jpg", None, &thumb, &prev, DerivativeSizes::default()).unwrap();
+        let p = image::open(&prev).unwrap().into_rgb8();
+        let px = p.get_pixel(32, 32);
+        // The same colour in sRGB needs a stronger red and a weaker blue.
+        assert!(px[0] >= 210 && px[2] <= 45, "P3 {orange:?} became {px:?} in the preview");
+        let t = image::open(&thumb).unwrap().into_rgb8();
+        let tx = t.get_pixel(32, 32);
+        assert!(tx[0] >= 205 && tx[2] <= 50, "thumbnail {tx:?}");
     }
 
     #[test]
