@@ -301,14 +301,33 @@ mod tests {
     #[test]
     fn a_wide_gamut_photo_is_converted_to_srgb() {
         // A Display P3 profile: P3 primaries, D65 white, the sRGB tone curve.
-        let d65 = lcms2::CIExyY { x: 0.3127, y: 0.3290, Y: 1.0 };
+        let d65 = lcms2::CIExyY {
+            x: 0.3127,
+            y: 0.3290,
+            Y: 1.0,
+        };
         let p3 = lcms2::CIExyYTRIPLE {
-            Red: lcms2::CIExyY { x: 0.680, y: 0.320, Y: 1.0 },
-            Green: lcms2::CIExyY { x: 0.265, y: 0.690, Y: 1.0 },
-            Blue: lcms2::CIExyY { x: 0.150, y: 0.060, Y: 1.0 },
+            Red: lcms2::CIExyY {
+                x: 0.680,
+                y: 0.320,
+                Y: 1.0,
+            },
+            Green: lcms2::CIExyY {
+                x: 0.265,
+                y: 0.690,
+                Y: 1.0,
+            },
+            Blue: lcms2::CIExyY {
+                x: 0.150,
+                y: 0.060,
+                Y: 1.0,
+            },
         };
         let curve = lcms2::ToneCurve::new_parametric(4, &[2.4, 1.0 / 1.055, 0.055 / 1.055, 1.0 / 12.92, 0.04045]).unwrap();
-        let icc = lcms2::Profile::new_rgb(&d65, &p3, &[&curve, &curve, &curve]).unwrap().icc().unwrap();
+        let icc = lcms2::Profile::new_rgb(&d65, &p3, &[&curve, &curve, &curve])
+            .unwrap()
+            .icc()
+            .unwrap();
 
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("p3.jpg");
