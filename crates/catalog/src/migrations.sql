@@ -170,3 +170,10 @@ END;
 INSERT INTO timeline_months
     SELECT owner_id, strftime('%Y-%m-01', local_taken_at / 1000, 'unixepoch'), visibility, deleted_at IS NOT NULL, is_favorite, count(*)
     FROM assets GROUP BY 1, 2, 3, 4, 5;
+
+-- migration 3: per-user preferences (the Immich apps' settings), as JSON
+CREATE TABLE user_preferences (
+    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    json TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);

@@ -106,14 +106,19 @@ impl Catalog {
         } else {
             // Spelled so SQLite walks the (owner, deleted_at, visibility,
             // local_taken_at) index straight to the month, not the whole library.
-            let state = if filter.trashed { "a.deleted_at IS NOT NULL AND ?2 IS NOT NULL" } else { "a.deleted_at IS NULL AND a.visibility = ?2" };
+            let state = if filter.trashed {
+                "a.deleted_at IS NOT NULL AND ?2 IS NOT NULL"
+            } else {
+                "a.deleted_at IS NULL AND a.visibility = ?2"
+            };
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM assets a LEFT JOIN exif e ON e.asset_id = a.id
                  WHERE a.owner_id = ?1 AND {state} AND a.local_taken_at >= ?3 AND a.local_taken_at < ?4
                    AND (?5 IS NULL OR a.is_favorite = ?5)
                  ORDER BY a.local_taken_at DESC, a.id"
             ))?;
-            stmt.query_map(params![owner_id, filter.visibility(), from, to, filter.favorite], asset_from_row)?.collect::<Result<_, _>>()?
+            stmt.query_map(params![owner_id, filter.visibility(), from, to, filter.favorite], asset_from_row)?
+                .collect::<Result<_, _>>()?
         };
         Ok(rows)
     }

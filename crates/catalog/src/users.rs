@@ -99,6 +99,25 @@ impl Catalog {
         })
     }
 
+    /// The user's stored preferences (a JSON object the server interprets), if any.
+    pub fn user_preferences(&self, user_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT json FROM user_preferences WHERE user_id = ?1", [user_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_user_preferences(&self, user_id: &str, json: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO user_preferences (user_id, json, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (user_id) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at",
+                params![user_id, json, now_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Bytes of originals a user holds, trash included (it still takes disk).
     pub fn usage_bytes(&self, user_id: &str) -> Result<i64> {
         Ok(self.conn()?.query_row(

@@ -54,6 +54,26 @@ fn responses_match_the_immich_openapi_schemas() {
         let (status, body) = get(path, t);
         check("get", template, status, &body);
     }
+    let (status, body) = get("/users/me/preferences", t);
+    check("get", "/users/me/preferences", status, &body);
+    let (status, body) = send(
+        s.put("/api/users/me/preferences")
+            .bearer_auth(&token)
+            .json(&json!({"memories": {"enabled": false}})),
+    );
+    check("put", "/users/me/preferences", status, &body);
+    assert_eq!(body["memories"], json!({"enabled": false, "duration": 5}));
+    let (_, again) = get("/users/me/preferences", t);
+    assert_eq!(again["memories"]["enabled"], false, "preferences persist");
+    assert_eq!(
+        send(
+            s.put("/api/users/me/preferences")
+                .bearer_auth(&token)
+                .json(&json!({"theme": "dark"}))
+        )
+        .0,
+        400
+    );
     let (status, body) = send(s.post("/api/auth/validateToken").bearer_auth(&token));
     check("post", "/auth/validateToken", status, &body);
 

@@ -5,6 +5,7 @@ mod api_keys;
 mod assets;
 mod auth;
 mod jobs;
+mod preferences;
 pub mod server;
 mod timeline;
 mod users;
@@ -25,4 +26,5 @@ pub fn router() -> Router<AppState> {
         .merge(albums::router())
         .merge(jobs::router())
         .merge(timeline::router())
+        .merge(preferences::router())
 }
