@@ -6,7 +6,7 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shoebox_catalog::AlbumAssetChange;
+use shoebox_catalog::{AlbumAssetChange, Catalog};
 
 use crate::auth::Auth;
 use crate::dto;
@@ -126,19 +126,32 @@ struct Ids {
     ids: Vec<Option<String>>,
 }
 
-fn bulk_results(ids: &[String], changes: &[AlbumAssetChange]) -> Vec<Value> {
-    ids.iter()
-        .zip(changes)
+type AlbumAssetOp = fn(&Catalog, &str, &str, &[String]) -> shoebox_catalog::Result<Vec<AlbumAssetChange>>;
+
+/// Adds or removes assets and reports each id as Immich's `BulkIdResponseDto`.
+async fn change_assets(
+    state: AppState,
+    auth: Auth,
+    album_id: String,
+    body: Ids,
+    permission: &str,
+    op: AlbumAssetOp,
+) -> ApiResult<Json<Vec<Value>>> {
+    auth.require(permission)?;
+    let ids: Vec<String> = body.ids.into_iter().flatten().collect();
+    let owner = auth.user_id();
+    let list = ids.clone();
+    let changes = state.db(move |c| op(c, &owner, &album_id, &list)).await?;
+    let results = ids
+        .iter()
+        .zip(&changes)
         .map(|(id, change)| match change {
             AlbumAssetChange::Done => json!({ "id": id, "success": true }),
-            AlbumAssetChange::Duplicate => {
-                json!({ "id": id, "success": false, "error": "duplicate" })
-            }
-            AlbumAssetChange::NotFound => {
-                json!({ "id": id, "success": false, "error": "no_permission" })
-            }
+            AlbumAssetChange::Duplicate => json!({ "id": id, "success": false, "error": "duplicate" }),
+            AlbumAssetChange::NotFound => json!({ "id": id, "success": false, "error": "no_permission" }),
         })
-        .collect()
+        .collect();
+    Ok(Json(results))
 }
 
 async fn add_assets(
@@ -147,12 +160,7 @@ async fn add_assets(
     Path(id): Path<String>,
     Json(body): Json<Ids>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    auth.require("albumAsset.create")?;
-    let ids: Vec<String> = body.ids.into_iter().flatten().collect();
-    let owner = auth.user_id();
-    let list = ids.clone();
-    let changes = state.db(move |c| c.add_album_assets(&owner, &id, &list)).await?;
-    Ok(Json(bulk_results(&ids, &changes)))
+    change_assets(state, auth, id, body, "albumAsset.create", Catalog::add_album_assets).await
 }
 
 async fn remove_assets(
@@ -161,10 +169,5 @@ async fn remove_assets(
     Path(id): Path<String>,
     Json(body): Json<Ids>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    auth.require("albumAsset.delete")?;
-    let ids: Vec<String> = body.ids.into_iter().flatten().collect();
-    let owner = auth.user_id();
-    let list = ids.clone();
-    let changes = state.db(move |c| c.remove_album_assets(&owner, &id, &list)).await?;
-    Ok(Json(bulk_results(&ids, &changes)))
+    change_assets(state, auth, id, body, "albumAsset.delete", Catalog::remove_album_assets).await
 }
