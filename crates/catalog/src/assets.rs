@@ -276,6 +276,13 @@ impl Catalog {
                 ],
             )?;
             tx.execute("DELETE FROM pending_files WHERE path = ?1", [&new.original_path])?;
+            // A live photo's motion part shows through its still, not on its own.
+            if let Some(video) = &new.live_photo_video_id {
+                tx.execute(
+                    "UPDATE assets SET visibility = 'hidden', updated_at = ?3 WHERE id = ?1 AND owner_id = ?2 AND kind = 'VIDEO'",
+                    params![video, new.owner_id, now],
+                )?;
+            }
             crate::jobs::enqueue_in(tx, JobKind::ExtractMetadata, &new.id, now)?;
             Ok(Ok(asset_in(tx, &new.id)?))
         })

@@ -612,3 +612,61 @@ fn canon_cr3_and_fujifilm_raf_metadata_is_read() {
     assert_eq!(f["exifInfo"]["make"], "FUJIFILM", "{f}");
     assert_eq!(f["localDateTime"], "2007-05-22T13:58:30.000Z");
 }
+
+#[test]
+fn a_live_photo_is_one_visible_asset_with_its_motion_part_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let video = upload_ok(&s, &token, "IMG_0001.MOV", b"\0\0\0\x14ftypqt  motion part".to_vec());
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("fileCreatedAt", "2023-05-06T07:08:09.000Z")
+        .text("fileModifiedAt", "2023-05-06T07:08:09.000Z")
+        .text("livePhotoVideoId", video.clone())
+        .part(
+            "assetData",
+            reqwest::blocking::multipart::Part::bytes(jpeg(40, 30, 9)).file_name("IMG_0001.HEIC.jpg"),
+        );
+    let (status, still) = send(s.post("/api/assets").bearer_auth(&token).multipart(form));
+    assert_eq!(status, 201, "{still}");
+    let still = still["id"].as_str().unwrap();
+    assert_eq!(s.asset(&token, still)["livePhotoVideoId"], video.as_str());
+    assert_eq!(s.asset(&token, &video)["visibility"], "hidden");
+    assert_eq!(
+        send(s.get("/api/timeline/buckets").bearer_auth(&token)).1,
+        json!([{"timeBucket": "2023-05-01", "count": 1}])
+    );
+    // The motion part plays through the still's link.
+    assert_eq!(
+        s.get(&format!("/api/assets/{video}/video/playback"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    // Thumbnail URLs from the apps carry cache keys the server ignores.
+    let r = s
+        .get(&format!("/api/assets/{still}/thumbnail?size=thumbnail&c=abc&edited=false"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Only one's own videos can be the motion part.
+    let other = s.user(&token, "other@example.com");
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("fileCreatedAt", "2023-05-06T07:08:09.000Z")
+        .text("livePhotoVideoId", video.clone())
+        .part(
+            "assetData",
+            reqwest::blocking::multipart::Part::bytes(jpeg(40, 30, 10)).file_name("x.jpg"),
+        );
+    let (status, body) = send(s.post("/api/assets").bearer_auth(&other).multipart(form));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        files_under(&dir.path().join("library"))
+            .iter()
+            .all(|f| !f.to_string_lossy().contains(".incoming"))
+    );
+}

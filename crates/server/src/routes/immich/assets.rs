@@ -167,10 +167,16 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
         duration_ms: field("duration").and_then(parse_duration),
         is_favorite: field("isFavorite") == Some("true"),
         visibility: field("visibility").and_then(Visibility::parse).unwrap_or(Visibility::Timeline),
-        live_photo_video_id: field("livePhotoVideoId")
-            .filter(|v| uuid::Uuid::parse_str(v).is_ok())
-            .map(str::to_string),
+        live_photo_video_id: field("livePhotoVideoId").filter(|v| !v.is_empty()).map(str::to_string),
     };
+    if let Some(video) = new.live_photo_video_id.clone() {
+        // The motion part of a live photo: the app uploads it first, then the still naming it.
+        let owner = user.id.clone();
+        let kind = state.db(move |c| c.owned_asset(&owner, &video)).await.map(|a| a.kind);
+        if !matches!(kind, Ok(AssetKind::Video)) {
+            return Err(ApiError::bad_request("livePhotoVideoId must name one of your uploaded videos"));
+        }
+    }
     let (catalog, layout) = (state.catalog.clone(), state.layout.clone());
     let stored = tokio::task::spawn_blocking(move || ingest::store(&catalog, &layout, received, new))
         .await
