@@ -78,6 +78,7 @@ pub struct Asset {
     pub has_metadata: bool,
     pub thumbnail_path: Option<String>,
     pub preview_path: Option<String>,
+    pub sidecar_path: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
     pub deleted_at: Option<Millis>,
@@ -100,6 +101,8 @@ pub struct NewAsset {
     pub is_favorite: bool,
     pub visibility: Visibility,
     pub live_photo_video_id: Option<String>,
+    /// An XMP sidecar stored beside the original.
+    pub sidecar_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -141,7 +144,7 @@ pub struct AssetStats {
 const COLUMNS: &str = "id, owner_id, checksum, kind, original_path, original_file_name, mime_type, file_size, \
     device_asset_id, device_id, file_created_at, file_modified_at, taken_at, local_taken_at, width, height, \
     duration_ms, is_favorite, visibility, live_photo_video_id, has_metadata, thumbnail_path, preview_path, \
-    created_at, updated_at, deleted_at";
+    created_at, updated_at, deleted_at, sidecar_path";
 
 fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
     Ok(Asset {
@@ -171,6 +174,7 @@ fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
         created_at: r.get(23)?,
         updated_at: r.get(24)?,
         deleted_at: r.get(25)?,
+        sidecar_path: r.get(26)?,
     })
 }
 
@@ -226,7 +230,11 @@ impl Catalog {
     /// ingest. The caller deletes each file, then calls `remove_pending_file`.
     pub fn orphaned_pending_files(&self) -> Result<Vec<String>> {
         self.write(|tx| {
-            tx.execute("DELETE FROM pending_files WHERE path IN (SELECT original_path FROM assets)", [])?;
+            tx.execute(
+                "DELETE FROM pending_files WHERE path IN (SELECT original_path FROM assets)
+                    OR path IN (SELECT sidecar_path FROM assets WHERE sidecar_path IS NOT NULL)",
+                [],
+            )?;
             let mut stmt = tx.prepare("SELECT path FROM pending_files")?;
             let paths = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             Ok(paths)
@@ -253,8 +261,8 @@ impl Catalog {
             tx.execute(
                 "INSERT INTO assets (id, owner_id, checksum, kind, original_path, original_file_name, mime_type, file_size,
                     device_asset_id, device_id, file_created_at, file_modified_at, taken_at, local_taken_at, duration_ms,
-                    is_favorite, visibility, live_photo_video_id, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?11, ?13, ?14, ?15, ?16, ?17, ?17)",
+                    is_favorite, visibility, live_photo_video_id, created_at, updated_at, sidecar_path)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?11, ?13, ?14, ?15, ?16, ?17, ?17, ?18)",
                 params![
                     new.id,
                     new.owner_id,
@@ -272,10 +280,14 @@ impl Catalog {
                     new.is_favorite,
                     new.visibility.as_str(),
                     new.live_photo_video_id,
-                    now
+                    now,
+                    new.sidecar_path
                 ],
             )?;
-            tx.execute("DELETE FROM pending_files WHERE path = ?1", [&new.original_path])?;
+            tx.execute(
+                "DELETE FROM pending_files WHERE path IN (?1, ?2)",
+                params![new.original_path, new.sidecar_path],
+            )?;
             // A live photo's motion part shows through its still, not on its own.
             if let Some(video) = &new.live_photo_video_id {
                 tx.execute(
@@ -584,6 +596,7 @@ pub(crate) mod tests {
             is_favorite: false,
             visibility: Visibility::Timeline,
             live_photo_video_id: None,
+            sidecar_path: None,
         }
     }
 

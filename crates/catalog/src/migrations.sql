@@ -177,3 +177,6 @@ CREATE TABLE user_preferences (
     json TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- migration 4: XMP sidecars uploaded with an original
+ALTER TABLE assets ADD COLUMN sidecar_path TEXT;

@@ -48,7 +48,10 @@ pub(crate) fn handle(catalog: &Catalog, layout: &Layout, job: &Job) -> Result<()
     let original = layout.resolve(&asset.original_path);
     match job.kind {
         JobKind::ExtractMetadata => {
-            let meta = metadata::read(&original)?;
+            let mut meta = metadata::read(&original)?;
+            if let Some(sidecar) = &asset.sidecar_path {
+                metadata::apply_sidecar(&mut meta, &layout.resolve(sidecar))?;
+            }
             let taken = meta.taken.map(|t| (t.instant_millis(), t.local_millis));
             let size = meta.width.zip(meta.height);
             catalog.set_metadata(&asset.id, &to_exif(&meta, asset.file_size), taken, size)?;

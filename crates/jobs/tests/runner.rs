@@ -49,6 +49,7 @@ fn add_photo(catalog: &Catalog, layout: &Layout, owner: &str, bytes: Option<Vec<
         is_favorite: false,
         visibility: Visibility::Timeline,
         live_photo_video_id: None,
+        sidecar_path: None,
     };
     catalog.commit_asset(&new).unwrap().unwrap();
     id

@@ -44,6 +44,11 @@ impl Layout {
         format!("library/{owner_id}/{}/{asset_id}{extension}", &asset_id[..2])
     }
 
+    /// Relative path of an asset's XMP sidecar, beside its original.
+    pub fn sidecar(owner_id: &str, asset_id: &str) -> String {
+        Self::original(owner_id, asset_id, ".xmp")
+    }
+
     pub fn thumbnail(owner_id: &str, asset_id: &str) -> String {
         format!("cache/thumbs/{owner_id}/{}/{asset_id}-thumbnail.webp", &asset_id[..2])
     }

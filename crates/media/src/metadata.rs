@@ -351,6 +351,19 @@ fn xmp_property<'a>(xmp: &'a str, name: &str) -> Option<&'a str> {
     Some(text.trim())
 }
 
+/// Applies an XMP sidecar (Lightroom, darktable, digiKam): where it speaks,
+/// it wins over what the file itself says, since it holds later edits.
+pub fn apply_sidecar(meta: &mut Metadata, sidecar: &Path) -> Result<()> {
+    let bytes = std::fs::read(sidecar).map_err(|e| Error::io(sidecar, e))?;
+    let xmp = xmp_packet(&bytes).ok_or_else(|| Error::Metadata("the XMP sidecar has no x:xmpmeta element".into()))?;
+    let mut from_sidecar = Metadata::default();
+    merge_xmp(&mut from_sidecar, xmp);
+    meta.rating = from_sidecar.rating.or(meta.rating);
+    meta.description = from_sidecar.description.or(meta.description.take());
+    meta.taken = from_sidecar.taken.or(meta.taken);
+    Ok(())
+}
+
 /// XMP fills what EXIF left empty; EXIF wins where both speak.
 fn merge_xmp(meta: &mut Metadata, xmp: &str) {
     if meta.rating.is_none() {

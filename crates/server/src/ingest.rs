@@ -87,39 +87,54 @@ pub enum Stored {
     Duplicate(String),
 }
 
-/// Moves a received file into the library and commits its row. Runs on a
-/// blocking thread.
-pub fn store(catalog: &Catalog, layout: &Layout, mut received: Received, new: NewAsset) -> ApiResult<Stored> {
+/// Moves a received file (and its sidecar) into the library and commits
+/// its row. Runs on a blocking thread.
+pub fn store(catalog: &Catalog, layout: &Layout, original: Received, sidecar: Option<Received>, new: NewAsset) -> ApiResult<Stored> {
     if let Some((id, _)) = catalog
         .find_checksums(&new.owner_id, std::slice::from_ref(&new.checksum))?
         .remove(&new.checksum)
     {
         return Ok(Stored::Duplicate(id));
     }
-    let target = layout.resolve(&new.original_path);
-    let dir = target.parent().expect("originals live in a folder").to_path_buf();
-    std::fs::create_dir_all(&dir).map_err(|e| storage_error(e, "creating a library folder"))?;
-    catalog.add_pending_file(&new.original_path)?;
-    std::fs::rename(&received.temp, &target).map_err(|e| storage_error(e, "moving an upload into the library"))?;
-    received.kept = true;
-    sync_dir(&dir).map_err(|e| storage_error(e, "syncing the library folder"))?;
-    match catalog.commit_asset(&new) {
+    let files: Vec<(Received, &str)> = std::iter::once((original, new.original_path.as_str()))
+        .chain(sidecar.zip(new.sidecar_path.as_deref()))
+        .collect();
+    let mut placed = Vec::new();
+    let result = place_all(catalog, layout, files, &mut placed).and_then(|()| Ok(catalog.commit_asset(&new)?));
+    match result {
         Ok(Ok(asset)) => Ok(Stored::Created(asset.id)),
         // Lost a race with a concurrent upload of the same bytes: keep theirs.
         Ok(Err(existing)) => {
-            discard(catalog, &target, &new.original_path);
+            discard(catalog, layout, &placed);
             Ok(Stored::Duplicate(existing))
         }
         Err(e) => {
-            discard(catalog, &target, &new.original_path);
-            Err(e.into())
+            discard(catalog, layout, &placed);
+            Err(e)
         }
     }
 }
 
-fn discard(catalog: &Catalog, path: &Path, relative: &str) {
-    if std::fs::remove_file(path).is_ok() {
-        let _ = catalog.remove_pending_file(relative);
+/// Notes each final path as pending, then renames each file into place.
+fn place_all<'a>(catalog: &Catalog, layout: &Layout, files: Vec<(Received, &'a str)>, placed: &mut Vec<&'a str>) -> ApiResult<()> {
+    for (mut received, relative) in files {
+        let target = layout.resolve(relative);
+        let dir = target.parent().expect("library files live in a folder").to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| storage_error(e, "creating a library folder"))?;
+        catalog.add_pending_file(relative)?;
+        std::fs::rename(&received.temp, &target).map_err(|e| storage_error(e, "moving an upload into the library"))?;
+        received.kept = true;
+        placed.push(relative);
+        sync_dir(&dir).map_err(|e| storage_error(e, "syncing the library folder"))?;
+    }
+    Ok(())
+}
+
+fn discard(catalog: &Catalog, layout: &Layout, placed: &[&str]) {
+    for relative in placed {
+        if std::fs::remove_file(layout.resolve(relative)).is_ok() {
+            let _ = catalog.remove_pending_file(relative);
+        }
     }
 }
 

@@ -670,3 +670,53 @@ fn a_live_photo_is_one_visible_asset_with_its_motion_part_hidden() {
             .all(|f| !f.to_string_lossy().contains(".incoming"))
     );
 }
+
+#[test]
+fn an_xmp_sidecar_is_kept_beside_the_original_and_its_edits_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let xmp = r#"<?xpacket begin=""?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+        <rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:exif="http://ns.adobe.com/exif/1.0/" xmp:Rating="5"
+          exif:DateTimeOriginal="2015-08-09T10:11:12+02:00"><dc:description><rdf:Alt><rdf:li xml:lang="x-default">Harbour at dawn</rdf:li></rdf:Alt></dc:description>
+        </rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"#;
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("fileCreatedAt", "2020-01-01T00:00:00.000Z")
+        .text("fileModifiedAt", "2020-01-01T00:00:00.000Z")
+        .part(
+            "sidecarData",
+            reqwest::blocking::multipart::Part::bytes(xmp.as_bytes().to_vec()).file_name("NikonD70.jpg.xmp"),
+        )
+        .part(
+            "assetData",
+            reqwest::blocking::multipart::Part::bytes(fixture("NikonD70.jpg")).file_name("NikonD70.jpg"),
+        );
+    let (status, body) = send(s.post("/api/assets").bearer_auth(&token).multipart(form));
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap();
+    let a = s.settled(&token, id);
+    assert_eq!(a["exifInfo"]["rating"], 5, "{a}");
+    assert_eq!(a["exifInfo"]["description"], "Harbour at dawn");
+    assert_eq!(
+        a["exifInfo"]["make"], "NIKON CORPORATION",
+        "the file's own EXIF still counts where the sidecar is silent"
+    );
+    assert_eq!(a["localDateTime"], "2015-08-09T10:11:12.000Z");
+    assert_eq!(a["fileCreatedAt"], "2015-08-09T08:11:12.000Z");
+    let sidecars: Vec<_> = files_under(&dir.path().join("library"))
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "xmp"))
+        .collect();
+    assert_eq!(sidecars.len(), 1);
+    assert_eq!(std::fs::read_to_string(&sidecars[0]).unwrap(), xmp);
+    assert_eq!(
+        send(
+            s.delete("/api/assets")
+                .bearer_auth(&token)
+                .json(&json!({"ids": [id], "force": true}))
+        )
+        .0,
+        204
+    );
+    assert!(!sidecars[0].exists(), "deleting the asset deletes its sidecar");
+}

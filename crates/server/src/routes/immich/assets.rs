@@ -95,6 +95,7 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
     auth.require("asset.upload")?;
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut file = None;
+    let mut sidecar = None;
     while let Some(field) = multipart.next_field().await? {
         match field.name().unwrap_or("") {
             "assetData" => {
@@ -113,10 +114,7 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
                 }
             }
             // Sidecars are not kept yet; read and drop so the body completes.
-            "sidecarData" => {
-                let mut field = field;
-                while field.chunk().await?.is_some() {}
-            }
+            "sidecarData" => sidecar = Some(ingest::receive(&state.layout, field).await?),
             name => {
                 let name = name.to_string();
                 let value = small_text(field).await?;
@@ -149,7 +147,6 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
     let id = uuid::Uuid::new_v4().to_string();
     let new = NewAsset {
         original_path: Layout::original(&user.id, &id, media.extension),
-        id,
         owner_id: user.id.clone(),
         checksum: received.sha1.to_vec(),
         kind: if media.kind == MediaKind::Video {
@@ -168,6 +165,8 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
         is_favorite: field("isFavorite") == Some("true"),
         visibility: field("visibility").and_then(Visibility::parse).unwrap_or(Visibility::Timeline),
         live_photo_video_id: field("livePhotoVideoId").filter(|v| !v.is_empty()).map(str::to_string),
+        sidecar_path: sidecar.as_ref().map(|_| Layout::sidecar(&user.id, &id)),
+        id,
     };
     if let Some(video) = new.live_photo_video_id.clone() {
         // The motion part of a live photo: the app uploads it first, then the still naming it.
@@ -178,7 +177,7 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
         }
     }
     let (catalog, layout) = (state.catalog.clone(), state.layout.clone());
-    let stored = tokio::task::spawn_blocking(move || ingest::store(&catalog, &layout, received, new))
+    let stored = tokio::task::spawn_blocking(move || ingest::store(&catalog, &layout, received, sidecar, new))
         .await
         .map_err(ApiError::internal)??;
     Ok(match stored {
@@ -344,7 +343,12 @@ pub async fn remove_files(state: &AppState, assets: Vec<Asset>) {
     let layout = state.layout.clone();
     let _ = tokio::task::spawn_blocking(move || {
         for asset in assets {
-            let paths = [Some(asset.original_path), asset.thumbnail_path, asset.preview_path];
+            let paths = [
+                Some(asset.original_path),
+                asset.sidecar_path,
+                asset.thumbnail_path,
+                asset.preview_path,
+            ];
             for relative in paths.into_iter().flatten() {
                 if let Err(e) = std::fs::remove_file(layout.resolve(&relative))
                     && e.kind() != std::io::ErrorKind::NotFound
