@@ -85,6 +85,21 @@ impl Catalog {
         })
     }
 
+    /// Deletes one of the user's sessions; another user's is not found.
+    pub fn delete_user_session(&self, user_id: &str, id: &str) -> Result<()> {
+        self.write(
+            |tx| match tx.execute("DELETE FROM sessions WHERE id = ?1 AND user_id = ?2", [id, user_id])? {
+                0 => Err(Error::NotFound("session")),
+                _ => Ok(()),
+            },
+        )
+    }
+
+    /// Signs the user out everywhere but `keep` (the session asking).
+    pub fn delete_other_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<usize> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND id IS NOT ?2", params![user_id, keep])?))
+    }
+
     pub fn sessions(&self, user_id: &str) -> Result<Vec<Session>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!(

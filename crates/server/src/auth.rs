@@ -99,6 +99,14 @@ impl Auth {
         self.0.user().id.clone()
     }
 
+    /// The session the request was made with; `None` for an API key.
+    pub fn session_id(&self) -> Option<String> {
+        match &self.0 {
+            AuthSubject::Session { session, .. } => Some(session.id.clone()),
+            AuthSubject::ApiKey { .. } => None,
+        }
+    }
+
     /// Sessions may do anything their user may; API keys only what they
     /// were granted (Immich permission names such as `asset.upload`).
     pub fn require(&self, permission: &str) -> ApiResult<()> {

@@ -240,3 +240,72 @@ fn sigterm_shuts_the_server_down_cleanly() {
     let s = Server::start(dir.path());
     assert!(s.stop().success());
 }
+
+#[test]
+fn devices_are_listed_and_can_be_signed_out_one_by_one_or_all_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let phone = s.admin();
+    let laptop = s.login("admin@example.com", PASSWORD);
+    let tablet = s.login("admin@example.com", PASSWORD);
+    let (status, sessions) = send(s.get("/api/sessions").bearer_auth(&laptop));
+    common::schema::check("get", "/sessions", status, &sessions);
+    let sessions = sessions.as_array().unwrap();
+    assert_eq!(sessions.len(), 3);
+    assert_eq!(sessions.iter().filter(|x| x["current"] == true).count(), 1);
+
+    let other = s.user(&phone, "other@example.com");
+    let phone_id = {
+        let (_, list) = send(s.get("/api/sessions").bearer_auth(&phone));
+        list.as_array().unwrap().iter().find(|x| x["current"] == true).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        send(s.delete(&format!("/api/sessions/{phone_id}")).bearer_auth(&other)).0,
+        400,
+        "not another user's device"
+    );
+    assert_eq!(send(s.delete(&format!("/api/sessions/{phone_id}")).bearer_auth(&laptop)).0, 204);
+    assert_eq!(send(s.get("/api/users/me").bearer_auth(&phone)).0, 401);
+
+    assert_eq!(send(s.delete("/api/sessions").bearer_auth(&laptop)).0, 204);
+    assert_eq!(send(s.get("/api/users/me").bearer_auth(&tablet)).0, 401);
+    assert_eq!(
+        send(s.get("/api/users/me").bearer_auth(&laptop)).0,
+        200,
+        "the asking device stays signed in"
+    );
+}
+
+#[test]
+fn changing_the_password_needs_the_old_one_and_can_sign_out_other_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let first = s.admin();
+    let second = s.login("admin@example.com", PASSWORD);
+    let (status, body) = send(
+        s.post("/api/auth/change-password")
+            .bearer_auth(&first)
+            .json(&json!({"password": "not it", "newPassword": "a new long password"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = send(
+        s.post("/api/auth/change-password")
+            .bearer_auth(&first)
+            .json(&json!({"password": PASSWORD, "newPassword": "a new long password", "invalidateSessions": true})),
+    );
+    common::schema::check("post", "/auth/change-password", status, &body);
+    assert_eq!(send(s.get("/api/users/me").bearer_auth(&second)).0, 401);
+    assert_eq!(send(s.get("/api/users/me").bearer_auth(&first)).0, 200);
+    assert_eq!(
+        send(
+            s.post("/api/auth/login")
+                .json(&json!({"email": "admin@example.com", "password": PASSWORD}))
+        )
+        .0,
+        401
+    );
+    s.login("admin@example.com", "a new long password");
+}

@@ -720,3 +720,25 @@ fn an_xmp_sidecar_is_kept_beside_the_original_and_its_edits_win() {
     );
     assert!(!sidecars[0].exists(), "deleting the asset deletes its sidecar");
 }
+
+#[test]
+fn an_upload_with_endless_form_fields_is_refused_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let mut form = reqwest::blocking::multipart::Form::new();
+    for i in 0..1000 {
+        form = form.text(format!("field{i}"), "x");
+    }
+    let form = form.part(
+        "assetData",
+        reqwest::blocking::multipart::Part::bytes(jpeg(8, 8, 1)).file_name("a.jpg"),
+    );
+    // The server answers 400 and stops reading; the client may see the answer
+    // or a closed connection, depending on how much it had sent.
+    if let Ok(r) = s.post("/api/assets").bearer_auth(&token).multipart(form).send() {
+        assert_eq!(r.status(), 400);
+    }
+    assert!(files_under(&dir.path().join("library")).is_empty());
+    assert_eq!(s.upload(&token, "fine.jpg", jpeg(8, 8, 2)).0, 201, "the server carries on");
+}

@@ -40,8 +40,10 @@ pub fn router() -> Router<AppState> {
         .route("/trash/empty", post(empty_trash))
 }
 
-/// Text fields of an upload are small; anything larger is not a date or a flag.
+/// Text fields of an upload are small and few; anything beyond is not a
+/// client of ours, and must not make the server hold it in memory.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
+const MAX_FIELDS: usize = 64;
 
 async fn small_text(mut field: axum::extract::multipart::Field<'_>) -> ApiResult<String> {
     let mut buf = Vec::new();
@@ -116,6 +118,9 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
             // Sidecars are not kept yet; read and drop so the body completes.
             "sidecarData" => sidecar = Some(ingest::receive(&state.layout, field).await?),
             name => {
+                if fields.len() >= MAX_FIELDS {
+                    return Err(ApiError::bad_request("An upload has too many form fields"));
+                }
                 let name = name.to_string();
                 let value = small_text(field).await?;
                 fields.insert(name, value);

@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use shoebox_catalog::{AuthSubject, NewUser};
+use shoebox_catalog::NewUser;
 
 use crate::auth::{ACCESS_COOKIE, Auth, check_new_password, dummy_hash, hash_password, new_token, verify_password};
 use crate::dto;
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/auth/validateToken", post(validate_token))
+        .route("/auth/change-password", post(change_password))
 }
 
 #[derive(Deserialize)]
@@ -130,8 +131,8 @@ async fn login(
 
 /// Revokes the session the request was made with.
 async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
-    if let AuthSubject::Session { session, .. } = auth.0 {
-        state.db(move |c| c.delete_session(&session.id)).await?;
+    if let Some(session) = auth.session_id() {
+        state.db(move |c| c.delete_session(&session)).await?;
     }
     let clear = format!("{ACCESS_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     Ok((
@@ -143,4 +144,47 @@ async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Response
 
 async fn validate_token(_auth: Auth) -> Json<serde_json::Value> {
     Json(json!({ "authStatus": true }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangePassword {
+    password: String,
+    new_password: String,
+    #[serde(default)]
+    invalidate_sessions: bool,
+}
+
+/// Changes the caller's password after checking the current one; can sign
+/// out every other device at the same time.
+async fn change_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    Json(body): Json<ChangePassword>,
+) -> ApiResult<Json<serde_json::Value>> {
+    check_new_password(&body.new_password)?;
+    let (current, stored) = (body.password, auth.user().password_hash.clone());
+    let valid = tokio::task::spawn_blocking(move || verify_password(&current, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    if !valid {
+        return Err(ApiError::bad_request("The current password is wrong"));
+    }
+    let new_password = body.new_password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&new_password))
+        .await
+        .map_err(ApiError::internal)??;
+    let user_id = auth.user_id();
+    let keep = auth.session_id();
+    let invalidate = body.invalidate_sessions;
+    let (user, usage) = state
+        .db(move |c| {
+            c.set_password_hash(&user_id, &hash, false)?;
+            if invalidate {
+                c.delete_other_sessions(&user_id, keep.as_deref())?;
+            }
+            Ok((c.user(&user_id)?, c.usage_bytes(&user_id)?))
+        })
+        .await?;
+    Ok(Json(dto::user_admin(&user, usage)))
 }

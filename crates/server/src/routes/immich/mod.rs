@@ -7,6 +7,7 @@ mod auth;
 mod jobs;
 mod preferences;
 pub mod server;
+mod sessions;
 mod timeline;
 mod users;
 
@@ -27,4 +28,5 @@ pub fn router() -> Router<AppState> {
         .merge(jobs::router())
         .merge(timeline::router())
         .merge(preferences::router())
+        .merge(sessions::router())
 }
