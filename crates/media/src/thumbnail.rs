@@ -11,7 +11,7 @@ use std::io::{BufReader, BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use fast_image_resize::{ResizeOptions, Resizer};
-use image::codecs::jpeg::{JpegDecoder, JpegEncoder};
+use image::codecs::jpeg::JpegEncoder;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader, Limits, RgbImage};
 
@@ -62,16 +62,23 @@ pub fn generate(
     preview: &Path,
     sizes: DerivativeSizes,
 ) -> Result<Derivatives> {
-    let (mut image, icc, decoded_orientation) = decode(original, extension)?;
+    let Decoded {
+        mut image,
+        icc,
+        orientation: decoded_orientation,
+        full_size,
+    } = decode(original, extension, sizes.preview)?;
     let orientation = decoded_orientation
         .or_else(|| orientation.and_then(|o| Orientation::from_exif(o as u8)))
         .unwrap_or(Orientation::NoTransforms);
     image.apply_orientation(orientation);
     let rgb = DynamicImage::ImageRgb8(image.into_rgb8());
-    let derivatives = Derivatives {
-        width: rgb.width(),
-        height: rgb.height(),
-    };
+    let turned = matches!(
+        orientation,
+        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH
+    );
+    let (width, height) = if turned { (full_size.1, full_size.0) } else { full_size };
+    let derivatives = Derivatives { width, height };
 
     let mut large = shrink(&rgb, sizes.preview)?;
     drop(rgb);
@@ -100,26 +107,68 @@ pub fn placeholder_webp() -> &'static [u8] {
     })
 }
 
-type Decoded = (DynamicImage, Option<Vec<u8>>, Option<Orientation>);
+/// A decoded image, possibly smaller than the original (JPEGs decode at a
+/// reduced DCT scale when the preview allows), with the original's size.
+struct Decoded {
+    image: DynamicImage,
+    icc: Option<Vec<u8>>,
+    /// Orientation the decoder applied or read itself, overriding metadata.
+    orientation: Option<Orientation>,
+    full_size: (u32, u32),
+}
 
-fn decode(path: &Path, extension: &str) -> Result<Decoded> {
+fn decode(path: &Path, extension: &str, short_side: u32) -> Result<Decoded> {
     match extension {
-        ".jpg" | ".jpeg" | ".jpe" | ".insp" | ".png" | ".webp" | ".gif" | ".bmp" | ".tif" | ".tiff" => {
-            decode_with_image(path).or_else(|e| {
-                if matches!(extension, ".tif" | ".tiff") {
-                    decode_embedded(path)
-                } else {
-                    Err(e)
-                }
-            })
+        ".jpg" | ".jpeg" | ".jpe" | ".insp" => {
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            decode_jpeg(BufReader::new(file), short_side).or_else(|_| decode_with_image(path))
         }
+        ".png" | ".webp" | ".gif" | ".bmp" | ".tif" | ".tiff" => decode_with_image(path).or_else(|e| {
+            if matches!(extension, ".tif" | ".tiff") {
+                decode_embedded(path, short_side)
+            } else {
+                Err(e)
+            }
+        }),
         ".heic" | ".heif" | ".hif" | ".avif" => decode_heif(path),
         ".jxl" => Err(Error::Unsupported("JPEG XL")),
         ".jp2" => Err(Error::Unsupported("JPEG 2000")),
         ".psd" => Err(Error::Unsupported("Photoshop")),
         ".svg" => Err(Error::Unsupported("SVG")),
-        _ => decode_embedded(path),
+        _ => decode_embedded(path, short_side),
     }
+}
+
+/// Decodes a baseline or progressive JPEG at the smallest DCT scale (1/8,
+/// 1/4, 1/2 or 1) whose shorter side still covers `short_side`: a 100 MP
+/// photo for a 1440 px preview decodes at a quarter of its size in each
+/// direction, in a sixteenth of the memory and time. CMYK and 16-bit JPEGs
+/// are left to the general decoder.
+fn decode_jpeg(reader: impl std::io::Read, short_side: u32) -> Result<Decoded> {
+    let mut decoder = jpeg_decoder::Decoder::new(reader);
+    decoder.read_info().map_err(|e| Error::Decode(e.to_string()))?;
+    let info = decoder.info().ok_or_else(|| Error::Decode("no JPEG header".into()))?;
+    let full_size = (u32::from(info.width), u32::from(info.height));
+    let factor = (full_size.0.min(full_size.1) / short_side.max(1)).clamp(1, 8);
+    decoder
+        .scale(info.width / factor as u16, info.height / factor as u16)
+        .map_err(|e| Error::Decode(e.to_string()))?;
+    decoder.set_max_decoding_buffer_size(usize::try_from(MAX_DECODE_BYTES).unwrap_or(usize::MAX));
+    let pixels = decoder.decode().map_err(|e| Error::Decode(e.to_string()))?;
+    let info = decoder.info().ok_or_else(|| Error::Decode("no JPEG header".into()))?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    let image = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
+        jpeg_decoder::PixelFormat::L8 => image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
+        other => return Err(Error::Decode(format!("{other:?} JPEGs take the general decoder"))),
+    }
+    .ok_or_else(|| Error::Decode("the JPEG decoded to fewer pixels than its header says".into()))?;
+    Ok(Decoded {
+        image,
+        icc: decoder.icc_profile(),
+        orientation: None,
+        full_size,
+    })
 }
 
 fn limits() -> Limits {
@@ -138,7 +187,13 @@ fn decode_with_image(path: &Path) -> Result<Decoded> {
     let icc = decoder.icc_profile().ok().flatten();
     let orientation = decoder.orientation().ok();
     let image = DynamicImage::from_decoder(decoder).map_err(|e| Error::Decode(e.to_string()))?;
-    Ok((image, icc, orientation))
+    let full_size = (image.width(), image.height());
+    Ok(Decoded {
+        image,
+        icc,
+        orientation,
+        full_size,
+    })
 }
 
 /// HEIF, HEIC and AVIF through libheif's `heif-convert`. libheif applies
@@ -154,20 +209,19 @@ fn decode_heif(path: &Path) -> Result<Decoded> {
         .into_iter()
         .find(|p| p.exists())
         .ok_or_else(|| Error::Decode("heif-convert wrote no image".into()))?;
-    let (image, icc, _) = decode_with_image(&first)?;
-    Ok((image, icc, Some(Orientation::NoTransforms)))
+    let decoded = decode_with_image(&first)?;
+    Ok(Decoded {
+        orientation: Some(Orientation::NoTransforms),
+        ..decoded
+    })
 }
 
 /// RAW files: the largest JPEG preview the camera embedded.
-fn decode_embedded(path: &Path) -> Result<Decoded> {
+fn decode_embedded(path: &Path, short_side: u32) -> Result<Decoded> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let (offset, _, _) = embedded::largest_jpeg(&bytes).ok_or_else(|| Error::Decode("the RAW file has no embedded JPEG preview".into()))?;
-    let mut decoder = JpegDecoder::new(Cursor::new(&bytes[offset..])).map_err(|e| Error::Decode(e.to_string()))?;
-    decoder.set_limits(limits()).map_err(|e| Error::Decode(e.to_string()))?;
-    let icc = decoder.icc_profile().ok().flatten();
-    let image = DynamicImage::from_decoder(decoder).map_err(|e| Error::Decode(e.to_string()))?;
     // The preview's own orientation tag, if any, is unreliable; the RAW's EXIF decides.
-    Ok((image, icc, None))
+    decode_jpeg(Cursor::new(&bytes[offset..]), short_side)
 }
 
 /// Converts pixels described by an embedded ICC profile (Display P3 from

@@ -742,3 +742,43 @@ fn an_upload_with_endless_form_fields_is_refused_and_stores_nothing() {
     assert!(files_under(&dir.path().join("library")).is_empty());
     assert_eq!(s.upload(&token, "fine.jpg", jpeg(8, 8, 2)).0, 201, "the server carries on");
 }
+
+#[test]
+fn a_100_megapixel_photo_is_thumbnailed_within_a_small_memory_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let (w, h) = (12_000, 8_334);
+    let img = image::RgbImage::from_pixel(w, h, image::Rgb([90, 140, 200]));
+    let mut panorama = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut panorama, image::ImageFormat::Jpeg).unwrap();
+    drop(img);
+    let id = upload_ok(&s, &token, "panorama.jpg", panorama.into_inner());
+    let a = s.settled(&token, &id);
+    assert_eq!(a["resized"], true, "{:?}", s.failures(&token, &id));
+    assert_eq!(
+        (a["width"].as_i64(), a["height"].as_i64()),
+        (Some(12_000), Some(8_334)),
+        "the original's size, not the decoded one"
+    );
+    let r = s
+        .get(&format!("/api/assets/{id}/thumbnail?size=preview"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    let preview = image::load_from_memory(&r.bytes().unwrap()).unwrap();
+    assert_eq!(preview.height(), 1440);
+    // Peak resident memory of the whole server over its life so far.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", s.child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Decoded whole, the panorama alone would be 300 MB of pixels.
+    assert!(peak_kib < 256 * 1024, "server peaked at {} MiB", peak_kib / 1024);
+}
