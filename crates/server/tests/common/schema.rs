@@ -9,10 +9,11 @@ use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value, json};
 
+/// Placed by ci/fetch-fixtures.sh (from ../shared, or from PyPI).
 fn spec_path() -> PathBuf {
     std::env::var_os("IMMICH_OPENAPI")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/immich-api/immich-openapi-3.0.0.json"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/fixtures/immich-openapi-3.0.0.json"))
 }
 
 /// OpenAPI 3.0's `nullable: true` as JSON Schema: the schema or null.
@@ -48,7 +49,7 @@ fn spec() -> &'static Spec {
         let path = spec_path();
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
-                "the Immich OpenAPI document {} is missing ({e}); set IMMICH_OPENAPI",
+                "the Immich OpenAPI document {} is missing ({e}): run ci/fetch-fixtures.sh",
                 path.display()
             )
         });
