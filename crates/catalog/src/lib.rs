@@ -12,6 +12,7 @@ mod assets;
 mod auth;
 mod jobs;
 mod migrate;
+mod search;
 mod timeline;
 mod users;
 
@@ -26,6 +27,7 @@ pub use albums::{Album, AlbumAssetChange};
 pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visibility};
 pub use auth::{ApiKey, AuthSubject, Session};
 pub use jobs::{Job, JobCounts, JobKind};
+pub use search::AssetSearch;
 pub use timeline::{TimelineAsset, TimelineFilter};
 pub use users::{NewUser, User};
 

@@ -19,6 +19,7 @@ use anyhow::Context;
 use shoebox_catalog::Catalog;
 use shoebox_jobs::{Runner, Waker};
 use shoebox_media::Layout;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 pub use config::{Args, Config, LogFormat};
@@ -40,6 +41,9 @@ const TRASH_SWEEP: Duration = Duration::from_secs(3600);
 /// Opens the data folder, repairs what a crash left, serves until SIGINT or
 /// SIGTERM, then lets requests and jobs in flight finish.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Installed first, so a stop request during start-up is kept, not fatal.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
     let layout = Layout::new(&config.data_dir);
     std::fs::create_dir_all(layout.db_dir()).with_context(|| {
         format!(
@@ -72,12 +76,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}: is another server using the port? choose another with --port"))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "shoeboxd is listening");
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let mut rx = shutdown_rx.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             tokio::select! {
-                () = signal() => {}
-                _ = rx.changed() => {}
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
             }
         })
         .await?;
@@ -86,15 +89,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = jobs.await;
     let _ = sweeper.await;
     Ok(())
-}
-
-async fn signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
-    }
 }
 
 /// Deletes assets that have been in the trash longer than `trash_days`.

@@ -806,3 +806,34 @@ fn dng_and_panasonic_rw2_metadata_is_read() {
     );
     assert_eq!(p["localDateTime"], "2008-08-06T15:21:56.000Z");
 }
+
+#[test]
+fn metadata_search_finds_by_camera_and_name_and_never_another_users_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let alice = s.admin();
+    let nikon = upload_ok(&s, &alice, "NikonD70.jpg", fixture("NikonD70.jpg"));
+    upload_ok(&s, &alice, "GPS.jpg", fixture("GPS.jpg"));
+    s.wait_idle(&alice);
+    let search = |token: &str, body: Value| send(s.post("/api/search/metadata").bearer_auth(token).json(&body)).1;
+    let found = search(&alice, json!({"make": "NIKON CORPORATION"}));
+    assert_eq!(found["assets"]["items"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["assets"]["items"][0]["id"], nikon.as_str());
+    assert_eq!(search(&alice, json!({"originalFileName": "gps"}))["assets"]["count"], 1);
+    assert_eq!(search(&alice, json!({"type": "VIDEO"}))["assets"]["count"], 0);
+
+    let bob = s.user(&alice, "bob@example.com");
+    assert_eq!(search(&bob, json!({}))["assets"]["count"], 0);
+    assert_eq!(search(&bob, json!({"id": nikon}))["assets"]["count"], 0);
+    let (_, album) = send(
+        s.post("/api/albums")
+            .bearer_auth(&alice)
+            .json(&json!({"albumName": "A", "assetIds": [nikon]})),
+    );
+    let (status, _) = send(
+        s.post("/api/search/metadata")
+            .bearer_auth(&bob)
+            .json(&json!({"albumIds": [album["id"]]})),
+    );
+    assert_eq!(status, 400);
+}

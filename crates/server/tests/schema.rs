@@ -134,6 +134,22 @@ fn responses_match_the_immich_openapi_schemas() {
     );
     check("patch", "/albums/{id}", status, &body);
 
+    let (status, found) = send(
+        s.post("/api/search/metadata")
+            .bearer_auth(&token)
+            .json(&json!({"originalFileName": "PHOTO", "withExif": true, "size": 1})),
+    );
+    check("post", "/search/metadata", status, &found);
+    assert_eq!(found["assets"]["items"][0]["id"], id.as_str(), "{found}");
+    let (status, page) = send(s.post("/api/search/metadata").bearer_auth(&token).json(&json!({"size": 1})));
+    check("post", "/search/metadata", status, &page);
+    assert_eq!(page["assets"]["nextPage"], "2", "two assets, one per page");
+    let (status, _) = send(
+        s.post("/api/search/metadata")
+            .bearer_auth(&token)
+            .json(&json!({"takenAfter": "yesterday"})),
+    );
+    assert_eq!(status, 400);
     let (status, buckets) = get("/timeline/buckets", t);
     check("get", "/timeline/buckets", status, &buckets);
     let bucket = buckets[0]["timeBucket"].as_str().unwrap();

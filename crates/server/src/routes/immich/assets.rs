@@ -69,7 +69,7 @@ fn display_name(raw: &str) -> String {
 }
 
 /// Immich clients send SHA-1 as hex (CLI header) or base64 (bulk check).
-fn decode_checksum(s: &str) -> Option<Vec<u8>> {
+pub(super) fn decode_checksum(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
     let bytes = if s.len() == 40 {
         hex::decode(s).ok()?

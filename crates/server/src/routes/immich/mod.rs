@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod jobs;
 mod preferences;
+mod search;
 pub mod server;
 mod sessions;
 mod timeline;
@@ -29,4 +30,5 @@ pub fn router() -> Router<AppState> {
         .merge(timeline::router())
         .merge(preferences::router())
         .merge(sessions::router())
+        .merge(search::router())
 }

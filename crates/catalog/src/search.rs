@@ -1,0 +1,201 @@
+//! Metadata search: an owner's assets filtered by dates, camera, file name,
+//! type, flags and albums, a page at a time.
+
+use crate::rusqlite::params_from_iter;
+use crate::rusqlite::types::Value as Sql;
+use crate::{Asset, AssetKind, Catalog, Millis, Result, Visibility};
+
+#[derive(Debug, Clone, Default)]
+pub struct AssetSearch {
+    pub taken_after: Option<Millis>,
+    pub taken_before: Option<Millis>,
+    pub created_after: Option<Millis>,
+    pub created_before: Option<Millis>,
+    pub make: Option<String>,
+    pub model: Option<String>,
+    pub lens_model: Option<String>,
+    /// Part of the original file name, any case.
+    pub file_name: Option<String>,
+    /// Part of the description, any case.
+    pub description: Option<String>,
+    pub kind: Option<AssetKind>,
+    pub favorite: Option<bool>,
+    pub rating: Option<i64>,
+    /// `None`: everything but hidden and locked assets.
+    pub visibility: Option<Visibility>,
+    pub with_deleted: bool,
+    /// Assets in any of these albums (the caller checked access).
+    pub album_ids: Vec<String>,
+    pub not_in_album: bool,
+    pub checksum: Option<Vec<u8>>,
+    pub id: Option<String>,
+    pub oldest_first: bool,
+    /// 1-based page of `size` assets.
+    pub page: u32,
+    pub size: u32,
+}
+
+impl Catalog {
+    /// One page of matches, and whether another page follows.
+    pub fn search_assets(&self, owner_id: &str, q: &AssetSearch) -> Result<(Vec<Asset>, bool)> {
+        let mut clauses = vec!["a.owner_id = ?".to_string()];
+        let mut args: Vec<Sql> = vec![Sql::Text(owner_id.to_string())];
+        let mut add = |clause: &str, value: Sql| {
+            clauses.push(clause.to_string());
+            args.push(value);
+        };
+        let text = |s: &str| Sql::Text(s.to_string());
+        if let Some(t) = q.taken_after {
+            add("a.taken_at >= ?", Sql::Integer(t))
+        }
+        if let Some(t) = q.taken_before {
+            add("a.taken_at <= ?", Sql::Integer(t))
+        }
+        if let Some(t) = q.created_after {
+            add("a.created_at >= ?", Sql::Integer(t))
+        }
+        if let Some(t) = q.created_before {
+            add("a.created_at <= ?", Sql::Integer(t))
+        }
+        if let Some(v) = &q.make {
+            add("e.make = ?", text(v))
+        }
+        if let Some(v) = &q.model {
+            add("e.model = ?", text(v))
+        }
+        if let Some(v) = &q.lens_model {
+            add("e.lens_model = ?", text(v))
+        }
+        // instr, not LIKE: a name with % or _ in it means just that.
+        if let Some(v) = &q.file_name {
+            add("instr(lower(a.original_file_name), lower(?)) > 0", text(v))
+        }
+        if let Some(v) = &q.description {
+            add("instr(lower(coalesce(e.description, '')), lower(?)) > 0", text(v))
+        }
+        if let Some(k) = q.kind {
+            add("a.kind = ?", text(k.as_str()))
+        }
+        if let Some(f) = q.favorite {
+            add("a.is_favorite = ?", Sql::Integer(f.into()))
+        }
+        if let Some(r) = q.rating {
+            add("e.rating = ?", Sql::Integer(r))
+        }
+        if let Some(sum) = &q.checksum {
+            add("a.checksum = ?", Sql::Blob(sum.clone()))
+        }
+        if let Some(id) = &q.id {
+            add("a.id = ?", text(id))
+        }
+        match q.visibility {
+            Some(v) => add("a.visibility = ?", text(v.as_str())),
+            None => clauses.push("a.visibility IN ('timeline', 'archive')".into()),
+        }
+        if !q.with_deleted {
+            clauses.push("a.deleted_at IS NULL".into());
+        }
+        if !q.album_ids.is_empty() {
+            let marks = vec!["?"; q.album_ids.len()].join(", ");
+            clauses.push(format!("a.id IN (SELECT asset_id FROM album_assets WHERE album_id IN ({marks}))"));
+            args.extend(q.album_ids.iter().map(|id| text(id)));
+        }
+        if q.not_in_album {
+            clauses.push("NOT EXISTS (SELECT 1 FROM album_assets aa WHERE aa.asset_id = a.id)".into());
+        }
+        let size = q.size.clamp(1, 1000);
+        let offset = i64::from(q.page.max(1) - 1) * i64::from(size);
+        let order = if q.oldest_first { "ASC" } else { "DESC" };
+        let sql = format!(
+            "SELECT a.id FROM assets a LEFT JOIN exif e ON e.asset_id = a.id WHERE {} ORDER BY a.taken_at {order}, a.id LIMIT {} OFFSET {offset}",
+            clauses.join(" AND "),
+            i64::from(size) + 1
+        );
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&sql)?;
+        let mut ids: Vec<String> = stmt.query_map(params_from_iter(args), |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let more = ids.len() > size as usize;
+        ids.truncate(size as usize);
+        drop(stmt);
+        drop(conn);
+        let assets = ids.iter().map(|id| self.asset(id)).collect::<Result<_>>()?;
+        Ok((assets, more))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Exif;
+    use crate::assets::tests::{new_asset, user};
+
+    #[test]
+    fn filters_combine_and_pages_follow_each_other() {
+        let (_d, cat) = crate::test_catalog();
+        let (a, b) = (user(&cat, "a@x"), user(&cat, "b@x"));
+        let mut ids = Vec::new();
+        for i in 0..5i64 {
+            let mut new = new_asset(&a, format!("{i}").as_bytes());
+            new.original_file_name = format!("IMG_{i}%.JPG");
+            new.file_created_at = i * 1000;
+            let asset = cat.commit_asset(&new).unwrap().unwrap();
+            let make = if i % 2 == 0 { "Canon" } else { "Nikon" };
+            cat.set_metadata(
+                &asset.id,
+                &Exif {
+                    make: Some(make.into()),
+                    ..Default::default()
+                },
+                None,
+                None,
+            )
+            .unwrap();
+            ids.push(asset.id);
+        }
+        cat.commit_asset(&new_asset(&b, b"theirs")).unwrap().unwrap();
+        let canon = AssetSearch {
+            make: Some("Canon".into()),
+            page: 1,
+            size: 2,
+            ..Default::default()
+        };
+        let (first, more) = cat.search_assets(&a, &canon).unwrap();
+        assert_eq!(
+            first.iter().map(|x| x.id.clone()).collect::<Vec<_>>(),
+            vec![ids[4].clone(), ids[2].clone()]
+        );
+        assert!(more);
+        let (second, more) = cat.search_assets(&a, &AssetSearch { page: 2, ..canon.clone() }).unwrap();
+        assert_eq!((second.len(), more), (1, false));
+        let name = AssetSearch {
+            file_name: Some("img_3%".into()),
+            page: 1,
+            size: 10,
+            ..Default::default()
+        };
+        assert_eq!(cat.search_assets(&a, &name).unwrap().0.len(), 1, "% is a plain character");
+        let range = AssetSearch {
+            taken_after: Some(1000),
+            taken_before: Some(2000),
+            page: 1,
+            size: 10,
+            ..Default::default()
+        };
+        assert_eq!(cat.search_assets(&a, &range).unwrap().0.len(), 2);
+        cat.trash_assets(&a, std::slice::from_ref(&ids[0])).unwrap();
+        let all = AssetSearch {
+            page: 1,
+            size: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            cat.search_assets(&a, &all).unwrap().0.len(),
+            4,
+            "trash is left out unless asked for"
+        );
+        assert_eq!(
+            cat.search_assets(&a, &AssetSearch { with_deleted: true, ..all }).unwrap().0.len(),
+            5
+        );
+    }
+}
