@@ -35,8 +35,8 @@ pub fn init_logging(config: &Config) {
     }
 }
 
-/// How often trash older than the configured days is purged.
-const TRASH_SWEEP: Duration = Duration::from_secs(3600);
+/// How often expired trash is purged and stale limiter entries dropped.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Opens the data folder, repairs what a crash left, serves until SIGINT or
 /// SIGTERM, then lets requests and jobs in flight finish.
@@ -68,7 +68,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(catalog, layout, config.clone(), waker);
     // Once before serving, so a box that was off for a month is tidy when it answers.
     purge_expired_trash(&state).await;
-    let sweeper = tokio::spawn(sweep_trash(state.clone(), shutdown_rx.clone()));
+    let sweeper = tokio::spawn(maintenance(state.clone(), shutdown_rx.clone()));
 
     let addr = SocketAddr::new(config.listen, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -104,10 +104,15 @@ async fn purge_expired_trash(state: &AppState) {
     }
 }
 
-async fn sweep_trash(state: AppState, mut shutdown: watch::Receiver<bool>) {
+/// Hourly housekeeping: expired trash, and login-limiter entries of
+/// addresses that have not tried for a while.
+async fn maintenance(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(TRASH_SWEEP) => purge_expired_trash(&state).await,
+            _ = tokio::time::sleep(MAINTENANCE_EVERY) => {
+                purge_expired_trash(&state).await;
+                state.login_limiter.retain_recent();
+            }
             _ = shutdown.changed() => return,
         }
     }
