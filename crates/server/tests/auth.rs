@@ -48,15 +48,9 @@ fn wrong_passwords_are_refused_and_logout_revokes_the_session() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let (status, _) = send(
-        s.post("/api/auth/login")
-            .json(&json!({"email": "admin@example.com", "password": "wrong password"})),
-    );
+    let (status, _) = s.try_login("admin@example.com", "wrong password");
     assert_eq!(status, 401);
-    let (status, _) = send(
-        s.post("/api/auth/login")
-            .json(&json!({"email": "nobody@example.com", "password": PASSWORD})),
-    );
+    let (status, _) = s.try_login("nobody@example.com", PASSWORD);
     assert_eq!(status, 401);
     assert_eq!(send(s.get("/api/users/me").bearer_auth(&token)).0, 200);
     assert_eq!(send(s.post("/api/auth/validateToken").bearer_auth(&token)).1["authStatus"], true);
@@ -86,20 +80,9 @@ fn login_attempts_are_rate_limited_per_address() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     s.admin();
-    let statuses: Vec<u16> = (0..15)
-        .map(|_| {
-            send(
-                s.post("/api/auth/login")
-                    .json(&json!({"email": "admin@example.com", "password": "guess"})),
-            )
-            .0
-        })
-        .collect();
+    let statuses: Vec<u16> = (0..15).map(|_| s.try_login("admin@example.com", "guess").0).collect();
     assert!(statuses.contains(&429), "{statuses:?}");
-    let (status, body) = send(
-        s.post("/api/auth/login")
-            .json(&json!({"email": "admin@example.com", "password": PASSWORD})),
-    );
+    let (status, body) = s.try_login("admin@example.com", PASSWORD);
     assert_eq!(status, 429, "even the right password waits once limited: {body}");
     assert!(body["message"].as_str().unwrap().contains("wait"));
 }
@@ -204,14 +187,7 @@ fn an_admin_password_reset_takes_effect() {
             .json(&json!({"password": "a brand new one"})),
     );
     assert_eq!((status, updated["shouldChangePassword"].as_bool()), (200, Some(true)));
-    assert_eq!(
-        send(
-            s.post("/api/auth/login")
-                .json(&json!({"email": "user@example.com", "password": PASSWORD}))
-        )
-        .0,
-        401
-    );
+    assert_eq!(s.try_login("user@example.com", PASSWORD).0, 401);
     s.login("user@example.com", "a brand new one");
 }
 
@@ -299,13 +275,6 @@ fn changing_the_password_needs_the_old_one_and_can_sign_out_other_devices() {
     common::schema::check("post", "/auth/change-password", status, &body);
     assert_eq!(send(s.get("/api/users/me").bearer_auth(&second)).0, 401);
     assert_eq!(send(s.get("/api/users/me").bearer_auth(&first)).0, 200);
-    assert_eq!(
-        send(
-            s.post("/api/auth/login")
-                .json(&json!({"email": "admin@example.com", "password": PASSWORD}))
-        )
-        .0,
-        401
-    );
+    assert_eq!(s.try_login("admin@example.com", PASSWORD).0, 401);
     s.login("admin@example.com", "a new long password");
 }

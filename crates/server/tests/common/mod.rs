@@ -92,14 +92,15 @@ impl Server {
         self.login("admin@example.com", PASSWORD)
     }
 
+    /// A login attempt: (status, body).
+    pub fn try_login(&self, email: &str, password: &str) -> (u16, Value) {
+        send(self.post("/api/auth/login").json(&json!({"email": email, "password": password})))
+    }
+
     pub fn login(&self, email: &str, password: &str) -> String {
-        let r = self
-            .post("/api/auth/login")
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().unwrap());
-        r.json::<Value>().unwrap()["accessToken"].as_str().unwrap().to_string()
+        let (status, body) = self.try_login(email, password);
+        assert_eq!(status, 201, "{body}");
+        body["accessToken"].as_str().unwrap().to_string()
     }
 
     /// Creates a user (as the admin with `admin_token`) and logs in as them.
