@@ -13,6 +13,7 @@ mod auth;
 mod jobs;
 mod migrate;
 mod search;
+mod settings;
 mod timeline;
 mod users;
 

@@ -180,3 +180,10 @@ CREATE TABLE user_preferences (
 
 -- migration 4: XMP sidecars uploaded with an original
 ALTER TABLE assets ADD COLUMN sidecar_path TEXT;
+
+-- migration 5: server-wide settings the setup wizard and admin pages change
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);

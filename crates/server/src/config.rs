@@ -27,7 +27,7 @@ pub struct Args {
 
     /// TOML config file; its keys are the long option names with underscores
     /// (data_dir, port, listen, trash_days, job_concurrency, claimed_version,
-    /// log_format) plus [logging] level
+    /// log_format, appliance) plus [logging] level
     #[arg(long, short, env = "SHOEBOX_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -53,6 +53,7 @@ struct FileConfig {
     job_concurrency: Option<usize>,
     claimed_version: Option<String>,
     log_format: Option<LogFormat>,
+    appliance: Option<bool>,
     logging: Option<Logging>,
 }
 
@@ -77,6 +78,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Default log filter when RUST_LOG is not set.
     pub log_level: String,
+    /// Running on the flashed image: the library lives on disks the storage
+    /// service pools, and the box announces itself by its host name.
+    pub appliance: bool,
 }
 
 impl Config {
@@ -97,6 +101,7 @@ impl Config {
                 .with_context(|| format!("claimed_version {version:?} in the config file is not MAJOR.MINOR.PATCH"))?,
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
             log_level: file.logging.and_then(|l| l.level).unwrap_or_else(|| "info".into()),
+            appliance: file.appliance.unwrap_or(false),
         })
     }
 }

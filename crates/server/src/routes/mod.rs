@@ -1,9 +1,12 @@
 //! The HTTP surface: the Immich API under `/api` (one module per area of
 //! the Immich contract) and Shoebox's own routes under `/api/shoebox`.
-//! Handlers hold no SQL: they call the catalog through `AppState::db`.
+//! Everything else is the browser UI. Handlers hold no SQL: they call the
+//! catalog through `AppState::db`.
 
 mod immich;
+mod setup;
 mod shoebox;
+mod web;
 
 use axum::Router;
 use axum::routing::get;
@@ -17,7 +20,8 @@ pub use immich::remove_asset_files;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/.well-known/immich", get(immich::server::well_known))
-        .nest("/api", immich::router().merge(shoebox::router()))
+        .nest("/api", immich::router().merge(shoebox::router()).merge(setup::router()))
+        .fallback(web::serve)
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
