@@ -27,16 +27,22 @@ pub enum AlbumAssetChange {
     NotFound,
 }
 
-const SELECT: &str = "SELECT al.id, al.owner_id, al.name, al.description,
+/// An album row with its derived cover, count and date range; `al` is the album.
+macro_rules! album_columns {
+    () => {
+        "al.id, al.owner_id, al.name, al.description,
         coalesce(al.thumbnail_asset_id, (SELECT aa.asset_id FROM album_assets aa JOIN assets a ON a.id = aa.asset_id
             WHERE aa.album_id = al.id AND a.deleted_at IS NULL ORDER BY a.local_taken_at DESC LIMIT 1)),
         al.created_at, al.updated_at,
         (SELECT count(*) FROM album_assets aa JOIN assets a ON a.id = aa.asset_id WHERE aa.album_id = al.id AND a.deleted_at IS NULL),
         (SELECT min(a.local_taken_at) FROM album_assets aa JOIN assets a ON a.id = aa.asset_id WHERE aa.album_id = al.id AND a.deleted_at IS NULL),
-        (SELECT max(a.local_taken_at) FROM album_assets aa JOIN assets a ON a.id = aa.asset_id WHERE aa.album_id = al.id AND a.deleted_at IS NULL)
-    FROM albums al";
+        (SELECT max(a.local_taken_at) FROM album_assets aa JOIN assets a ON a.id = aa.asset_id WHERE aa.album_id = al.id AND a.deleted_at IS NULL)"
+    };
+}
+pub(crate) const COLUMNS: &str = album_columns!();
+const SELECT: &str = concat!("SELECT ", album_columns!(), " FROM albums al");
 
-fn from_row(r: &Row) -> crate::rusqlite::Result<Album> {
+pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<Album> {
     Ok(Album {
         id: r.get(0)?,
         owner_id: r.get(1)?,

@@ -141,12 +141,12 @@ pub struct AssetStats {
     pub videos: i64,
 }
 
-const COLUMNS: &str = "id, owner_id, checksum, kind, original_path, original_file_name, mime_type, file_size, \
+pub(crate) const COLUMNS: &str = "id, owner_id, checksum, kind, original_path, original_file_name, mime_type, file_size, \
     device_asset_id, device_id, file_created_at, file_modified_at, taken_at, local_taken_at, width, height, \
     duration_ms, is_favorite, visibility, live_photo_video_id, has_metadata, thumbnail_path, preview_path, \
     created_at, updated_at, deleted_at, sidecar_path";
 
-fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
+pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
     Ok(Asset {
         id: r.get(0)?,
         owner_id: r.get(1)?,
@@ -178,7 +178,10 @@ fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
     })
 }
 
-fn exif_from_row(r: &Row) -> crate::rusqlite::Result<Exif> {
+pub(crate) const EXIF_COLUMNS: &str = "make, model, lens_model, exposure_time, f_number, iso, focal_length, latitude, longitude, \
+    orientation, image_width, image_height, date_time_original, time_zone, modify_date, description, rating, file_size";
+
+pub(crate) fn exif_from_row(r: &Row) -> crate::rusqlite::Result<Exif> {
     Ok(Exif {
         make: r.get(0)?,
         model: r.get(1)?,
@@ -323,9 +326,7 @@ impl Catalog {
         Ok(self
             .conn()?
             .query_row(
-                "SELECT make, model, lens_model, exposure_time, f_number, iso, focal_length, latitude, longitude,
-                        orientation, image_width, image_height, date_time_original, time_zone, modify_date,
-                        description, rating, file_size FROM exif WHERE asset_id = ?1",
+                &format!("SELECT {EXIF_COLUMNS} FROM exif WHERE asset_id = ?1"),
                 [asset_id],
                 exif_from_row,
             )

@@ -14,6 +14,7 @@ mod jobs;
 mod migrate;
 mod search;
 mod settings;
+mod sync;
 mod timeline;
 mod users;
 
@@ -29,6 +30,7 @@ pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visi
 pub use auth::{ApiKey, AuthSubject, Session};
 pub use jobs::{Job, JobCounts, JobKind};
 pub use search::AssetSearch;
+pub use sync::{Deleted, Seq, SyncSnapshot};
 pub use timeline::{TimelineAsset, TimelineFilter};
 pub use users::{NewUser, User};
 

@@ -187,3 +187,122 @@ CREATE TABLE settings (
     value TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- migration 6: change numbers and deletion records for the mobile apps' sync
+-- stream. One counter orders every change; triggers stamp each synced row
+-- with the next number when it is written, and record deletions. Writers are
+-- serialised, so numbers commit in order and a reader's snapshot holds every
+-- change up to the counter it sees.
+CREATE TABLE sync_clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL
+);
+INSERT INTO sync_clock VALUES (1, 0);
+
+ALTER TABLE users ADD COLUMN sync_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assets ADD COLUMN sync_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE exif ADD COLUMN sync_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE albums ADD COLUMN sync_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE album_assets ADD COLUMN sync_seq INTEGER NOT NULL DEFAULT 0;
+
+-- Number the rows that exist already, each table after the previous one.
+UPDATE users SET sync_seq = rowid;
+UPDATE sync_clock SET seq = (SELECT coalesce(max(sync_seq), 0) FROM users);
+UPDATE assets SET sync_seq = rowid + (SELECT seq FROM sync_clock);
+UPDATE sync_clock SET seq = max(seq, (SELECT coalesce(max(sync_seq), 0) FROM assets));
+UPDATE exif SET sync_seq = rowid + (SELECT seq FROM sync_clock);
+UPDATE sync_clock SET seq = max(seq, (SELECT coalesce(max(sync_seq), 0) FROM exif));
+UPDATE albums SET sync_seq = rowid + (SELECT seq FROM sync_clock);
+UPDATE sync_clock SET seq = max(seq, (SELECT coalesce(max(sync_seq), 0) FROM albums));
+UPDATE album_assets SET sync_seq = rowid + (SELECT seq FROM sync_clock);
+UPDATE sync_clock SET seq = max(seq, (SELECT coalesce(max(sync_seq), 0) FROM album_assets));
+
+CREATE INDEX users_sync ON users (sync_seq);
+CREATE INDEX assets_sync ON assets (owner_id, sync_seq);
+CREATE INDEX exif_sync ON exif (sync_seq);
+CREATE INDEX albums_sync ON albums (owner_id, sync_seq);
+CREATE INDEX album_assets_sync ON album_assets (album_id, sync_seq);
+
+-- What was deleted for good, for whom: kind 'user' (user_id NULL: everyone),
+-- 'asset', 'album' (key = album id) and 'album_asset' (key = album id,
+-- key2 = asset id).
+CREATE TABLE sync_deletions (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    user_id TEXT,
+    key TEXT NOT NULL,
+    key2 TEXT,
+    deleted_at INTEGER NOT NULL
+);
+CREATE INDEX sync_deletions_user ON sync_deletions (kind, user_id, seq);
+
+-- Where each login session's client has got to, per entity type; the value
+-- is the acknowledgement string the client sent back.
+CREATE TABLE sync_checkpoints (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    ack TEXT NOT NULL,
+    PRIMARY KEY (session_id, type)
+);
+
+CREATE TRIGGER users_sync_insert AFTER INSERT ON users BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE users SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER users_sync_update AFTER UPDATE OF email, name, is_admin, quota_bytes, avatar_color ON users BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE users SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER users_sync_delete AFTER DELETE ON users BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions VALUES ((SELECT seq FROM sync_clock), 'user', NULL, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+END;
+
+CREATE TRIGGER assets_sync_insert AFTER INSERT ON assets BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE assets SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER assets_sync_update AFTER UPDATE OF checksum, kind, original_file_name, file_created_at, file_modified_at,
+    taken_at, local_taken_at, width, height, duration_ms, is_favorite, visibility, live_photo_video_id, deleted_at ON assets BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE assets SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER assets_sync_delete AFTER DELETE ON assets BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions VALUES ((SELECT seq FROM sync_clock), 'asset', OLD.owner_id, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+END;
+
+CREATE TRIGGER exif_sync_insert AFTER INSERT ON exif BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE exif SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER exif_sync_update AFTER UPDATE OF make, model, lens_model, exposure_time, f_number, iso, focal_length, latitude,
+    longitude, orientation, image_width, image_height, date_time_original, time_zone, modify_date, description, rating, file_size ON exif BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE exif SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+
+CREATE TRIGGER albums_sync_insert AFTER INSERT ON albums BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE albums SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER albums_sync_update AFTER UPDATE OF owner_id, name, description, thumbnail_asset_id, updated_at ON albums BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE albums SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER albums_sync_delete AFTER DELETE ON albums BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions VALUES ((SELECT seq FROM sync_clock), 'album', OLD.owner_id, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+END;
+
+CREATE TRIGGER album_assets_sync_insert AFTER INSERT ON album_assets BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE album_assets SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+-- Removed from an album that still exists; a deleted album is one AlbumDeleteV1.
+CREATE TRIGGER album_assets_sync_delete AFTER DELETE ON album_assets
+    WHEN EXISTS (SELECT 1 FROM albums WHERE id = OLD.album_id) BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions VALUES ((SELECT seq FROM sync_clock), 'album_asset',
+        (SELECT owner_id FROM albums WHERE id = OLD.album_id), OLD.album_id, OLD.asset_id, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+END;

@@ -27,9 +27,10 @@ pub struct NewUser<'a> {
     pub quota_bytes: Option<i64>,
 }
 
-const COLUMNS: &str = "id, email, name, password_hash, is_admin, should_change_password, quota_bytes, avatar_color, created_at, updated_at";
+pub(crate) const COLUMNS: &str =
+    "id, email, name, password_hash, is_admin, should_change_password, quota_bytes, avatar_color, created_at, updated_at";
 
-fn from_row(r: &Row) -> crate::rusqlite::Result<User> {
+pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<User> {
     Ok(User {
         id: r.get(0)?,
         email: r.get(1)?,

@@ -157,6 +157,83 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
+/// `SyncUserV1`
+pub fn sync_user(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "name": u.name,
+        "email": u.email,
+        "avatarColor": u.avatar_color,
+        "deletedAt": null,
+        "hasProfileImage": false,
+        "profileChangedAt": iso(u.created_at),
+    })
+}
+
+/// `SyncAuthUserV1`: the signed-in user, with admin flag and quota.
+pub fn sync_auth_user(u: &User, usage_bytes: i64) -> Value {
+    let mut v = sync_user(u);
+    merge(
+        &mut v,
+        json!({
+            "isAdmin": u.is_admin,
+            "oauthId": "",
+            "pinCode": null,
+            "quotaSizeInBytes": u.quota_bytes,
+            "quotaUsageInBytes": usage_bytes,
+            "storageLabel": if u.is_admin { Value::from("admin") } else { Value::Null },
+        }),
+    );
+    v
+}
+
+/// `SyncAssetV2`
+pub fn sync_asset(a: &Asset) -> Value {
+    json!({
+        "id": a.id,
+        "ownerId": a.owner_id,
+        "checksum": checksum_base64(&a.checksum),
+        "type": a.kind.as_str(),
+        "originalFileName": a.original_file_name,
+        "createdAt": iso(a.created_at),
+        "fileCreatedAt": iso(a.taken_at),
+        "fileModifiedAt": iso(a.file_modified_at),
+        "localDateTime": iso(a.local_taken_at),
+        "deletedAt": a.deleted_at.map(iso),
+        "duration": a.duration_ms,
+        "width": a.width,
+        "height": a.height,
+        "isFavorite": a.is_favorite,
+        "isEdited": false,
+        "visibility": a.visibility.as_str(),
+        "livePhotoVideoId": a.live_photo_video_id,
+        "thumbhash": null,
+        "stackId": null,
+        "libraryId": null,
+    })
+}
+
+/// `SyncAssetExifV1`
+pub fn sync_exif(asset_id: &str, e: &Exif) -> Value {
+    let mut v = exif(e);
+    merge(&mut v, json!({ "assetId": asset_id, "fps": null, "profileDescription": null }));
+    v
+}
+
+/// `SyncAlbumV2`
+pub fn sync_album(a: &Album) -> Value {
+    json!({
+        "id": a.id,
+        "name": a.name,
+        "description": a.description,
+        "createdAt": iso(a.created_at),
+        "updatedAt": iso(a.updated_at),
+        "thumbnailAssetId": a.thumbnail_asset_id,
+        "isActivityEnabled": false,
+        "order": "desc",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

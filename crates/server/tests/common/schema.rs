@@ -64,20 +64,39 @@ fn spec() -> &'static Spec {
 /// Asserts that `body`, answered with `status` to `method` on the spec's
 /// path template (e.g. "/assets/{id}", without "/api"), matches the spec.
 pub fn check(method: &str, template: &str, status: u16, body: &Value) {
-    let spec = spec();
     let key = format!("{method} {template} {status}");
-    let validator = *spec.validators.lock().unwrap().entry(key.clone()).or_insert_with(|| {
-        let response = &spec.doc["paths"][template][method]["responses"][status.to_string()];
+    let validator = validator(&key, |doc| {
+        let response = &doc["paths"][template][method]["responses"][status.to_string()];
         assert!(!response.is_null(), "the spec has no {status} response for {method} {template}");
-        let schema = convert(&response["content"]["application/json"]["schema"]);
-        let mut root = schema.as_object().cloned().unwrap_or_default();
+        convert(&response["content"]["application/json"]["schema"])
+    });
+    assert_valid(&key, validator, body);
+}
+
+/// Asserts that `body` matches the spec's component schema `name`
+/// (e.g. "SyncAssetV2"), for payloads not described as a response.
+pub fn check_schema(name: &str, body: &Value) {
+    let validator = validator(name, |doc| {
+        assert!(!doc["components"]["schemas"][name].is_null(), "the spec has no schema {name}");
+        json!({ "$ref": format!("#/components/schemas/{name}") })
+    });
+    assert_valid(name, validator, body);
+}
+
+fn validator(key: &str, schema: impl FnOnce(&Value) -> Value) -> &'static jsonschema::Validator {
+    let spec = spec();
+    spec.validators.lock().unwrap().entry(key.to_owned()).or_insert_with(|| {
+        let mut root = schema(&spec.doc).as_object().cloned().unwrap_or_default();
         root.insert("components".into(), spec.doc["components"].clone());
         let validator = jsonschema::draft202012::options()
             .should_validate_formats(true)
             .build(&Value::Object(root))
             .unwrap_or_else(|e| panic!("schema for {key}: {e}"));
         Box::leak(Box::new(validator))
-    });
+    })
+}
+
+fn assert_valid(key: &str, validator: &jsonschema::Validator, body: &Value) {
     let errors: Vec<String> = validator
         .iter_errors(body)
         .map(|e| format!("{} at {}", e, e.instance_path()))

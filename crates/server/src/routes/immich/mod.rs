@@ -9,6 +9,7 @@ mod preferences;
 mod search;
 pub mod server;
 mod sessions;
+mod sync;
 mod timeline;
 mod users;
 
@@ -31,4 +32,5 @@ pub fn router() -> Router<AppState> {
         .merge(preferences::router())
         .merge(sessions::router())
         .merge(search::router())
+        .merge(sync::router())
 }

@@ -1,0 +1,345 @@
+//! The mobile apps' sync stream, read as the app reads it: every line must
+//! parse as its entity type's schema, parents come before the rows that
+//! point at them, and after acknowledging, only what changed comes again.
+
+mod common;
+
+use common::schema::{check, check_schema};
+use common::{Server, jpeg, send};
+use serde_json::{Value, json};
+
+/// What a 3.x app asks for from a server that reports 3.0.0.
+const APP_TYPES: &[&str] = &[
+    "AuthUsersV1",
+    "UsersV1",
+    "AssetsV2",
+    "AssetExifsV1",
+    "AssetEditsV1",
+    "AssetMetadataV1",
+    "PartnersV1",
+    "PartnerAssetsV2",
+    "PartnerAssetExifsV1",
+    "AlbumsV2",
+    "AlbumUsersV1",
+    "AlbumAssetsV2",
+    "AlbumAssetExifsV1",
+    "AlbumToAssetsV1",
+    "MemoriesV1",
+    "MemoryToAssetsV1",
+    "StacksV1",
+    "PartnerStacksV1",
+    "UserMetadataV1",
+    "PeopleV1",
+    "AssetFacesV2",
+    "AssetOcrV1",
+];
+
+fn schema_of(kind: &str) -> &'static str {
+    match kind {
+        "AuthUserV1" => "SyncAuthUserV1",
+        "UserV1" => "SyncUserV1",
+        "UserDeleteV1" => "SyncUserDeleteV1",
+        "AssetV2" | "AlbumAssetCreateV2" | "AlbumAssetUpdateV2" => "SyncAssetV2",
+        "AssetDeleteV1" => "SyncAssetDeleteV1",
+        "AssetExifV1" | "AlbumAssetExifCreateV1" | "AlbumAssetExifUpdateV1" => "SyncAssetExifV1",
+        "AlbumV2" => "SyncAlbumV2",
+        "AlbumDeleteV1" => "SyncAlbumDeleteV1",
+        "AlbumUserV1" => "SyncAlbumUserV1",
+        "AlbumToAssetV1" => "SyncAlbumToAssetV1",
+        "AlbumToAssetDeleteV1" => "SyncAlbumToAssetDeleteV1",
+        "SyncAckV1" => "SyncAckV1",
+        "SyncCompleteV1" => "SyncCompleteV1",
+        "SyncResetV1" => "SyncResetV1",
+        other => panic!("unexpected line type {other}"),
+    }
+}
+
+/// Runs one stream as the app does and returns its lines, each checked.
+fn stream(server: &Server, token: &str, body: Value) -> Vec<Value> {
+    let r = server
+        .post("/api/sync/stream")
+        .bearer_auth(token)
+        .header("accept", "application/jsonlines+json")
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/jsonlines+json");
+    let text = r.text().unwrap();
+    assert!(text.ends_with('\n'), "the last line must end with a newline: {text:?}");
+    let lines: Vec<Value> = text
+        .strip_suffix('\n')
+        .unwrap()
+        .split('\n')
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("line {l:?}: {e}")))
+        .collect();
+    for line in &lines {
+        let kind = line["type"].as_str().unwrap();
+        check_schema("SyncEntityType", &line["type"]);
+        check_schema(schema_of(kind), &line["data"]);
+        assert!(line["ack"].as_str().is_some_and(|a| !a.is_empty()), "{line}");
+    }
+    lines
+}
+
+fn app_stream(server: &Server, token: &str) -> Vec<Value> {
+    stream(server, token, json!({ "types": APP_TYPES }))
+}
+
+/// Acknowledges like the app: the last ack of each run of same-typed lines.
+fn ack(server: &Server, token: &str, lines: &[Value]) {
+    let mut acks: Vec<&str> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if lines.get(i + 1).is_none_or(|next| next["type"] != line["type"]) {
+            acks.push(line["ack"].as_str().unwrap());
+        }
+    }
+    for a in acks {
+        let (status, body) = send(server.post("/api/sync/ack").bearer_auth(token).json(&json!({ "acks": [a] })));
+        assert_eq!(status, 204, "{a}: {body}");
+    }
+}
+
+fn of_type<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|l| l["type"] == kind).collect()
+}
+
+fn position(lines: &[Value], kind: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} line"))
+}
+
+fn upload(server: &Server, token: &str, seed: u8) -> String {
+    let (status, body) = server.upload(token, &format!("p{seed}.jpg"), jpeg(64, 48, seed));
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_first_sync_sends_the_library_in_order_and_then_only_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let admin = server.admin();
+    let ids: Vec<String> = (1..=3).map(|seed| upload(&server, &admin, seed)).collect();
+    server.wait_idle(&admin);
+
+    // The app's one-off clean-ups before its first stream.
+    for types in [
+        json!(["AlbumV1"]),
+        json!(["AssetV1", "AssetV2"]),
+        json!(["AssetExifV1", "PartnerAssetExifV1"]),
+    ] {
+        let (status, body) = send(server.delete("/api/sync/ack").bearer_auth(&admin).json(&json!({ "types": types })));
+        assert_eq!(status, 204, "{body}");
+    }
+
+    let first = app_stream(&server, &admin);
+    assert_eq!(first[0]["type"], "AuthUserV1");
+    assert_eq!(first[0]["data"]["isAdmin"], true);
+    assert_eq!(first.last().unwrap()["type"], "SyncCompleteV1");
+    assert!(
+        position(&first, "UserV1") < position(&first, "AssetV2"),
+        "owners before their assets"
+    );
+    assert!(
+        position(&first, "AssetV2") < position(&first, "AssetExifV1"),
+        "assets before their EXIF"
+    );
+    let mut synced: Vec<String> = of_type(&first, "AssetV2")
+        .iter()
+        .map(|l| l["data"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    synced.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(synced, expected);
+    assert_eq!(of_type(&first, "AssetExifV1").len(), 3, "metadata ran for every photo");
+    let sizes: Vec<i64> = of_type(&first, "AssetExifV1")
+        .iter()
+        .map(|l| l["data"]["fileSizeInByte"].as_i64().unwrap())
+        .collect();
+    let uploaded: Vec<i64> = (1..=3).map(|seed| jpeg(64, 48, seed).len() as i64).collect();
+    assert!(sizes.iter().all(|n| uploaded.contains(n)), "EXIF carries the file size: {sizes:?}");
+    ack(&server, &admin, &first);
+
+    let (status, acks) = send(server.get("/api/sync/ack").bearer_auth(&admin));
+    assert_eq!(status, 200);
+    check("get", "/sync/ack", 200, &acks);
+
+    let quiet = app_stream(&server, &admin);
+    assert_eq!(quiet.len(), 1, "nothing changed: {quiet:?}");
+    assert_eq!(quiet[0]["type"], "SyncCompleteV1");
+    ack(&server, &admin, &quiet);
+
+    // Changes on the server: a trash, a permanent delete, an album, a favourite.
+    let (status, _) = send(server.delete("/api/assets").bearer_auth(&admin).json(&json!({ "ids": [ids[0]] })));
+    assert_eq!(status, 204);
+    let (status, _) = send(
+        server
+            .delete("/api/assets")
+            .bearer_auth(&admin)
+            .json(&json!({ "ids": [ids[1]], "force": true })),
+    );
+    assert_eq!(status, 204);
+    let (status, album) = send(
+        server
+            .post("/api/albums")
+            .bearer_auth(&admin)
+            .json(&json!({ "albumName": "Trip", "assetIds": [ids[2]] })),
+    );
+    assert_eq!(status, 201, "{album}");
+    let (status, _) = send(
+        server
+            .put(&format!("/api/assets/{}", ids[2]))
+            .bearer_auth(&admin)
+            .json(&json!({ "isFavorite": true })),
+    );
+    assert_eq!(status, 200);
+
+    let changes = app_stream(&server, &admin);
+    let deleted = of_type(&changes, "AssetDeleteV1");
+    assert_eq!(deleted.len(), 1, "{changes:?}");
+    assert_eq!(deleted[0]["data"]["assetId"], ids[1].as_str());
+    let updated = of_type(&changes, "AssetV2");
+    let trashed = updated
+        .iter()
+        .find(|l| l["data"]["id"] == ids[0].as_str())
+        .expect("the trashed asset comes again");
+    assert!(trashed["data"]["deletedAt"].is_string(), "trashing sets deletedAt: {trashed}");
+    let favourite = updated
+        .iter()
+        .find(|l| l["data"]["id"] == ids[2].as_str())
+        .expect("the favourite comes again");
+    assert_eq!(favourite["data"]["isFavorite"], true);
+    assert!(
+        updated.iter().all(|l| l["data"]["id"] != ids[1].as_str()),
+        "a deleted asset is not upserted"
+    );
+
+    let album_id = album["id"].as_str().unwrap();
+    assert_eq!(of_type(&changes, "AlbumV2")[0]["data"]["id"], album_id);
+    assert_eq!(of_type(&changes, "AlbumUserV1")[0]["data"]["role"], "owner");
+    assert_eq!(
+        of_type(&changes, "AlbumToAssetV1")[0]["data"],
+        json!({ "albumId": album_id, "assetId": ids[2] })
+    );
+    let sync_ack = position(&changes, "SyncAckV1");
+    assert!(changes[sync_ack]["ack"].as_str().unwrap().starts_with("AlbumAssetUpdateV2|"));
+    assert_eq!(changes[sync_ack + 1]["type"], "AlbumAssetCreateV2");
+    assert!(position(&changes, "AlbumAssetCreateV2") < position(&changes, "AlbumV2"));
+    assert!(
+        position(&changes, "AlbumV2") < position(&changes, "AlbumToAssetV1"),
+        "albums before their members"
+    );
+    ack(&server, &admin, &changes);
+
+    // Taking the photo out of the album reaches the app as a membership deletion.
+    let (status, _) = send(
+        server
+            .delete(&format!("/api/albums/{album_id}/assets"))
+            .bearer_auth(&admin)
+            .json(&json!({ "ids": [ids[2]] })),
+    );
+    assert_eq!(status, 200);
+    let removal = app_stream(&server, &admin);
+    assert_eq!(
+        of_type(&removal, "AlbumToAssetDeleteV1")[0]["data"],
+        json!({ "albumId": album_id, "assetId": ids[2] })
+    );
+}
+
+#[test]
+fn each_user_syncs_only_their_own_library_and_sees_every_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let admin = server.admin();
+    let kid = server.user(&admin, "kid@example.com");
+    let mine = upload(&server, &admin, 1);
+    let (status, _) = send(
+        server
+            .post("/api/albums")
+            .bearer_auth(&admin)
+            .json(&json!({ "albumName": "Mine", "assetIds": [mine] })),
+    );
+    assert_eq!(status, 201);
+    server.wait_idle(&admin);
+
+    let lines = app_stream(&server, &kid);
+    for kind in [
+        "AssetV2",
+        "AssetExifV1",
+        "AlbumV2",
+        "AlbumUserV1",
+        "AlbumToAssetV1",
+        "AlbumAssetCreateV2",
+    ] {
+        assert!(of_type(&lines, kind).is_empty(), "{kind} of another user leaked: {lines:?}");
+    }
+    assert_eq!(of_type(&lines, "UserV1").len(), 2, "every user, as Immich sends them");
+    assert_eq!(lines[0]["data"]["email"], "kid@example.com");
+}
+
+#[test]
+fn reset_acknowledgement_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let admin = server.admin();
+    upload(&server, &admin, 1);
+    let first = app_stream(&server, &admin);
+    ack(&server, &admin, &first);
+
+    let reset = stream(&server, &admin, json!({ "types": APP_TYPES, "reset": true }));
+    assert_eq!(reset, [json!({ "type": "SyncResetV1", "data": {}, "ack": "SyncResetV1|reset" })]);
+    let again = app_stream(&server, &admin);
+    assert_eq!(of_type(&again, "AssetV2").len(), 1, "after a reset everything comes again");
+    ack(&server, &admin, &again);
+    let (status, _) = send(
+        server
+            .post("/api/sync/ack")
+            .bearer_auth(&admin)
+            .json(&json!({ "acks": ["SyncResetV1|reset"] })),
+    );
+    assert_eq!(status, 204);
+    let (_, acks) = send(server.get("/api/sync/ack").bearer_auth(&admin));
+    assert_eq!(acks, json!([]), "acknowledging the reset clears progress");
+
+    let (status, body) = send(
+        server
+            .post("/api/sync/stream")
+            .bearer_auth(&admin)
+            .json(&json!({ "types": ["AssetsV1"] })),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = send(
+        server
+            .post("/api/sync/stream")
+            .bearer_auth(&admin)
+            .json(&json!({ "types": ["Everything"] })),
+    );
+    assert_eq!(status, 400);
+    let (status, body) = send(
+        server
+            .post("/api/sync/ack")
+            .bearer_auth(&admin)
+            .json(&json!({ "acks": ["Bogus|1"] })),
+    );
+    assert_eq!(status, 400, "{body}");
+
+    let (status, key) = send(
+        server
+            .post("/api/api-keys")
+            .bearer_auth(&admin)
+            .json(&json!({ "name": "cli", "permissions": ["all"] })),
+    );
+    assert_eq!(status, 201, "{key}");
+    let secret = key["secret"].as_str().unwrap();
+    let (status, body) = send(
+        server
+            .post("/api/sync/stream")
+            .header("x-api-key", secret)
+            .json(&json!({ "types": APP_TYPES })),
+    );
+    assert_eq!(status, 403, "sync needs a login session: {body}");
+}
