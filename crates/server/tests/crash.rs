@@ -4,44 +4,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use common::{Server, files_under, jpeg, send};
+use common::{Server, eventually, files_under, jpeg, partial_upload, send};
 use rand::RngCore;
-
-/// Starts a multipart upload of `total` bytes over a raw socket and sends
-/// only the first `sent` bytes of the file.
-fn partial_upload(s: &Server, token: &str, total: usize, sent: usize) -> TcpStream {
-    let boundary = "XBOUNDARYX";
-    let head = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"fileCreatedAt\"\r\n\r\n2020-01-01T00:00:00.000Z\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"assetData\"; filename=\"big.jpg\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    );
-    let tail = format!("\r\n--{boundary}--\r\n");
-    let length = head.len() + total + tail.len();
-    let addr = s.url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST /api/assets HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n{head}"
-    )
-    .unwrap();
-    stream.write_all(&vec![0xAB; sent]).unwrap();
-    stream.flush().unwrap();
-    stream
-}
-
-/// Blocks until `cond` holds; the deadline only turns a hang into a failure.
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn incoming_bytes(data: &Path) -> u64 {
     files_under(&data.join("library/.incoming"))

@@ -4,11 +4,13 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 pub mod schema;
+pub mod sync;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, RequestBuilder, Response, multipart};
 use serde_json::{Value, json};
@@ -222,4 +224,35 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// Starts a multipart upload of `total` bytes over a raw socket and sends
+/// only the first `sent` bytes of the file.
+pub fn partial_upload(s: &Server, token: &str, total: usize, sent: usize) -> TcpStream {
+    let boundary = "XBOUNDARYX";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"fileCreatedAt\"\r\n\r\n2020-01-01T00:00:00.000Z\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"assetData\"; filename=\"big.jpg\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    );
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let length = head.len() + total + tail.len();
+    let addr = s.url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /api/assets HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n{head}"
+    )
+    .unwrap();
+    stream.write_all(&vec![0xAB; sent]).unwrap();
+    stream.flush().unwrap();
+    stream
+}
+
+/// Blocks until `cond` holds; the deadline only turns a hang into a failure.
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
