@@ -226,10 +226,7 @@ check_firstboot() {
         fail "first run" "$out"; unset SHOEBOX_STATE_DIR SHOEBOX_DATA_MOUNT; return
     fi
     pass "first run: $(tr '\n' ' ' <<<"$out" | sed 's/shoebox-firstboot: //g')"
-    local key=$state/tls/key.pem cert=$state/tls/cert.pem secret=$state/session.key
-    if [[ $(cat "$secret" 2>/dev/null) =~ ^[0-9a-f]{64}$ && $(stat -c %a "$secret") == 600 ]]; then
-        pass "session secret: 32 random bytes as hex, mode 0600"
-    else fail "session secret: 32 random bytes as hex, mode 0600" "$(ls -l "$secret" 2>&1)"; fi
+    local key=$state/tls/key.pem cert=$state/tls/cert.pem
     local text
     text=$(openssl x509 -in "$cert" -noout -text 2>&1 || true)
     if grep -q 'DNS:shoebox.local' <<<"$text" && grep -q 'TLS Web Server Authentication' <<<"$text" \
@@ -239,9 +236,9 @@ check_firstboot() {
         pass "TLS: P-256 key (0600) matches a server certificate for shoebox.local"
     else fail "TLS: P-256 key (0600) matches a server certificate for shoebox.local" "$(head -c 1500 <<<"$text")"; fi
     local before after
-    before=$(cat "$secret" "$cert" "$key" | sha256sum)
+    before=$(cat "$cert" "$key" | sha256sum)
     sh "$script" >/dev/null 2>&1 || true
-    after=$(cat "$secret" "$cert" "$key" | sha256sum)
+    after=$(cat "$cert" "$key" | sha256sum)
     if [[ $before == "$after" ]]; then pass "second run changes nothing"
     else fail "second run changes nothing"; fi
     # A certificate that expires tomorrow must be replaced.
@@ -370,19 +367,18 @@ cfg_path = os.path.join(repo, "rootfs/etc/shoebox/config.toml")
 cfg = load_toml(cfg_path)
 if cfg is not None:
     missing = [k for k in ("data_dir", "port", "listen", "http_port", "https_port",
-                           "tls_cert", "tls_key", "session_secret_file") if k not in cfg]
+                           "tls_cert", "tls_key", "appliance") if k not in cfg]
     lvl = cfg.get("logging", {}).get("level")
     check(not missing and lvl in ("error", "warn", "info", "debug", "trace"),
-          "config.toml has data_dir, port, listen, http(s)_port, TLS and secret paths, logging.level",
+          "config.toml has data_dir, port, listen, http(s)_port, TLS paths, appliance, logging.level",
           f"missing: {missing}, logging.level={lvl!r}")
     check(cfg.get("data_dir") == "/data/shoebox", "config.toml data_dir is /data/shoebox", cfg.get("data_dir"))
     fb = open(os.path.join(repo, "rootfs/usr/libexec/shoebox/shoebox-firstboot")).read()
     state = re.search(r'STATE_DIR=\$\{SHOEBOX_STATE_DIR:-([^}]+)\}', fb)
     state = state.group(1) if state else "?"
-    want = {"tls_cert": f"{state}/tls/cert.pem", "tls_key": f"{state}/tls/key.pem",
-            "session_secret_file": f"{state}/session.key"}
+    want = {"tls_cert": f"{state}/tls/cert.pem", "tls_key": f"{state}/tls/key.pem"}
     diff = {k: (cfg.get(k), v) for k, v in want.items() if cfg.get(k) != v}
-    check(not diff, f"config.toml TLS and secret paths are where shoebox-firstboot writes them ({state})", diff)
+    check(not diff, f"config.toml TLS paths are where shoebox-firstboot writes them ({state})", diff)
     unit = os.path.join(repo, "systemd/shoeboxd.service")
     if os.path.exists(unit):
         rw = " ".join(unit_get(unit, "ReadWritePaths")).split()

@@ -1,6 +1,7 @@
 //! Builds the browser UI (`web/build.sh`) so that `cargo run` serves it.
 //! Without Node.js the server still builds, with a page that says how to
-//! get the UI.
+//! get the UI. Image builds that build the UI separately (Yocto's
+//! shoebox-web recipe) pass its files in `SHOEBOX_WEB_DIST` instead.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,6 +19,12 @@ fn main() {
         println!("cargo:rerun-if-changed={}", web.join(input).display());
     }
     let dist = web.join("dist");
+    println!("cargo:rerun-if-env-changed=SHOEBOX_WEB_DIST");
+    if let Some(prebuilt) = std::env::var_os("SHOEBOX_WEB_DIST") {
+        println!("cargo:rerun-if-changed={}", Path::new(&prebuilt).display());
+        copy_tree(Path::new(&prebuilt), &dist).expect("copy SHOEBOX_WEB_DIST into web/dist");
+        return;
+    }
     let built = match Command::new("bash").arg(web.join("build.sh")).status() {
         Ok(status) if status.success() => true,
         Ok(status) => {
@@ -33,6 +40,23 @@ fn main() {
         std::fs::create_dir_all(&dist).expect("create web/dist");
         std::fs::write(dist.join("index.html"), PLACEHOLDER).expect("write web/dist/index.html");
     }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to)?;
+    }
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 const PLACEHOLDER: &str = "<!doctype html><title>Shoebox</title><p>The web UI was not built into this server. \

@@ -27,7 +27,8 @@ pub struct Args {
 
     /// TOML config file; its keys are the long option names with underscores
     /// (data_dir, port, listen, trash_days, job_concurrency, claimed_version,
-    /// log_format, appliance) plus [logging] level
+    /// log_format, appliance, http_port, https_port, tls_cert, tls_key) plus
+    /// [logging] level
     #[arg(long, short, env = "SHOEBOX_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -54,6 +55,10 @@ struct FileConfig {
     claimed_version: Option<String>,
     log_format: Option<LogFormat>,
     appliance: Option<bool>,
+    http_port: Option<u16>,
+    https_port: Option<u16>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     logging: Option<Logging>,
 }
 
@@ -81,6 +86,17 @@ pub struct Config {
     /// Running on the flashed image: the library lives on disks the storage
     /// service pools, and the box announces itself by its host name.
     pub appliance: bool,
+    /// A second plain-HTTP listener (port 80 on the appliance).
+    pub http_port: Option<u16>,
+    /// An HTTPS listener and the PEM certificate and key it serves.
+    pub https: Option<Https>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Https {
+    pub port: u16,
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Config {
@@ -102,7 +118,18 @@ impl Config {
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
             log_level: file.logging.and_then(|l| l.level).unwrap_or_else(|| "info".into()),
             appliance: file.appliance.unwrap_or(false),
+            http_port: file.http_port.filter(|&p| p != 0),
+            https: https(file.https_port, file.tls_cert, file.tls_key)?,
         })
+    }
+}
+
+/// Port 0 turns HTTPS off; a port without a certificate and key is a mistake.
+fn https(port: Option<u16>, cert: Option<PathBuf>, key: Option<PathBuf>) -> anyhow::Result<Option<Https>> {
+    match (port.filter(|&p| p != 0), cert, key) {
+        (None, _, _) => Ok(None),
+        (Some(port), Some(cert), Some(key)) => Ok(Some(Https { port, cert, key })),
+        (Some(_), _, _) => anyhow::bail!("https_port is set in the config file: set tls_cert and tls_key too, or https_port = 0"),
     }
 }
 
@@ -157,6 +184,25 @@ mod tests {
         std::fs::write(&file, "prot = 1\n").unwrap();
         let err = Config::load(Args::parse_from(["shoeboxd", "-c", file.to_str().unwrap()])).unwrap_err();
         assert!(format!("{err:#}").contains("prot"), "{err:#}");
+    }
+
+    #[test]
+    fn the_appliance_config_file_loads() {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rootfs/etc/shoebox/config.toml");
+        let c = Config::load(Args::parse_from(["shoeboxd", "-c", shipped.to_str().unwrap()])).unwrap();
+        assert!(c.appliance);
+        assert_eq!((c.port, c.http_port), (2283, Some(80)));
+        let https = c.https.expect("the appliance serves HTTPS");
+        assert_eq!((https.port, https.cert.to_str()), (443, Some("/var/lib/shoebox/tls/cert.pem")));
+    }
+
+    #[test]
+    fn https_needs_a_certificate_and_key() {
+        let dir = tempfile_dir();
+        let file = dir.join("tls.toml");
+        std::fs::write(&file, "https_port = 8443\n").unwrap();
+        let err = Config::load(Args::parse_from(["shoeboxd", "-c", file.to_str().unwrap()])).unwrap_err();
+        assert!(format!("{err:#}").contains("tls_cert"), "{err:#}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod disk;
 mod dto;
 mod error;
 mod ingest;
+mod listen;
 mod routes;
 mod state;
 
@@ -70,20 +71,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     purge_expired_trash(&state).await;
     let sweeper = tokio::spawn(maintenance(state.clone(), shutdown_rx.clone()));
 
-    let addr = SocketAddr::new(config.listen, config.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}: is another server using the port? choose another with --port"))?;
-    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "shoeboxd is listening");
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = terminate.recv() => {}
-                _ = interrupt.recv() => {}
-            }
-        })
-        .await?;
+    let (stop_serving, serving) = watch::channel(false);
+    let mut servers = listen::serve(&config, app, serving).await?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    let _ = stop_serving.send(true);
+    while let Some(served) = servers.join_next().await {
+        served??;
+    }
     tracing::info!("shutting down: finishing background jobs");
     let _ = shutdown_tx.send(true);
     let _ = jobs.await;
