@@ -29,7 +29,7 @@ pub use albums::{Album, AlbumAssetChange};
 pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visibility};
 pub use auth::{ApiKey, AuthSubject, Session};
 pub use jobs::{Job, JobCounts, JobKind};
-pub use search::AssetSearch;
+pub use search::{AssetSearch, MapFilter, MapMarker};
 pub use sync::{Deleted, Seq, SyncSnapshot};
 pub use timeline::{TimelineAsset, TimelineFilter};
 pub use users::{NewUser, User};

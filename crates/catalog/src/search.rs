@@ -123,6 +123,43 @@ impl Catalog {
     }
 }
 
+/// Which geotagged assets a map shows.
+#[derive(Debug, Clone, Default)]
+pub struct MapFilter {
+    /// Archived assets too, not only the timeline's.
+    pub with_archived: bool,
+    pub favorite: Option<bool>,
+    pub taken_after: Option<Millis>,
+    pub taken_before: Option<Millis>,
+}
+
+/// A geotagged asset: (asset id, latitude, longitude).
+pub type MapMarker = (String, f64, f64);
+
+impl Catalog {
+    /// The owner's geotagged assets outside the trash, newest first.
+    pub fn map_markers(&self, owner_id: &str, f: &MapFilter) -> Result<Vec<MapMarker>> {
+        let visibility = if f.with_archived {
+            "('timeline', 'archive')"
+        } else {
+            "('timeline')"
+        };
+        let sql = format!(
+            "SELECT a.id, e.latitude, e.longitude FROM assets a JOIN exif e ON e.asset_id = a.id
+             WHERE a.owner_id = ?1 AND a.deleted_at IS NULL AND a.visibility IN {visibility}
+               AND e.latitude IS NOT NULL AND e.longitude IS NOT NULL
+               AND (?2 IS NULL OR a.is_favorite = ?2) AND (?3 IS NULL OR a.taken_at >= ?3) AND (?4 IS NULL OR a.taken_at <= ?4)
+             ORDER BY a.taken_at DESC"
+        );
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(crate::rusqlite::params![owner_id, f.favorite, f.taken_after, f.taken_before], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +234,28 @@ mod tests {
             cat.search_assets(&a, &AssetSearch { with_deleted: true, ..all }).unwrap().0.len(),
             5
         );
+    }
+
+    #[test]
+    fn the_map_shows_only_my_geotagged_assets_outside_the_trash() {
+        let (_d, cat) = crate::test_catalog();
+        let (a, b) = (user(&cat, "a@x"), user(&cat, "b@x"));
+        let place = |owner: &str, sum: &[u8], lat: Option<f64>| {
+            let asset = cat.commit_asset(&new_asset(owner, sum)).unwrap().unwrap();
+            let exif = Exif {
+                latitude: lat,
+                longitude: lat.map(|l| l / 2.0),
+                ..Default::default()
+            };
+            cat.set_metadata(&asset.id, &exif, None, None).unwrap();
+            asset.id
+        };
+        let paris = place(&a, b"1", Some(48.85));
+        place(&a, b"2", None);
+        let trashed = place(&a, b"3", Some(10.0));
+        cat.trash_assets(&a, &[trashed]).unwrap();
+        place(&b, b"4", Some(20.0));
+        let markers = cat.map_markers(&a, &MapFilter::default()).unwrap();
+        assert_eq!(markers, vec![(paris, 48.85, 24.425)]);
     }
 }

@@ -17,6 +17,13 @@ pub fn parse_iso(s: &str) -> Option<Millis> {
     chrono::DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.timestamp_millis())
 }
 
+/// A date-time request field; the error names the field.
+pub fn parse_date_field(field: &str, value: Option<&str>) -> crate::error::ApiResult<Option<Millis>> {
+    value
+        .map(|v| parse_iso(v).ok_or_else(|| crate::error::ApiError::bad_request(format!("{field} is not an ISO-8601 date-time: {v:?}"))))
+        .transpose()
+}
+
 pub fn checksum_base64(sum: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sum)
 }

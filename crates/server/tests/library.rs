@@ -837,3 +837,30 @@ fn metadata_search_finds_by_camera_and_name_and_never_another_users_photos() {
     );
     assert_eq!(status, 400);
 }
+
+#[test]
+fn geotagged_photos_are_map_markers_for_their_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let other = s.user(&token, "other@example.com");
+    let gps = upload_ok(&s, &token, "GPS.jpg", fixture("GPS.jpg"));
+    upload_ok(&s, &token, "plain.jpg", jpeg(64, 48, 1));
+    let exif = s.settled(&token, &gps)["exifInfo"].clone();
+    assert!(exif["latitude"].is_f64(), "the fixture carries GPS: {exif}");
+
+    let (status, markers) = send(s.get("/api/map/markers").bearer_auth(&token));
+    common::schema::check("get", "/map/markers", status, &markers);
+    assert_eq!(
+        markers,
+        json!([{ "id": gps, "lat": exif["latitude"], "lon": exif["longitude"], "city": null, "state": null, "country": null }])
+    );
+    assert_eq!(send(s.get("/api/map/markers?isFavorite=true").bearer_auth(&token)).1, json!([]));
+    assert_eq!(
+        send(s.get("/api/map/markers").bearer_auth(&other)).1,
+        json!([]),
+        "another user's places stay private"
+    );
+    let (status, body) = send(s.get("/api/map/markers?fileCreatedAfter=yesterday").bearer_auth(&token));
+    assert_eq!(status, 400, "{body}");
+}

@@ -5,6 +5,7 @@ mod api_keys;
 mod assets;
 mod auth;
 mod jobs;
+mod map;
 mod preferences;
 mod search;
 pub mod server;
@@ -33,4 +34,5 @@ pub fn router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(search::router())
         .merge(sync::router())
+        .merge(map::router())
 }

@@ -45,20 +45,14 @@ struct MetadataSearch {
     with_exif: bool,
 }
 
-fn date(field: &str, value: Option<&String>) -> ApiResult<Option<i64>> {
-    value
-        .map(|v| dto::parse_iso(v).ok_or_else(|| ApiError::bad_request(format!("{field} is not an ISO-8601 date-time: {v:?}"))))
-        .transpose()
-}
-
 async fn metadata(State(state): State<AppState>, auth: Auth, Json(q): Json<MetadataSearch>) -> ApiResult<Json<Value>> {
     auth.require("asset.read")?;
     let owner = auth.user_id();
     let search = AssetSearch {
-        taken_after: date("takenAfter", q.taken_after.as_ref())?,
-        taken_before: date("takenBefore", q.taken_before.as_ref())?,
-        created_after: date("createdAfter", q.created_after.as_ref())?,
-        created_before: date("createdBefore", q.created_before.as_ref())?,
+        taken_after: dto::parse_date_field("takenAfter", q.taken_after.as_deref())?,
+        taken_before: dto::parse_date_field("takenBefore", q.taken_before.as_deref())?,
+        created_after: dto::parse_date_field("createdAfter", q.created_after.as_deref())?,
+        created_before: dto::parse_date_field("createdBefore", q.created_before.as_deref())?,
         make: q.make,
         model: q.model,
         lens_model: q.lens_model,
