@@ -1,7 +1,8 @@
 //! Albums and their assets.
 
 use crate::rusqlite::{OptionalExtension, Row, Transaction, params};
-use crate::{Catalog, Error, Millis, OptionalExt, Result, new_id, now_millis};
+use crate::users::{COLUMNS as USER_COLUMNS, from_row as user_from_row};
+use crate::{Catalog, Error, Millis, OptionalExt, Result, User, new_id, now_millis};
 
 #[derive(Debug, Clone)]
 pub struct Album {
@@ -26,6 +27,38 @@ pub enum AlbumAssetChange {
     Duplicate,
     NotFound,
 }
+
+/// What a user may do in an album.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlbumRole {
+    Owner,
+    /// Adds their own photos, removes the ones they added.
+    Editor,
+    Viewer,
+}
+
+impl AlbumRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlbumRole::Owner => "owner",
+            AlbumRole::Editor => "editor",
+            AlbumRole::Viewer => "viewer",
+        }
+    }
+
+    /// A member's role; "owner" is not one that can be given.
+    pub fn parse_member(s: &str) -> Option<Self> {
+        match s {
+            "editor" => Some(AlbumRole::Editor),
+            "viewer" => Some(AlbumRole::Viewer),
+            _ => None,
+        }
+    }
+}
+
+/// Albums a user sees: their own and those shared with them (`?1` is the user).
+pub(crate) const VISIBLE_ALBUMS: &str =
+    "SELECT id FROM albums WHERE owner_id = ?1 UNION SELECT album_id FROM album_users WHERE user_id = ?1";
 
 /// An album row with its derived cover, count and date range; `al` is the album.
 macro_rules! album_columns {
@@ -60,6 +93,43 @@ pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<Album> {
 fn owned_album(tx: &Transaction, owner_id: &str, id: &str) -> Result<Album> {
     tx.query_row(&format!("{SELECT} WHERE al.id = ?1 AND al.owner_id = ?2"), [id, owner_id], from_row)
         .found("album")
+}
+
+/// The user's role in the album; no role reads as "no such album".
+fn role_in(tx: &Transaction, user_id: &str, album_id: &str) -> Result<AlbumRole> {
+    let role: Option<String> = tx
+        .query_row(
+            "SELECT CASE WHEN owner_id = ?2 THEN 'owner'
+                    ELSE (SELECT role FROM album_users WHERE album_id = ?1 AND user_id = ?2) END
+             FROM albums WHERE id = ?1",
+            [album_id, user_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    match role.as_deref() {
+        Some("owner") => Ok(AlbumRole::Owner),
+        Some(other) => AlbumRole::parse_member(other).ok_or(Error::NotFound("album")),
+        None => Err(Error::NotFound("album")),
+    }
+}
+
+/// Gives every photo of the album a new change number, so a member who
+/// just joined receives them all through the sync stream.
+fn restamp_album_assets(tx: &Transaction, album_id: &str) -> Result<()> {
+    let rows: Vec<i64> = tx
+        .prepare("SELECT rowid FROM album_assets WHERE album_id = ?1 ORDER BY added_at")?
+        .query_map([album_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for rowid in rows {
+        tx.execute("UPDATE sync_clock SET seq = seq + 1", [])?;
+        tx.execute(
+            "UPDATE album_assets SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = ?1",
+            [rowid],
+        )?;
+    }
+    tx.execute("UPDATE albums SET updated_at = ?2 WHERE id = ?1", params![album_id, now_millis()])?;
+    Ok(())
 }
 
 fn add_in(tx: &Transaction, owner_id: &str, album_id: &str, ids: &[String]) -> Result<Vec<AlbumAssetChange>> {
@@ -103,27 +173,110 @@ impl Catalog {
         })
     }
 
-    pub fn albums(&self, owner_id: &str) -> Result<Vec<Album>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(&format!("{SELECT} WHERE al.owner_id = ?1 ORDER BY al.created_at DESC"))?;
-        let rows = stmt.query_map([owner_id], from_row)?.collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
-    /// Albums of the owner that contain the asset.
-    pub fn albums_with_asset(&self, owner_id: &str, asset_id: &str) -> Result<Vec<Album>> {
+    /// The user's albums and those shared with them; `shared` picks albums
+    /// with other members (true) or without (false).
+    pub fn albums(&self, user_id: &str, shared: Option<bool>) -> Result<Vec<Album>> {
+        let has_members = "(al.owner_id <> ?1 OR EXISTS (SELECT 1 FROM album_users m WHERE m.album_id = al.id))";
+        let which = match shared {
+            None => String::new(),
+            Some(true) => format!("AND {has_members}"),
+            Some(false) => format!("AND NOT {has_members}"),
+        };
         let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!(
-            "{SELECT} WHERE al.owner_id = ?1 AND al.id IN (SELECT album_id FROM album_assets WHERE asset_id = ?2) ORDER BY al.created_at DESC"
+            "{SELECT} WHERE al.id IN ({VISIBLE_ALBUMS}) {which} ORDER BY al.created_at DESC"
         ))?;
-        let rows = stmt.query_map([owner_id, asset_id], from_row)?.collect::<Result<_, _>>()?;
+        let rows = stmt.query_map([user_id], from_row)?.collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
-    pub fn album(&self, owner_id: &str, id: &str) -> Result<Album> {
+    /// Albums the user sees that contain the asset.
+    pub fn albums_with_asset(&self, user_id: &str, asset_id: &str) -> Result<Vec<Album>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "{SELECT} WHERE al.id IN ({VISIBLE_ALBUMS}) AND al.id IN (SELECT album_id FROM album_assets WHERE asset_id = ?2) ORDER BY al.created_at DESC"
+        ))?;
+        let rows = stmt.query_map([user_id, asset_id], from_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// An album the user owns or is a member of.
+    pub fn album(&self, user_id: &str, id: &str) -> Result<Album> {
         self.conn()?
-            .query_row(&format!("{SELECT} WHERE al.id = ?1 AND al.owner_id = ?2"), [id, owner_id], from_row)
+            .query_row(
+                &format!("{SELECT} WHERE al.id = ?2 AND al.id IN ({VISIBLE_ALBUMS})"),
+                [user_id, id],
+                from_row,
+            )
             .found("album")
+    }
+
+    /// The album's members other than the owner, in the order they joined.
+    pub fn album_members(&self, album_id: &str) -> Result<Vec<(User, AlbumRole)>> {
+        let conn = self.conn()?;
+        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {columns}, m.role FROM album_users m JOIN users u ON u.id = m.user_id WHERE m.album_id = ?1 ORDER BY m.created_at"
+        ))?;
+        let rows = stmt.query_map([album_id], |r| {
+            let role: String = r.get("role")?;
+            Ok((user_from_row(r)?, AlbumRole::parse_member(&role).unwrap_or(AlbumRole::Viewer)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Shares the owner's album with other users.
+    pub fn share_album(&self, owner_id: &str, album_id: &str, members: &[(String, AlbumRole)]) -> Result<()> {
+        self.write(|tx| {
+            owned_album(tx, owner_id, album_id)?;
+            for (user_id, role) in members {
+                if user_id == owner_id {
+                    return Err(Error::Conflict("The owner is already in the album".into()));
+                }
+                let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE id = ?1)", [user_id], |r| r.get(0))?;
+                if !exists {
+                    return Err(Error::NotFound("user"));
+                }
+                let added = tx.execute(
+                    "INSERT OR IGNORE INTO album_users (album_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![album_id, user_id, role.as_str(), now_millis()],
+                )?;
+                if added == 0 {
+                    return Err(Error::Conflict("That user is already in the album".into()));
+                }
+            }
+            restamp_album_assets(tx, album_id)
+        })
+    }
+
+    pub fn set_album_role(&self, owner_id: &str, album_id: &str, user_id: &str, role: AlbumRole) -> Result<()> {
+        self.write(|tx| {
+            owned_album(tx, owner_id, album_id)?;
+            match tx.execute(
+                "UPDATE album_users SET role = ?3 WHERE album_id = ?1 AND user_id = ?2",
+                params![album_id, user_id, role.as_str()],
+            )? {
+                0 => Err(Error::NotFound("album member")),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// The owner removes a member, or a member leaves.
+    pub fn remove_album_member(&self, actor_id: &str, album_id: &str, user_id: &str) -> Result<()> {
+        self.write(|tx| {
+            let role = role_in(tx, actor_id, album_id)?;
+            if role != AlbumRole::Owner && actor_id != user_id {
+                return Err(Error::Conflict("Only the album's owner can remove other members".into()));
+            }
+            match tx.execute("DELETE FROM album_users WHERE album_id = ?1 AND user_id = ?2", [album_id, user_id])? {
+                0 if role == AlbumRole::Owner && actor_id == user_id => {
+                    Err(Error::Conflict("The owner cannot leave the album; delete it instead".into()))
+                }
+                0 => Err(Error::NotFound("album member")),
+                _ => Ok(()),
+            }
+        })
     }
 
     /// Ids of the album's assets that are not in the trash, newest first.
@@ -178,19 +331,32 @@ impl Catalog {
         )
     }
 
-    pub fn add_album_assets(&self, owner_id: &str, album_id: &str, ids: &[String]) -> Result<Vec<AlbumAssetChange>> {
+    /// The owner or an editor adds their own assets.
+    pub fn add_album_assets(&self, user_id: &str, album_id: &str, ids: &[String]) -> Result<Vec<AlbumAssetChange>> {
         self.write(|tx| {
-            owned_album(tx, owner_id, album_id)?;
-            add_in(tx, owner_id, album_id, ids)
+            if role_in(tx, user_id, album_id)? == AlbumRole::Viewer {
+                return Err(Error::Conflict(
+                    "Viewers cannot add photos: ask the album's owner to make you an editor".into(),
+                ));
+            }
+            add_in(tx, user_id, album_id, ids)
         })
     }
 
-    pub fn remove_album_assets(&self, owner_id: &str, album_id: &str, ids: &[String]) -> Result<Vec<AlbumAssetChange>> {
+    /// The owner removes any asset; an editor only their own.
+    pub fn remove_album_assets(&self, user_id: &str, album_id: &str, ids: &[String]) -> Result<Vec<AlbumAssetChange>> {
         self.write(|tx| {
-            owned_album(tx, owner_id, album_id)?;
+            let role = role_in(tx, user_id, album_id)?;
+            if role == AlbumRole::Viewer {
+                return Err(Error::Conflict("Viewers cannot remove photos from the album".into()));
+            }
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let n = tx.execute("DELETE FROM album_assets WHERE album_id = ?1 AND asset_id = ?2", [album_id, id])?;
+                let n = tx.execute(
+                    "DELETE FROM album_assets WHERE album_id = ?1 AND asset_id = ?2
+                       AND (?3 OR asset_id IN (SELECT id FROM assets WHERE owner_id = ?4))",
+                    params![album_id, id, role == AlbumRole::Owner, user_id],
+                )?;
                 out.push(if n == 1 {
                     AlbumAssetChange::Done
                 } else {

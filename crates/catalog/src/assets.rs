@@ -1,6 +1,7 @@
 //! Assets (photos and videos), their EXIF, and the ingest bookkeeping that
 //! keeps the library and the catalog in step across crashes.
 
+use crate::albums::VISIBLE_ALBUMS;
 use std::collections::HashMap;
 
 use crate::rusqlite::{OptionalExtension, Row, Transaction, params, params_from_iter};
@@ -317,6 +318,20 @@ impl Catalog {
             .query_row(
                 &format!("SELECT {COLUMNS} FROM assets WHERE id = ?1 AND owner_id = ?2"),
                 [id, owner_id],
+                from_row,
+            )
+            .found("asset")
+    }
+
+    /// An asset the user owns or sees in an album shared with them.
+    pub fn viewable_asset(&self, user_id: &str, id: &str) -> Result<Asset> {
+        self.conn()?
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM assets WHERE id = ?2 AND (owner_id = ?1
+                       OR id IN (SELECT asset_id FROM album_assets WHERE album_id IN ({VISIBLE_ALBUMS})))"
+                ),
+                [user_id, id],
                 from_row,
             )
             .found("asset")

@@ -25,7 +25,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 pub use r2d2_sqlite::rusqlite;
 use rusqlite::Connection;
 
-pub use albums::{Album, AlbumAssetChange};
+pub use albums::{Album, AlbumAssetChange, AlbumRole};
 pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visibility};
 pub use auth::{ApiKey, AuthSubject, Session};
 pub use jobs::{Job, JobCounts, JobKind};

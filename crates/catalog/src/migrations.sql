@@ -226,8 +226,10 @@ CREATE INDEX album_assets_sync ON album_assets (album_id, sync_seq);
 -- What was deleted for good, for whom: kind 'user' (user_id NULL: everyone),
 -- 'asset', 'album' (key = album id) and 'album_asset' (key = album id,
 -- key2 = asset id).
+-- One event may concern several users: one row each, under the same seq.
 CREATE TABLE sync_deletions (
-    seq INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
     kind TEXT NOT NULL,
     user_id TEXT,
     key TEXT NOT NULL,
@@ -255,7 +257,7 @@ CREATE TRIGGER users_sync_update AFTER UPDATE OF email, name, is_admin, quota_by
 END;
 CREATE TRIGGER users_sync_delete AFTER DELETE ON users BEGIN
     UPDATE sync_clock SET seq = seq + 1;
-    INSERT INTO sync_deletions VALUES ((SELECT seq FROM sync_clock), 'user', NULL, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at) VALUES ((SELECT seq FROM sync_clock), 'user', NULL, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
 END;
 
 CREATE TRIGGER assets_sync_insert AFTER INSERT ON assets BEGIN
@@ -269,7 +271,7 @@ CREATE TRIGGER assets_sync_update AFTER UPDATE OF checksum, kind, original_file_
 END;
 CREATE TRIGGER assets_sync_delete AFTER DELETE ON assets BEGIN
     UPDATE sync_clock SET seq = seq + 1;
-    INSERT INTO sync_deletions VALUES ((SELECT seq FROM sync_clock), 'asset', OLD.owner_id, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at) VALUES ((SELECT seq FROM sync_clock), 'asset', OLD.owner_id, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
 END;
 
 CREATE TRIGGER exif_sync_insert AFTER INSERT ON exif BEGIN
@@ -292,7 +294,7 @@ CREATE TRIGGER albums_sync_update AFTER UPDATE OF owner_id, name, description, t
 END;
 CREATE TRIGGER albums_sync_delete AFTER DELETE ON albums BEGIN
     UPDATE sync_clock SET seq = seq + 1;
-    INSERT INTO sync_deletions VALUES ((SELECT seq FROM sync_clock), 'album', OLD.owner_id, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at) VALUES ((SELECT seq FROM sync_clock), 'album', OLD.owner_id, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
 END;
 
 CREATE TRIGGER album_assets_sync_insert AFTER INSERT ON album_assets BEGIN
@@ -303,6 +305,58 @@ END;
 CREATE TRIGGER album_assets_sync_delete AFTER DELETE ON album_assets
     WHEN EXISTS (SELECT 1 FROM albums WHERE id = OLD.album_id) BEGIN
     UPDATE sync_clock SET seq = seq + 1;
-    INSERT INTO sync_deletions VALUES ((SELECT seq FROM sync_clock), 'album_asset',
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at) VALUES ((SELECT seq FROM sync_clock), 'album_asset',
         (SELECT owner_id FROM albums WHERE id = OLD.album_id), OLD.album_id, OLD.asset_id, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+END;
+
+-- migration 7: albums shared with other users. The owner stays in
+-- albums.owner_id; album_users holds the other members. Deletions are
+-- recorded for every member who must hear of them.
+CREATE TABLE album_users (
+    album_id TEXT NOT NULL REFERENCES albums(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('editor', 'viewer')),
+    created_at INTEGER NOT NULL,
+    sync_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (album_id, user_id)
+);
+CREATE INDEX album_users_user ON album_users (user_id);
+
+CREATE TRIGGER album_users_sync_insert AFTER INSERT ON album_users BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE album_users SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER album_users_sync_update AFTER UPDATE OF role ON album_users BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE album_users SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+-- A member who leaves loses the album; the others see the member go.
+CREATE TRIGGER album_users_sync_delete AFTER DELETE ON album_users
+    WHEN EXISTS (SELECT 1 FROM albums WHERE id = OLD.album_id) BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at)
+        VALUES ((SELECT seq FROM sync_clock), 'album', OLD.user_id, OLD.album_id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at)
+        SELECT (SELECT seq FROM sync_clock), 'album_user', member, OLD.album_id, OLD.user_id, CAST(unixepoch('subsec') * 1000 AS INTEGER)
+        FROM (SELECT owner_id AS member FROM albums WHERE id = OLD.album_id
+              UNION SELECT user_id FROM album_users WHERE album_id = OLD.album_id);
+END;
+
+-- Before the delete, while the members are still listed.
+DROP TRIGGER albums_sync_delete;
+CREATE TRIGGER albums_sync_delete BEFORE DELETE ON albums BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at)
+        SELECT (SELECT seq FROM sync_clock), 'album', member, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER)
+        FROM (SELECT OLD.owner_id AS member UNION SELECT user_id FROM album_users WHERE album_id = OLD.id);
+END;
+
+DROP TRIGGER album_assets_sync_delete;
+CREATE TRIGGER album_assets_sync_delete AFTER DELETE ON album_assets
+    WHEN EXISTS (SELECT 1 FROM albums WHERE id = OLD.album_id) BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at)
+        SELECT (SELECT seq FROM sync_clock), 'album_asset', member, OLD.album_id, OLD.asset_id, CAST(unixepoch('subsec') * 1000 AS INTEGER)
+        FROM (SELECT owner_id AS member FROM albums WHERE id = OLD.album_id
+              UNION SELECT user_id FROM album_users WHERE album_id = OLD.album_id);
 END;

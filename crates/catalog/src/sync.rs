@@ -6,11 +6,11 @@
 //! stream reads one snapshot and sends, per feed, the rows numbered after the
 //! client's checkpoint up to the snapshot's counter, in counter order.
 
-use crate::albums::{COLUMNS as ALBUM_COLUMNS, from_row as album_from_row};
+use crate::albums::{COLUMNS as ALBUM_COLUMNS, VISIBLE_ALBUMS, from_row as album_from_row};
 use crate::assets::{COLUMNS as ASSET_COLUMNS, EXIF_COLUMNS, exif_from_row, from_row as asset_from_row};
 use crate::rusqlite::{OptionalExtension, Row, ToSql, Transaction, params};
 use crate::users::{COLUMNS as USER_COLUMNS, from_row as user_from_row};
-use crate::{Album, Asset, Catalog, Exif, Result, User};
+use crate::{Album, AlbumRole, Asset, Catalog, Exif, Result, User};
 
 /// A position in the change order.
 pub type Seq = i64;
@@ -23,6 +23,8 @@ pub enum Deleted {
     Album,
     /// An asset taken out of an album; the record's second key is the asset.
     AlbumAsset,
+    /// A member who left an album; the second key is the member.
+    AlbumUser,
 }
 
 impl Deleted {
@@ -32,6 +34,7 @@ impl Deleted {
             Deleted::Asset => "asset",
             Deleted::Album => "album",
             Deleted::AlbumAsset => "album_asset",
+            Deleted::AlbumUser => "album_user",
         }
     }
 }
@@ -41,9 +44,6 @@ pub struct SyncSnapshot<'c> {
     tx: Transaction<'c>,
     bound: Seq,
 }
-
-/// Albums the user sees in the app: their own, for now.
-const MY_ALBUMS: &str = "SELECT id FROM albums WHERE owner_id = ?1";
 
 impl Catalog {
     /// Runs `f` on one read snapshot of the catalog.
@@ -161,16 +161,36 @@ impl SyncSnapshot<'_> {
     pub fn albums(&self, user_id: &str, after: Seq, each: impl FnMut(Seq, Album) -> bool) -> Result<()> {
         let sql = format!(
             "SELECT {ALBUM_COLUMNS}, al.sync_seq FROM albums al
-             WHERE al.id IN ({MY_ALBUMS}) AND al.sync_seq > ?2 AND al.sync_seq <= ?3 ORDER BY al.sync_seq"
+             WHERE al.id IN ({VISIBLE_ALBUMS}) AND al.sync_seq > ?2 AND al.sync_seq <= ?3 ORDER BY al.sync_seq"
         );
         self.feed(&sql, &user_id, after, album_from_row, each)
+    }
+
+    /// Who is in the user's albums, the owner included: (album id, user id, role).
+    pub fn album_users(&self, user_id: &str, after: Seq, each: impl FnMut(Seq, (String, String, AlbumRole)) -> bool) -> Result<()> {
+        let sql = format!(
+            "SELECT album_id, member, role, seq FROM (
+                 SELECT id AS album_id, owner_id AS member, 'owner' AS role, sync_seq AS seq FROM albums
+                 UNION ALL SELECT album_id, user_id, role, sync_seq FROM album_users)
+             WHERE album_id IN ({VISIBLE_ALBUMS}) AND seq > ?2 AND seq <= ?3 ORDER BY seq"
+        );
+        self.feed(
+            &sql,
+            &user_id,
+            after,
+            |r| {
+                let role: String = r.get(2)?;
+                Ok((r.get(0)?, r.get(1)?, AlbumRole::parse_member(&role).unwrap_or(AlbumRole::Owner)))
+            },
+            each,
+        )
     }
 
     /// Album memberships of assets: (album id, asset id).
     pub fn album_links(&self, user_id: &str, after: Seq, each: impl FnMut(Seq, (String, String)) -> bool) -> Result<()> {
         let sql = format!(
             "SELECT album_id, asset_id, sync_seq FROM album_assets
-             WHERE album_id IN ({MY_ALBUMS}) AND sync_seq > ?2 AND sync_seq <= ?3 ORDER BY sync_seq"
+             WHERE album_id IN ({VISIBLE_ALBUMS}) AND sync_seq > ?2 AND sync_seq <= ?3 ORDER BY sync_seq"
         );
         self.feed(&sql, &user_id, after, |r| Ok((r.get(0)?, r.get(1)?)), each)
     }
@@ -180,7 +200,7 @@ impl SyncSnapshot<'_> {
         let sql = format!(
             "SELECT {ASSET_COLUMNS}, link_seq FROM assets JOIN (
                  SELECT asset_id AS linked, sync_seq AS link_seq FROM album_assets
-                 WHERE album_id IN ({MY_ALBUMS}) AND sync_seq > ?2 AND sync_seq <= ?3) ON linked = id
+                 WHERE album_id IN ({VISIBLE_ALBUMS}) AND sync_seq > ?2 AND sync_seq <= ?3) ON linked = id
              ORDER BY link_seq"
         );
         self.feed(&sql, &user_id, after, asset_from_row, each)
@@ -191,7 +211,7 @@ impl SyncSnapshot<'_> {
     pub fn album_assets_changed(&self, user_id: &str, after: Seq, known: Seq, each: impl FnMut(Seq, Asset) -> bool) -> Result<()> {
         let sql = format!(
             "SELECT {ASSET_COLUMNS}, sync_seq FROM assets
-             WHERE id IN (SELECT asset_id FROM album_assets WHERE album_id IN ({MY_ALBUMS}) AND sync_seq <= {known})
+             WHERE id IN (SELECT asset_id FROM album_assets WHERE album_id IN ({VISIBLE_ALBUMS}) AND sync_seq <= {known})
                AND sync_seq > ?2 AND sync_seq <= ?3 ORDER BY sync_seq"
         );
         self.feed(&sql, &user_id, after, asset_from_row, each)
@@ -202,7 +222,7 @@ impl SyncSnapshot<'_> {
         let sql = format!(
             "SELECT {EXIF_COLUMNS}, asset_id, link_seq FROM exif JOIN (
                  SELECT asset_id AS linked, sync_seq AS link_seq FROM album_assets
-                 WHERE album_id IN ({MY_ALBUMS}) AND sync_seq > ?2 AND sync_seq <= ?3) ON linked = asset_id
+                 WHERE album_id IN ({VISIBLE_ALBUMS}) AND sync_seq > ?2 AND sync_seq <= ?3) ON linked = asset_id
              ORDER BY link_seq"
         );
         self.feed(&sql, &user_id, after, exif_with_id, each)
@@ -212,7 +232,7 @@ impl SyncSnapshot<'_> {
     pub fn album_exifs_changed(&self, user_id: &str, after: Seq, known: Seq, each: impl FnMut(Seq, (String, Exif)) -> bool) -> Result<()> {
         let sql = format!(
             "SELECT {EXIF_COLUMNS}, asset_id, sync_seq FROM exif
-             WHERE asset_id IN (SELECT asset_id FROM album_assets WHERE album_id IN ({MY_ALBUMS}) AND sync_seq <= {known})
+             WHERE asset_id IN (SELECT asset_id FROM album_assets WHERE album_id IN ({VISIBLE_ALBUMS}) AND sync_seq <= {known})
                AND sync_seq > ?2 AND sync_seq <= ?3 ORDER BY sync_seq"
         );
         self.feed(&sql, &user_id, after, exif_with_id, each)

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use serde_json::{Value, json};
-use shoebox_catalog::{Album, ApiKey, Asset, Exif, Millis, User, Visibility};
+use shoebox_catalog::{Album, AlbumRole, ApiKey, Asset, Exif, Millis, User, Visibility};
 
 /// ISO-8601 UTC with milliseconds, as Immich writes dates.
 pub fn iso(millis: Millis) -> String {
@@ -136,20 +136,24 @@ pub fn asset(a: &Asset, exif_info: Option<&Exif>) -> Value {
     v
 }
 
-/// `AlbumResponseDto`; the owner is listed in `albumUsers`, as the apps expect.
-pub fn album(a: &Album, owner: &User) -> Value {
+/// `AlbumResponseDto`; the owner is listed in `albumUsers` first, as the apps expect.
+pub fn album(a: &Album, owner: &User, members: &[(User, AlbumRole)]) -> Value {
+    let album_users: Vec<Value> = std::iter::once((owner, AlbumRole::Owner))
+        .chain(members.iter().map(|(u, r)| (u, *r)))
+        .map(|(u, role)| json!({ "role": role.as_str(), "user": user(u) }))
+        .collect();
     let mut v = json!({
         "id": a.id,
         "albumName": a.name,
         "description": a.description,
         "albumThumbnailAssetId": a.thumbnail_asset_id,
-        "albumUsers": [{ "role": "owner", "user": user(owner) }],
+        "albumUsers": album_users,
         "assetCount": a.asset_count,
         "createdAt": iso(a.created_at),
         "updatedAt": iso(a.updated_at),
         "hasSharedLink": false,
         "isActivityEnabled": false,
-        "shared": false,
+        "shared": !members.is_empty(),
         "order": "desc",
     });
     if let (Some(start), Some(end)) = (a.start, a.end) {

@@ -43,6 +43,7 @@ fn schema_of(kind: &str) -> &'static str {
         "AlbumV2" => "SyncAlbumV2",
         "AlbumDeleteV1" => "SyncAlbumDeleteV1",
         "AlbumUserV1" => "SyncAlbumUserV1",
+        "AlbumUserDeleteV1" => "SyncAlbumUserDeleteV1",
         "AlbumToAssetV1" => "SyncAlbumToAssetV1",
         "AlbumToAssetDeleteV1" => "SyncAlbumToAssetDeleteV1",
         "SyncAckV1" => "SyncAckV1",

@@ -1,4 +1,5 @@
-//! Albums: create, list, rename, add and remove assets, delete.
+//! Albums: create, list, rename, add and remove assets, delete, and share
+//! with other users of the box (as editors or viewers).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -6,7 +7,7 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shoebox_catalog::{AlbumAssetChange, Catalog};
+use shoebox_catalog::{Album, AlbumAssetChange, AlbumRole, Catalog};
 
 use crate::auth::Auth;
 use crate::dto;
@@ -18,6 +19,35 @@ pub fn router() -> Router<AppState> {
         .route("/albums", get(list).post(create))
         .route("/albums/{id}", get(one).patch(update).delete(remove))
         .route("/albums/{id}/assets", put(add_assets).delete(remove_assets))
+        .route("/albums/{id}/users", put(add_users))
+        .route("/albums/{id}/user/{user_id}", put(set_role).delete(remove_user))
+}
+
+/// `AlbumResponseDto` with the owner and the members in `albumUsers`.
+fn album_json(c: &Catalog, album: &Album) -> shoebox_catalog::Result<Value> {
+    Ok(dto::album(album, &c.user(&album.owner_id)?, &c.album_members(&album.id)?))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Member {
+    user_id: String,
+    #[serde(default = "editor")]
+    role: String,
+}
+
+fn editor() -> String {
+    "editor".into()
+}
+
+fn members(list: Vec<Member>) -> ApiResult<Vec<(String, AlbumRole)>> {
+    list.into_iter()
+        .map(|m| {
+            AlbumRole::parse_member(&m.role)
+                .map(|role| (m.user_id, role))
+                .ok_or_else(|| ApiError::bad_request(format!("role: {:?} is not editor or viewer", m.role)))
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -29,18 +59,17 @@ struct ListQuery {
 
 async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Value>>> {
     auth.require("album.read")?;
-    // Albums shared with the user arrive with sharing; until then none are shared.
-    if q.shared == Some(true) {
-        return Ok(Json(Vec::new()));
-    }
-    let owner = auth.user_id();
+    let user = auth.user_id();
     let albums = state
-        .db(move |c| match q.asset_id {
-            Some(asset) => c.albums_with_asset(&owner, &asset),
-            None => c.albums(&owner),
+        .db(move |c| {
+            let albums = match q.asset_id {
+                Some(asset) => c.albums_with_asset(&user, &asset)?,
+                None => c.albums(&user, q.shared)?,
+            };
+            albums.iter().map(|a| album_json(c, a)).collect()
         })
         .await?;
-    Ok(Json(albums.iter().map(|a| dto::album(a, auth.user())).collect()))
+    Ok(Json(albums))
 }
 
 #[derive(Deserialize)]
@@ -51,6 +80,8 @@ struct Create {
     description: String,
     #[serde(default)]
     asset_ids: Vec<String>,
+    #[serde(default)]
+    album_users: Vec<Member>,
 }
 
 async fn create(State(state): State<AppState>, auth: Auth, Json(body): Json<Create>) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -58,31 +89,38 @@ async fn create(State(state): State<AppState>, auth: Auth, Json(body): Json<Crea
     if body.album_name.trim().is_empty() {
         return Err(ApiError::bad_request("An album needs a name"));
     }
+    let shared_with = members(body.album_users)?;
     let owner = auth.user_id();
     let album = state
-        .db(move |c| c.create_album(&owner, &body.album_name, &body.description, &body.asset_ids))
+        .db(move |c| {
+            let album = c.create_album(&owner, &body.album_name, &body.description, &body.asset_ids)?;
+            if !shared_with.is_empty() {
+                c.share_album(&owner, &album.id, &shared_with)?;
+            }
+            album_json(c, &c.album(&owner, &album.id)?)
+        })
         .await?;
-    Ok((StatusCode::CREATED, Json(dto::album(&album, auth.user()))))
+    Ok((StatusCode::CREATED, Json(album)))
 }
 
 /// One album, with its assets in the `assets` field as older clients expect.
 async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     auth.require("album.read")?;
-    let owner = auth.user_id();
-    let (album, assets) = state
+    let user = auth.user_id();
+    let album = state
         .db(move |c| {
-            let album = c.album(&owner, &id)?;
+            let album = c.album(&user, &id)?;
             let assets = c
                 .album_asset_ids(&album.id)?
                 .into_iter()
                 .map(|asset_id| Ok(dto::asset(&c.asset(&asset_id)?, c.exif(&asset_id)?.as_ref())))
                 .collect::<shoebox_catalog::Result<Vec<_>>>()?;
-            Ok((album, assets))
+            let mut v = album_json(c, &album)?;
+            v["assets"] = Value::Array(assets);
+            Ok(v)
         })
         .await?;
-    let mut v = dto::album(&album, auth.user());
-    v["assets"] = Value::Array(assets);
-    Ok(Json(v))
+    Ok(Json(album))
 }
 
 #[derive(Deserialize)]
@@ -101,16 +139,17 @@ async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<String
     let owner = auth.user_id();
     let album = state
         .db(move |c| {
-            c.update_album(
+            let album = c.update_album(
                 &owner,
                 &id,
                 body.album_name.as_deref(),
                 body.description.as_deref(),
                 body.album_thumbnail_asset_id.as_deref(),
-            )
+            )?;
+            album_json(c, &album)
         })
         .await?;
-    Ok(Json(dto::album(&album, auth.user())))
+    Ok(Json(album))
 }
 
 async fn remove(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -170,4 +209,60 @@ async fn remove_assets(
     Json(body): Json<Ids>,
 ) -> ApiResult<Json<Vec<Value>>> {
     change_assets(state, auth, id, body, "albumAsset.delete", Catalog::remove_album_assets).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddUsers {
+    album_users: Vec<Member>,
+}
+
+/// Shares the album with more users (owner only).
+async fn add_users(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<AddUsers>,
+) -> ApiResult<Json<Value>> {
+    auth.require("albumUser.create")?;
+    if body.album_users.is_empty() {
+        return Err(ApiError::bad_request("albumUsers: name at least one user"));
+    }
+    let shared_with = members(body.album_users)?;
+    let owner = auth.user_id();
+    let album = state
+        .db(move |c| {
+            c.share_album(&owner, &id, &shared_with)?;
+            album_json(c, &c.album(&owner, &id)?)
+        })
+        .await?;
+    Ok(Json(album))
+}
+
+#[derive(Deserialize)]
+struct RoleChange {
+    role: String,
+}
+
+async fn set_role(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, user_id)): Path<(String, String)>,
+    Json(body): Json<RoleChange>,
+) -> ApiResult<StatusCode> {
+    auth.require("albumUser.update")?;
+    let role = AlbumRole::parse_member(&body.role)
+        .ok_or_else(|| ApiError::bad_request(format!("role: {:?} is not editor or viewer", body.role)))?;
+    let owner = auth.user_id();
+    state.db(move |c| c.set_album_role(&owner, &id, &user_id, role)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The owner removes a member; a member leaves with their own id or "me".
+async fn remove_user(State(state): State<AppState>, auth: Auth, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    auth.require("albumUser.delete")?;
+    let actor = auth.user_id();
+    let user_id = if user_id == "me" { actor.clone() } else { user_id };
+    state.db(move |c| c.remove_album_member(&actor, &id, &user_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

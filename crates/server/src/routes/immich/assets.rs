@@ -256,14 +256,15 @@ async fn statistics(State(state): State<AppState>, auth: Auth, Query(q): Query<S
     ))
 }
 
-async fn owned(state: &AppState, auth: &Auth, id: String) -> ApiResult<Asset> {
+/// An asset the caller owns or sees in an album shared with them.
+async fn viewable(state: &AppState, auth: &Auth, id: String) -> ApiResult<Asset> {
     auth.require("asset.read")?;
-    let owner = auth.user_id();
-    state.db(move |c| c.owned_asset(&owner, &id)).await
+    let user = auth.user_id();
+    state.db(move |c| c.viewable_asset(&user, &id)).await
 }
 
 async fn info(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let asset = owned(&state, &auth, id).await?;
+    let asset = viewable(&state, &auth, id).await?;
     let asset_id = asset.id.clone();
     let exif = state.db(move |c| c.exif(&asset_id)).await?;
     Ok(Json(dto::asset(&asset, exif.as_ref())))
@@ -408,7 +409,7 @@ async fn thumbnail(
     Query(q): Query<SizeQuery>,
     request: Request,
 ) -> ApiResult<Response> {
-    let asset = owned(&state, &auth, id).await?;
+    let asset = viewable(&state, &auth, id).await?;
     let relative = match q.size.as_deref().unwrap_or("thumbnail") {
         "thumbnail" => asset.thumbnail_path.clone(),
         "preview" => asset.preview_path.clone(),
@@ -437,7 +438,7 @@ async fn thumbnail(
 }
 
 async fn original(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, request: Request) -> ApiResult<Response> {
-    let asset = owned(&state, &auth, id).await?;
+    let asset = viewable(&state, &auth, id).await?;
     let mut response = serve(&state, &asset.original_path, &asset.mime_type, request, None).await?;
     let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&asset.original_file_name));
     if let Ok(value) = HeaderValue::from_str(&disposition) {

@@ -361,12 +361,15 @@ impl Feeds<'_> {
                 s.albums(me, cp.after("AlbumV2"), |seq, a| out.row("AlbumV2", dto::sync_album(&a), seq))?;
             }
             "AlbumUsersV1" => {
-                // The owner is a member with role "owner": the app finds an
-                // album's owner through this row.
-                s.albums(me, cp.after("AlbumUserV1"), |seq, a| {
+                s.deletions(Deleted::AlbumUser, me, cp.after("AlbumUserDeleteV1"), |seq, (album, user)| {
+                    out.row("AlbumUserDeleteV1", json!({ "albumId": album, "userId": user }), seq)
+                })?;
+                // The owner comes as a member with role "owner": the app
+                // finds an album's owner through that row.
+                s.album_users(me, cp.after("AlbumUserV1"), |seq, (album, user, role)| {
                     out.row(
                         "AlbumUserV1",
-                        json!({ "albumId": a.id, "userId": a.owner_id, "role": "owner" }),
+                        json!({ "albumId": album, "userId": user, "role": role.as_str() }),
                         seq,
                     )
                 })?;
