@@ -2,6 +2,7 @@
 //! keeps the library and the catalog in step across crashes.
 
 use crate::albums::VISIBLE_ALBUMS;
+use crate::partners::PARTNERS_OF;
 use std::collections::HashMap;
 
 use crate::rusqlite::{OptionalExtension, Row, Transaction, params, params_from_iter};
@@ -323,12 +324,13 @@ impl Catalog {
             .found("asset")
     }
 
-    /// An asset the user owns or sees in an album shared with them.
+    /// An asset the user owns, sees in an album shared with them, or sees
+    /// because its owner is their partner.
     pub fn viewable_asset(&self, user_id: &str, id: &str) -> Result<Asset> {
         self.conn()?
             .query_row(
                 &format!(
-                    "SELECT {COLUMNS} FROM assets WHERE id = ?2 AND (owner_id = ?1
+                    "SELECT {COLUMNS} FROM assets WHERE id = ?2 AND (owner_id = ?1 OR owner_id IN ({PARTNERS_OF})
                        OR id IN (SELECT asset_id FROM album_assets WHERE album_id IN ({VISIBLE_ALBUMS})))"
                 ),
                 [user_id, id],

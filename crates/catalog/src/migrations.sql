@@ -360,3 +360,34 @@ CREATE TRIGGER album_assets_sync_delete AFTER DELETE ON album_assets
         FROM (SELECT owner_id AS member FROM albums WHERE id = OLD.album_id
               UNION SELECT user_id FROM album_users WHERE album_id = OLD.album_id);
 END;
+
+-- migration 8: partner sharing: one user shows their whole library to
+-- another. created_seq is the change number of the partnership's creation,
+-- which a later in_timeline change does not move: it marks where the
+-- partner's older photos must be sent from.
+CREATE TABLE partners (
+    shared_by_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    shared_with_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    in_timeline INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    created_seq INTEGER NOT NULL DEFAULT 0,
+    sync_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (shared_by_id, shared_with_id),
+    CHECK (shared_by_id <> shared_with_id)
+);
+CREATE INDEX partners_with ON partners (shared_with_id);
+
+CREATE TRIGGER partners_sync_insert AFTER INSERT ON partners BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE partners SET sync_seq = (SELECT seq FROM sync_clock), created_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER partners_sync_update AFTER UPDATE OF in_timeline ON partners BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE partners SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER partners_sync_delete AFTER DELETE ON partners BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at)
+        SELECT (SELECT seq FROM sync_clock), 'partner', member, OLD.shared_by_id, OLD.shared_with_id, CAST(unixepoch('subsec') * 1000 AS INTEGER)
+        FROM (SELECT OLD.shared_by_id AS member UNION SELECT OLD.shared_with_id);
+END;

@@ -8,6 +8,7 @@
 
 use crate::albums::{COLUMNS as ALBUM_COLUMNS, VISIBLE_ALBUMS, from_row as album_from_row};
 use crate::assets::{COLUMNS as ASSET_COLUMNS, EXIF_COLUMNS, exif_from_row, from_row as asset_from_row};
+use crate::partners::PARTNERS_OF;
 use crate::rusqlite::{OptionalExtension, Row, ToSql, Transaction, params};
 use crate::users::{COLUMNS as USER_COLUMNS, from_row as user_from_row};
 use crate::{Album, AlbumRole, Asset, Catalog, Exif, Result, User};
@@ -25,6 +26,8 @@ pub enum Deleted {
     AlbumAsset,
     /// A member who left an album; the second key is the member.
     AlbumUser,
+    /// A partnership that ended: (sharer, receiver).
+    Partner,
 }
 
 impl Deleted {
@@ -35,6 +38,7 @@ impl Deleted {
             Deleted::Album => "album",
             Deleted::AlbumAsset => "album_asset",
             Deleted::AlbumUser => "album_user",
+            Deleted::Partner => "partner",
         }
     }
 }
@@ -236,6 +240,77 @@ impl SyncSnapshot<'_> {
                AND sync_seq > ?2 AND sync_seq <= ?3 ORDER BY sync_seq"
         );
         self.feed(&sql, &user_id, after, exif_with_id, each)
+    }
+
+    /// Partnerships the user is in: (sharer, receiver, in timeline).
+    pub fn partners(&self, user_id: &str, after: Seq, each: impl FnMut(Seq, (String, String, bool)) -> bool) -> Result<()> {
+        let sql = "SELECT shared_by_id, shared_with_id, in_timeline, sync_seq FROM partners
+             WHERE (shared_by_id = ?1 OR shared_with_id = ?1) AND sync_seq > ?2 AND sync_seq <= ?3 ORDER BY sync_seq";
+        self.feed(sql, &user_id, after, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)), each)
+    }
+
+    /// Partnerships sharing with the user, created after `after`: (created seq, sharer).
+    pub fn partnerships_created(&self, user_id: &str, after: Seq) -> Result<Vec<(Seq, String)>> {
+        let mut out = Vec::new();
+        let sql = "SELECT shared_by_id, created_seq FROM partners
+             WHERE shared_with_id = ?1 AND created_seq > ?2 AND created_seq <= ?3 ORDER BY created_seq";
+        self.feed(
+            sql,
+            &user_id,
+            after,
+            |r| r.get::<_, String>(0),
+            |seq, sharer| {
+                out.push((seq, sharer));
+                true
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Assets of the users who share their library with `user_id`.
+    pub fn partner_assets(&self, user_id: &str, after: Seq, each: impl FnMut(Seq, Asset) -> bool) -> Result<()> {
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS}, sync_seq FROM assets
+             WHERE owner_id IN ({PARTNERS_OF}) AND sync_seq > ?2 AND sync_seq <= ?3 ORDER BY sync_seq"
+        );
+        self.feed(&sql, &user_id, after, asset_from_row, each)
+    }
+
+    pub fn partner_exifs(&self, user_id: &str, after: Seq, each: impl FnMut(Seq, (String, Exif)) -> bool) -> Result<()> {
+        let sql = format!(
+            "SELECT {EXIF_COLUMNS}, asset_id, sync_seq FROM exif
+             WHERE asset_id IN (SELECT id FROM assets WHERE owner_id IN ({PARTNERS_OF})) AND sync_seq > ?2 AND sync_seq <= ?3
+             ORDER BY sync_seq"
+        );
+        self.feed(&sql, &user_id, after, exif_with_id, each)
+    }
+
+    /// A partner's assets last changed at or before `upto`: what a new
+    /// partner's client missed before the partnership began.
+    pub fn older_assets(&self, owner_id: &str, upto: Seq, each: impl FnMut(Seq, Asset) -> bool) -> Result<()> {
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS}, sync_seq FROM assets WHERE owner_id = ?1 AND sync_seq > ?2 AND sync_seq <= min(?3, {upto})
+             ORDER BY sync_seq"
+        );
+        self.feed(&sql, &owner_id, 0, asset_from_row, each)
+    }
+
+    pub fn older_exifs(&self, owner_id: &str, upto: Seq, each: impl FnMut(Seq, (String, Exif)) -> bool) -> Result<()> {
+        let sql = format!(
+            "SELECT {EXIF_COLUMNS}, asset_id, sync_seq FROM exif
+             WHERE asset_id IN (SELECT id FROM assets WHERE owner_id = ?1) AND sync_seq > ?2 AND sync_seq <= min(?3, {upto})
+             ORDER BY sync_seq"
+        );
+        self.feed(&sql, &owner_id, 0, exif_with_id, each)
+    }
+
+    /// Assets deleted for good by the users who share with `user_id`.
+    pub fn partner_asset_deletions(&self, user_id: &str, after: Seq, each: impl FnMut(Seq, String) -> bool) -> Result<()> {
+        let sql = format!(
+            "SELECT key, seq FROM sync_deletions
+             WHERE kind = 'asset' AND user_id IN ({PARTNERS_OF}) AND seq > ?2 AND seq <= ?3 ORDER BY seq"
+        );
+        self.feed(&sql, &user_id, after, |r| r.get(0), each)
     }
 
     /// Deletions the user must hear about: (key, second key).

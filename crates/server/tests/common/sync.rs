@@ -37,13 +37,18 @@ fn schema_of(kind: &str) -> &'static str {
         "AuthUserV1" => "SyncAuthUserV1",
         "UserV1" => "SyncUserV1",
         "UserDeleteV1" => "SyncUserDeleteV1",
-        "AssetV2" | "AlbumAssetCreateV2" | "AlbumAssetUpdateV2" => "SyncAssetV2",
+        "AssetV2" | "AlbumAssetCreateV2" | "AlbumAssetUpdateV2" | "PartnerAssetV2" | "PartnerAssetBackfillV2" => "SyncAssetV2",
         "AssetDeleteV1" => "SyncAssetDeleteV1",
-        "AssetExifV1" | "AlbumAssetExifCreateV1" | "AlbumAssetExifUpdateV1" => "SyncAssetExifV1",
+        "AssetExifV1" | "AlbumAssetExifCreateV1" | "AlbumAssetExifUpdateV1" | "PartnerAssetExifV1" | "PartnerAssetExifBackfillV1" => {
+            "SyncAssetExifV1"
+        }
         "AlbumV2" => "SyncAlbumV2",
         "AlbumDeleteV1" => "SyncAlbumDeleteV1",
         "AlbumUserV1" => "SyncAlbumUserV1",
         "AlbumUserDeleteV1" => "SyncAlbumUserDeleteV1",
+        "PartnerV1" => "SyncPartnerV1",
+        "PartnerDeleteV1" => "SyncPartnerDeleteV1",
+        "PartnerAssetDeleteV1" => "SyncAssetDeleteV1",
         "AlbumToAssetV1" => "SyncAlbumToAssetV1",
         "AlbumToAssetDeleteV1" => "SyncAlbumToAssetDeleteV1",
         "SyncAckV1" => "SyncAckV1",

@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod jobs;
 mod map;
+mod partners;
 mod preferences;
 mod search;
 pub mod server;
@@ -35,4 +36,5 @@ pub fn router() -> Router<AppState> {
         .merge(search::router())
         .merge(sync::router())
         .merge(map::router())
+        .merge(partners::router())
 }

@@ -147,6 +147,7 @@ const FEED_ORDER: &[&str] = &[
     "AlbumToAssetsV1",
     "AssetExifsV1",
     "AlbumAssetExifsV1",
+    "PartnerAssetExifsV1",
 ];
 
 #[derive(Deserialize)]
@@ -382,6 +383,47 @@ impl Feeds<'_> {
                     out.row("AlbumToAssetV1", json!({ "albumId": album, "assetId": asset }), seq)
                 })?;
             }
+            "PartnersV1" => {
+                s.deletions(Deleted::Partner, me, cp.after("PartnerDeleteV1"), |seq, (by, with)| {
+                    out.row("PartnerDeleteV1", json!({ "sharedById": by, "sharedWithId": with }), seq)
+                })?;
+                s.partners(me, cp.after("PartnerV1"), |seq, (by, with, in_timeline)| {
+                    out.row(
+                        "PartnerV1",
+                        json!({ "sharedById": by, "sharedWithId": with, "inTimeline": in_timeline }),
+                        seq,
+                    )
+                })?;
+            }
+            "PartnerAssetsV2" => {
+                s.partner_asset_deletions(me, cp.after("PartnerAssetDeleteV1"), |seq, id| {
+                    out.row("PartnerAssetDeleteV1", json!({ "assetId": id }), seq)
+                })?;
+                self.backfill(s, out, "PartnerAssetV2", "PartnerAssetBackfillV2", |sharer, upto, ack, out| {
+                    s.older_assets(sharer, upto, |_, a| {
+                        out.raw("PartnerAssetBackfillV2", dto::sync_asset(&a), ack.to_owned())
+                    })
+                })?;
+                s.partner_assets(me, cp.after("PartnerAssetV2"), |seq, a| {
+                    out.row("PartnerAssetV2", dto::sync_asset(&a), seq)
+                })?;
+            }
+            "PartnerAssetExifsV1" => {
+                self.backfill(
+                    s,
+                    out,
+                    "PartnerAssetExifV1",
+                    "PartnerAssetExifBackfillV1",
+                    |sharer, upto, ack, out| {
+                        s.older_exifs(sharer, upto, |_, (id, e)| {
+                            out.raw("PartnerAssetExifBackfillV1", dto::sync_exif(&id, &e), ack.to_owned())
+                        })
+                    },
+                )?;
+                s.partner_exifs(me, cp.after("PartnerAssetExifV1"), |seq, (id, e)| {
+                    out.row("PartnerAssetExifV1", dto::sync_exif(&id, &e), seq)
+                })?;
+            }
             "AssetExifsV1" => {
                 s.exifs(me, cp.after("AssetExifV1"), |seq, (id, e)| {
                     out.row("AssetExifV1", dto::sync_exif(&id, &e), seq)
@@ -406,6 +448,42 @@ impl Feeds<'_> {
                 })?;
             }
             _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl Feeds<'_> {
+    /// Sends the older rows of partners who began sharing since the last
+    /// completed backfill: rows changed after the client's `upsert`
+    /// checkpoint come through the normal feed, the older ones only here.
+    /// Backfill rows repeat the last completed position as their ack; a
+    /// `SyncAckV1` line after each partner records its completion.
+    fn backfill(
+        &self,
+        s: &SyncSnapshot,
+        out: &mut Lines,
+        upsert: &str,
+        backfill: &str,
+        older: impl Fn(&str, Seq, &str, &mut Lines) -> shoebox_catalog::Result<()>,
+    ) -> shoebox_catalog::Result<()> {
+        let done = self.checkpoints.after(backfill);
+        let created = s.partnerships_created(&self.user.id, done)?;
+        let Some((newest, _)) = created.last() else {
+            return Ok(());
+        };
+        if !self.checkpoints.has(upsert) {
+            // A first sync: the normal feed carries everything.
+            out.raw("SyncAckV1", json!({}), format!("{backfill}|{newest}"));
+            return Ok(());
+        }
+        let upto = self.checkpoints.after(upsert);
+        let ack = format!("{backfill}|{done}");
+        for (seq, sharer) in &created {
+            older(sharer, upto, &ack, out)?;
+            if !out.raw("SyncAckV1", json!({}), format!("{backfill}|{seq}")) {
+                break;
+            }
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shoebox_catalog::{TimelineFilter, Visibility};
+use shoebox_catalog::{PartnerDirection, TimelineFilter, Visibility};
 
 use crate::auth::Auth;
 use crate::dto::iso;
@@ -32,30 +32,47 @@ struct TimelineQuery {
     time_bucket: Option<String>,
 }
 
-async fn filter(state: &AppState, auth: &Auth, q: &TimelineQuery) -> ApiResult<TimelineFilter> {
+/// Whose timeline, and which part of it. Another user's timeline is open
+/// only to their partners, and only its visible photos.
+async fn filter(state: &AppState, auth: &Auth, q: &TimelineQuery) -> ApiResult<(String, TimelineFilter)> {
     auth.require("timeline.read")?;
-    if q.user_id.as_ref().is_some_and(|u| *u != auth.user().id) {
-        return Err(ApiError::no_access("timeline"));
-    }
+    let me = auth.user_id();
+    let partner = match q.user_id.clone() {
+        Some(user) if user != me => {
+            let (me, wanted) = (me.clone(), user.clone());
+            let shares = state
+                .db(move |c| Ok(c.partners(&me, PartnerDirection::SharedWith)?.iter().any(|(p, _)| p.id == wanted)))
+                .await?;
+            if !shares {
+                return Err(ApiError::no_access("timeline"));
+            }
+            Some(user)
+        }
+        _ => None,
+    };
     if let Some(album) = q.album_id.clone() {
-        let owner = auth.user_id();
-        state.db(move |c| c.album(&owner, &album)).await?;
+        let me = me.clone();
+        state.db(move |c| c.album(&me, &album)).await?;
     }
     let visibility = match q.visibility.as_deref() {
         Some(v) => Some(Visibility::parse(v).ok_or_else(|| ApiError::bad_request(format!("unknown visibility {v:?}")))?),
         None => None,
     };
-    Ok(TimelineFilter {
-        trashed: q.is_trashed.unwrap_or(false),
-        visibility,
+    let filter = TimelineFilter {
+        trashed: q.is_trashed.unwrap_or(false) && partner.is_none(),
+        visibility: if partner.is_some() {
+            Some(Visibility::Timeline)
+        } else {
+            visibility
+        },
         favorite: q.is_favorite,
         album_id: q.album_id.clone(),
-    })
+    };
+    Ok((partner.unwrap_or(me), filter))
 }
 
 async fn buckets(State(state): State<AppState>, auth: Auth, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Value>> {
-    let filter = filter(&state, &auth, &q).await?;
-    let owner = auth.user_id();
+    let (owner, filter) = filter(&state, &auth, &q).await?;
     let months = state.db(move |c| c.timeline_buckets(&owner, &filter)).await?;
     Ok(Json(
         months
@@ -79,13 +96,12 @@ fn month_range(bucket: &str) -> Option<(i64, i64)> {
 }
 
 async fn bucket(State(state): State<AppState>, auth: Auth, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Value>> {
-    let filter = filter(&state, &auth, &q).await?;
+    let (owner, filter) = filter(&state, &auth, &q).await?;
     let key = q
         .time_bucket
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("timeBucket is required, e.g. 2024-03-01"))?;
     let (from, to) = month_range(key).ok_or_else(|| ApiError::bad_request(format!("timeBucket {key:?} is not a date like 2024-03-01")))?;
-    let owner = auth.user_id();
     let assets = state.db(move |c| c.timeline_bucket(&owner, &filter, from, to)).await?;
     let col = |f: &dyn Fn(&shoebox_catalog::TimelineAsset) -> Value| Value::Array(assets.iter().map(f).collect());
     let mut body = json!({
