@@ -391,3 +391,39 @@ CREATE TRIGGER partners_sync_delete AFTER DELETE ON partners BEGIN
         SELECT (SELECT seq FROM sync_clock), 'partner', member, OLD.shared_by_id, OLD.shared_with_id, CAST(unixepoch('subsec') * 1000 AS INTEGER)
         FROM (SELECT OLD.shared_by_id AS member UNION SELECT OLD.shared_with_id);
 END;
+
+-- migration 9: shared links: a public address for an album or a set of
+-- photos, optionally with a password and an expiry date. The key is kept to
+-- show the owner the address again; requests find the link by the key's
+-- SHA-256 digest. Passwords are argon2id hashes; a visitor who gave the
+-- right one holds a session token, stored as its digest.
+CREATE TABLE shared_links (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    key_hash BLOB NOT NULL UNIQUE,
+    slug TEXT UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('ALBUM', 'INDIVIDUAL')),
+    album_id TEXT REFERENCES albums(id) ON DELETE CASCADE,
+    description TEXT,
+    password_hash TEXT,
+    expires_at INTEGER,
+    allow_download INTEGER NOT NULL DEFAULT 1,
+    allow_upload INTEGER NOT NULL DEFAULT 0,
+    show_metadata INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    CHECK ((kind = 'ALBUM') = (album_id IS NOT NULL))
+);
+CREATE INDEX shared_links_owner ON shared_links (owner_id);
+
+CREATE TABLE shared_link_assets (
+    link_id TEXT NOT NULL REFERENCES shared_links(id) ON DELETE CASCADE,
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    PRIMARY KEY (link_id, asset_id)
+);
+
+CREATE TABLE shared_link_sessions (
+    token_hash BLOB PRIMARY KEY,
+    link_id TEXT NOT NULL REFERENCES shared_links(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL
+);

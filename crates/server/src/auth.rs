@@ -10,12 +10,12 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use shoebox_catalog::{AuthSubject, User};
+use shoebox_catalog::{AuthSubject, SharedLink, User};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -76,6 +76,10 @@ fn presented_token(parts: &Parts) -> Option<String> {
     if let Some(token) = header_str("x-immich-user-token") {
         return Some(token.trim().to_string());
     }
+    cookie(parts, ACCESS_COOKIE)
+}
+
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -83,7 +87,7 @@ fn presented_token(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == ACCESS_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
 }
 
@@ -150,6 +154,101 @@ impl FromRequestParts<AppState> for AdminAuth {
             return Err(ApiError::forbidden("Only an admin can do this"));
         }
         Ok(AdminAuth)
+    }
+}
+
+/// Cookie a shared-link visitor who gave the link's password carries.
+pub const SHARED_LINK_COOKIE: &str = "immich_shared_link_token";
+
+#[derive(serde::Deserialize, Default)]
+struct LinkQuery {
+    key: Option<String>,
+    slug: Option<String>,
+}
+
+/// Who may read: a signed-in user, or a visitor holding a shared link
+/// (`?key=` or `?slug=`, as the Immich web and apps send them). A link
+/// that has expired, or whose password the visitor has not given, admits
+/// nobody.
+#[derive(Debug, Clone)]
+pub enum Access {
+    User(Auth),
+    Link(SharedLink),
+}
+
+/// The link a request names (`?key=`, `?slug=` or the `x-immich-share-key`
+/// header), found and unexpired.
+async fn named_link(parts: &Parts, state: &AppState) -> Result<Option<SharedLink>, ApiError> {
+    let q = axum::extract::Query::<LinkQuery>::try_from_uri(&parts.uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let key = q.key.or_else(|| {
+        parts
+            .headers
+            .get("x-immich-share-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    if key.is_none() && q.slug.is_none() {
+        return Ok(None);
+    }
+    let digest = key.as_deref().map(token_digest);
+    let link = state
+        .db(move |c| c.find_shared_link(digest.as_deref(), q.slug.as_deref()))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "Invalid share key: ask for a new link"))?;
+    if link.expires_at.is_some_and(|t| t <= shoebox_catalog::now_millis()) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "This shared link has expired: ask its owner for a new one",
+        ));
+    }
+    Ok(Some(link))
+}
+
+/// A link with a password admits only visitors who gave it.
+async fn admitted(parts: &Parts, state: &AppState, link: &SharedLink) -> Result<(), ApiError> {
+    if link.password_hash.is_none() {
+        return Ok(());
+    }
+    if let Some(digest) = cookie(parts, SHARED_LINK_COOKIE).map(|t| token_digest(&t)) {
+        let id = link.id.clone();
+        if state.db(move |c| c.shared_link_session_valid(&id, &digest)).await? {
+            return Ok(());
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "Password required: enter the link's password",
+    ))
+}
+
+impl FromRequestParts<AppState> for Access {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match named_link(parts, state).await? {
+            Some(link) => {
+                admitted(parts, state, &link).await?;
+                Ok(Access::Link(link))
+            }
+            None => Auth::from_request_parts(parts, state).await.map(Access::User),
+        }
+    }
+}
+
+/// The shared link a request names, before its password is given: what
+/// the password form itself needs.
+pub struct NamedLink(pub SharedLink);
+
+impl FromRequestParts<AppState> for NamedLink {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        named_link(parts, state)
+            .await?
+            .map(NamedLink)
+            .ok_or_else(|| ApiError::bad_request("key or slug is required: open the link you were given"))
     }
 }
 

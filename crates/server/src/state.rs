@@ -38,6 +38,17 @@ impl AppState {
         }
     }
 
+    /// Counts a password attempt (a login, a shared link's password) from
+    /// `peer`; too many in a row are refused.
+    pub fn limit_password_attempts(&self, peer: std::net::SocketAddr) -> ApiResult<()> {
+        self.login_limiter.check_key(&peer.ip()).map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "Too many password attempts from this address: wait a minute, then try again",
+            )
+        })
+    }
+
     /// Runs catalog work on a blocking thread so SQLite never stalls the
     /// async runtime.
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::{Album, AlbumAssetChange, AlbumRole, Catalog};
 
-use crate::auth::Auth;
+use crate::auth::{Access, Auth};
 use crate::dto;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -103,17 +103,28 @@ async fn create(State(state): State<AppState>, auth: Auth, Json(body): Json<Crea
     Ok((StatusCode::CREATED, Json(album)))
 }
 
-/// One album, with its assets in the `assets` field as older clients expect.
-async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    auth.require("album.read")?;
-    let user = auth.user_id();
+/// One album, with its assets in the `assets` field as older clients
+/// expect; a shared link opens only its own album.
+async fn one(State(state): State<AppState>, access: Access, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let reader = match &access {
+        Access::User(auth) => {
+            auth.require("album.read")?;
+            auth.user_id()
+        }
+        Access::Link(link) if link.album_id.as_deref() == Some(id.as_str()) => link.owner_id.clone(),
+        Access::Link(_) => return Err(ApiError::no_access("album")),
+    };
+    let hide_exif = matches!(&access, Access::Link(link) if !link.show_metadata);
     let album = state
         .db(move |c| {
-            let album = c.album(&user, &id)?;
+            let album = c.album(&reader, &id)?;
             let assets = c
                 .album_asset_ids(&album.id)?
                 .into_iter()
-                .map(|asset_id| Ok(dto::asset(&c.asset(&asset_id)?, c.exif(&asset_id)?.as_ref())))
+                .map(|asset_id| {
+                    let exif = if hide_exif { None } else { c.exif(&asset_id)? };
+                    Ok(dto::asset(&c.asset(&asset_id)?, exif.as_ref()))
+                })
                 .collect::<shoebox_catalog::Result<Vec<_>>>()?;
             let mut v = album_json(c, &album)?;
             v["assets"] = Value::Array(assets);

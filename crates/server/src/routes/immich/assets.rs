@@ -17,7 +17,7 @@ use shoebox_media::{Layout, MediaKind, MediaType};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
-use crate::auth::Auth;
+use crate::auth::{Access, Auth};
 use crate::dto;
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::{self, Stored};
@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/assets/{id}", get(info).put(update_one))
         .route("/assets/{id}/thumbnail", get(thumbnail))
         .route("/assets/{id}/original", get(original))
-        .route("/assets/{id}/video/playback", get(original))
+        .route("/assets/{id}/video/playback", get(playback))
         .route("/trash/restore", post(restore_all))
         .route("/trash/restore/assets", post(restore_some))
         .route("/trash/empty", post(empty_trash))
@@ -257,16 +257,30 @@ async fn statistics(State(state): State<AppState>, auth: Auth, Query(q): Query<S
 }
 
 /// An asset the caller owns or sees in an album shared with them.
-async fn viewable(state: &AppState, auth: &Auth, id: String) -> ApiResult<Asset> {
-    auth.require("asset.read")?;
-    let user = auth.user_id();
-    state.db(move |c| c.viewable_asset(&user, &id)).await
+/// Through a shared link, only an asset the link shows.
+async fn viewable(state: &AppState, access: &Access, id: String) -> ApiResult<Asset> {
+    match access {
+        Access::User(auth) => {
+            auth.require("asset.read")?;
+            let user = auth.user_id();
+            state.db(move |c| c.viewable_asset(&user, &id)).await
+        }
+        Access::Link(link) => {
+            let link = link.clone();
+            state.db(move |c| c.shared_link_asset(&link, &id)).await
+        }
+    }
 }
 
-async fn info(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let asset = viewable(&state, &auth, id).await?;
+async fn info(State(state): State<AppState>, access: Access, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let asset = viewable(&state, &access, id).await?;
     let asset_id = asset.id.clone();
-    let exif = state.db(move |c| c.exif(&asset_id)).await?;
+    let hide_exif = matches!(&access, Access::Link(link) if !link.show_metadata);
+    let exif = if hide_exif {
+        None
+    } else {
+        state.db(move |c| c.exif(&asset_id)).await?
+    };
     Ok(Json(dto::asset(&asset, exif.as_ref())))
 }
 
@@ -404,12 +418,12 @@ fn browser_displayable(mime: &str) -> bool {
 
 async fn thumbnail(
     State(state): State<AppState>,
-    auth: Auth,
+    access: Access,
     Path(id): Path<String>,
     Query(q): Query<SizeQuery>,
     request: Request,
 ) -> ApiResult<Response> {
-    let asset = viewable(&state, &auth, id).await?;
+    let asset = viewable(&state, &access, id).await?;
     let relative = match q.size.as_deref().unwrap_or("thumbnail") {
         "thumbnail" => asset.thumbnail_path.clone(),
         "preview" => asset.preview_path.clone(),
@@ -437,14 +451,25 @@ async fn thumbnail(
     serve(&state, &relative, &mime, request, Some("private, max-age=86400, no-transform")).await
 }
 
-async fn original(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, request: Request) -> ApiResult<Response> {
-    let asset = viewable(&state, &auth, id).await?;
+/// The original file, as a download; a shared link must allow downloads.
+async fn original(State(state): State<AppState>, access: Access, Path(id): Path<String>, request: Request) -> ApiResult<Response> {
+    if matches!(&access, Access::Link(link) if !link.allow_download) {
+        return Err(ApiError::forbidden("This shared link does not allow downloads"));
+    }
+    let asset = viewable(&state, &access, id).await?;
     let mut response = serve(&state, &asset.original_path, &asset.mime_type, request, None).await?;
     let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&asset.original_file_name));
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
+}
+
+/// A video streamed for watching, which a shared link allows even when it
+/// forbids downloads.
+async fn playback(State(state): State<AppState>, access: Access, Path(id): Path<String>, request: Request) -> ApiResult<Response> {
+    let asset = viewable(&state, &access, id).await?;
+    serve(&state, &asset.original_path, &asset.mime_type, request, None).await
 }
 
 /// Serves a file with range and conditional-request support, and a strong

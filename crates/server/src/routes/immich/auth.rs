@@ -81,12 +81,7 @@ async fn login(
     headers: HeaderMap,
     Json(body): Json<Credentials>,
 ) -> ApiResult<Response> {
-    if state.login_limiter.check_key(&peer.ip()).is_err() {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many login attempts from this address: wait a minute, then try again",
-        ));
-    }
+    state.limit_password_attempts(peer)?;
     let email = body.email.trim().to_string();
     let user = state.db(move |c| c.user_by_email(&email)).await?;
     let hash = user.as_ref().map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());

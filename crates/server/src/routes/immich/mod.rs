@@ -11,6 +11,7 @@ mod preferences;
 mod search;
 pub mod server;
 mod sessions;
+mod shared_links;
 mod sync;
 mod timeline;
 mod users;
@@ -37,4 +38,5 @@ pub fn router() -> Router<AppState> {
         .merge(sync::router())
         .merge(map::router())
         .merge(partners::router())
+        .merge(shared_links::router())
 }

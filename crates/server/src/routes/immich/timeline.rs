@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::{PartnerDirection, TimelineFilter, Visibility};
 
-use crate::auth::Auth;
+use crate::auth::Access;
 use crate::dto::iso;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -33,8 +33,24 @@ struct TimelineQuery {
 }
 
 /// Whose timeline, and which part of it. Another user's timeline is open
-/// only to their partners, and only its visible photos.
-async fn filter(state: &AppState, auth: &Auth, q: &TimelineQuery) -> ApiResult<(String, TimelineFilter)> {
+/// only to their partners, and only its visible photos; a shared album
+/// link opens that album's timeline.
+async fn filter(state: &AppState, access: &Access, q: &TimelineQuery) -> ApiResult<(String, TimelineFilter)> {
+    let auth = match access {
+        Access::User(auth) => auth,
+        Access::Link(link) => {
+            let Some(album) = link.album_id.clone().filter(|a| q.album_id.as_ref() == Some(a)) else {
+                return Err(ApiError::no_access("timeline"));
+            };
+            let filter = TimelineFilter {
+                trashed: false,
+                visibility: None,
+                favorite: None,
+                album_id: Some(album),
+            };
+            return Ok((link.owner_id.clone(), filter));
+        }
+    };
     auth.require("timeline.read")?;
     let me = auth.user_id();
     let partner = match q.user_id.clone() {
@@ -71,8 +87,8 @@ async fn filter(state: &AppState, auth: &Auth, q: &TimelineQuery) -> ApiResult<(
     Ok((partner.unwrap_or(me), filter))
 }
 
-async fn buckets(State(state): State<AppState>, auth: Auth, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Value>> {
-    let (owner, filter) = filter(&state, &auth, &q).await?;
+async fn buckets(State(state): State<AppState>, access: Access, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Value>> {
+    let (owner, filter) = filter(&state, &access, &q).await?;
     let months = state.db(move |c| c.timeline_buckets(&owner, &filter)).await?;
     Ok(Json(
         months
@@ -95,8 +111,8 @@ fn month_range(bucket: &str) -> Option<(i64, i64)> {
     Some((millis(start)?, millis(end)?))
 }
 
-async fn bucket(State(state): State<AppState>, auth: Auth, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Value>> {
-    let (owner, filter) = filter(&state, &auth, &q).await?;
+async fn bucket(State(state): State<AppState>, access: Access, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Value>> {
+    let (owner, filter) = filter(&state, &access, &q).await?;
     let key = q
         .time_bucket
         .as_deref()
