@@ -9,6 +9,7 @@ mod disk;
 mod dto;
 mod error;
 mod ingest;
+mod json;
 mod listen;
 mod routes;
 mod state;

@@ -278,3 +278,18 @@ fn changing_the_password_needs_the_old_one_and_can_sign_out_other_devices() {
     assert_eq!(s.try_login("admin@example.com", PASSWORD).0, 401);
     s.login("admin@example.com", "a new long password");
 }
+
+#[test]
+fn a_malformed_body_is_a_json_400_that_names_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let (status, body) = send(s.post("/api/auth/login").json(&json!({ "email": "a@b.c" })));
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("password"), "{body}");
+    let (status, body) = send(
+        s.post("/api/auth/login")
+            .header("content-type", "application/json")
+            .body("{not json"),
+    );
+    assert_eq!((status, body["statusCode"].as_u64()), (400, Some(400)), "{body}");
+}

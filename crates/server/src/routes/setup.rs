@@ -6,9 +6,10 @@
 
 use std::str::FromStr;
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AdminAuth;

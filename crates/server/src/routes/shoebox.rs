@@ -1,8 +1,9 @@
 //! Shoebox's own routes, for what the Immich API has no place for.
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::JobKind;

@@ -1,10 +1,11 @@
 //! Albums: create, list, rename, add and remove assets, delete, and share
 //! with other users of the box (as editors or viewers).
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::{Album, AlbumAssetChange, AlbumRole, Catalog};

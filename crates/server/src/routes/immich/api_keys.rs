@@ -1,9 +1,10 @@
 //! API keys: created by a signed-in user, shown once, used by the CLI.
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::AuthSubject;

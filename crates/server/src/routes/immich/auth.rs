@@ -2,11 +2,12 @@
 
 use std::net::SocketAddr;
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use shoebox_catalog::NewUser;

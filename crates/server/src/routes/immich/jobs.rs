@@ -1,8 +1,9 @@
 //! Immich's queue overview for the admin UI (`GET /api/queues`).
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use shoebox_catalog::JobKind;
 

@@ -1,8 +1,9 @@
 //! Map markers (`GET /api/map/markers`): one per geotagged asset.
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::MapFilter;

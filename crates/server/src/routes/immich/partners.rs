@@ -1,10 +1,11 @@
 //! Partner sharing (`/api/partners`): the caller shares their whole library
 //! with another user; that user may show it in their own timeline.
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::{PartnerDirection, User};

@@ -3,9 +3,10 @@
 //! Immich's defaults, so a default that changes later reaches everyone
 //! who never touched it.
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Auth;

@@ -1,8 +1,9 @@
 //! Metadata search (`POST /api/search/metadata`).
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::{AssetKind, AssetSearch, Visibility};

@@ -1,8 +1,9 @@
 //! Server information: what the apps ask before and right after login.
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use shoebox_media::{MediaKind, MediaType};
 

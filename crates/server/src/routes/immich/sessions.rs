@@ -1,10 +1,11 @@
 //! The signed-in user's sessions (devices): list, sign one out, sign out
 //! all others.
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::auth::Auth;

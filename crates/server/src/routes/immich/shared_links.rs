@@ -5,11 +5,12 @@
 
 use std::net::SocketAddr;
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::{AlbumAssetChange, Catalog, SharedLink, SharedLinkSettings};

@@ -10,12 +10,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::json::Json;
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::{Deleted, Seq, SyncSnapshot, User};

@@ -1,9 +1,10 @@
 //! Timeline buckets, as the web UI (and older apps) page through a library:
 //! month keys with counts, then one month's assets as column arrays.
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -1,9 +1,10 @@
 //! The signed-in user, and admin management of users.
 
+use crate::json::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use shoebox_catalog::NewUser;

@@ -1,0 +1,27 @@
+//! JSON bodies in and out. Axum's own extractor answers a malformed body
+//! with a plain-text 422; the Immich apps read errors as Immich's JSON
+//! (`message`, `statusCode`), so a body that does not parse is a 400 in
+//! that shape, naming what is wrong.
+
+use axum::extract::FromRequest;
+use axum::extract::rejection::JsonRejection;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::bad_request(format!("The request body is not what this call expects: {}", rejection.body_text()))
+    }
+}
