@@ -413,6 +413,14 @@ impl Catalog {
         })
     }
 
+    /// A video's length as its file states it, replacing what the uploader claimed.
+    pub fn set_duration(&self, asset_id: &str, duration_ms: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("UPDATE assets SET duration_ms = ?2 WHERE id = ?1", params![asset_id, duration_ms])?;
+            Ok(())
+        })
+    }
+
     /// Records the derived files and the displayed (orientation-applied) size.
     pub fn set_derivatives(&self, asset_id: &str, thumbnail_path: &str, preview_path: &str, width: i64, height: i64) -> Result<()> {
         self.write(|tx| {

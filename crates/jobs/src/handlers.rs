@@ -2,7 +2,7 @@
 //! them on a blocking thread.
 
 use shoebox_catalog::{AssetKind, Catalog, Exif, Job, JobKind};
-use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail};
+use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail, video};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -47,6 +47,16 @@ pub(crate) fn handle(catalog: &Catalog, layout: &Layout, job: &Job) -> Result<()
     };
     let original = layout.resolve(&asset.original_path);
     match job.kind {
+        JobKind::ExtractMetadata if asset.kind == AssetKind::Video => {
+            let info = video::probe(&original)?;
+            let meta = &info.metadata;
+            let taken = meta.taken.map(|t| (t.instant_millis(), t.local_millis));
+            catalog.set_metadata(&asset.id, &to_exif(meta, asset.file_size), taken, meta.width.zip(meta.height))?;
+            if let Some(ms) = info.duration_ms {
+                catalog.set_duration(&asset.id, ms)?;
+            }
+            Ok(())
+        }
         JobKind::ExtractMetadata => {
             let mut meta = metadata::read(&original)?;
             if let Some(sidecar) = &asset.sidecar_path {
@@ -57,23 +67,31 @@ pub(crate) fn handle(catalog: &Catalog, layout: &Layout, job: &Job) -> Result<()
             catalog.set_metadata(&asset.id, &to_exif(&meta, asset.file_size), taken, size)?;
             Ok(())
         }
-        // Videos wait for the video pipeline; until then clients show a placeholder.
-        JobKind::GenerateThumbnails if asset.kind == AssetKind::Video => Ok(()),
         JobKind::GenerateThumbnails => {
-            let extension = MediaType::from_file_name(&asset.original_path).map_or("", |t| t.extension);
-            let orientation = catalog.exif(&asset.id)?.and_then(|e| e.orientation).and_then(|o| o.parse().ok());
             let (thumb, preview) = (
                 Layout::thumbnail(&asset.owner_id, &asset.id),
                 Layout::preview(&asset.owner_id, &asset.id),
             );
-            let made = thumbnail::generate(
-                &original,
-                extension,
-                orientation,
-                &layout.resolve(&thumb),
-                &layout.resolve(&preview),
-                DerivativeSizes::default(),
-            )?;
+            let (thumb_path, preview_path) = (layout.resolve(&thumb), layout.resolve(&preview));
+            let made = if asset.kind == AssetKind::Video {
+                // The poster frame goes through the photo path; it lives next to the preview only until then.
+                let poster = preview_path.with_extension("poster.png");
+                let result = video::poster(&original, asset.duration_ms, &poster)
+                    .and_then(|()| thumbnail::generate(&poster, ".png", None, &thumb_path, &preview_path, DerivativeSizes::default()));
+                let _ = std::fs::remove_file(&poster);
+                result?
+            } else {
+                let extension = MediaType::from_file_name(&asset.original_path).map_or("", |t| t.extension);
+                let orientation = catalog.exif(&asset.id)?.and_then(|e| e.orientation).and_then(|o| o.parse().ok());
+                thumbnail::generate(
+                    &original,
+                    extension,
+                    orientation,
+                    &thumb_path,
+                    &preview_path,
+                    DerivativeSizes::default(),
+                )?
+            };
             catalog.set_derivatives(&asset.id, &thumb, &preview, made.width.into(), made.height.into())?;
             Ok(())
         }

@@ -13,6 +13,7 @@ pub mod media_type;
 pub mod metadata;
 mod process;
 pub mod thumbnail;
+pub mod video;
 
 pub use layout::Layout;
 pub use media_type::{MediaKind, MediaType};

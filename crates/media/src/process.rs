@@ -12,14 +12,25 @@ use crate::{Error, Result};
 
 /// Most of a tool's stderr we keep for an error message.
 const STDERR_LIMIT: u64 = 4096;
+/// Most of a tool's stdout we read (ffprobe's JSON is a few kilobytes).
+const STDOUT_LIMIT: u64 = 1 << 20;
 
 /// Runs `program` with `args`, expecting success within `timeout`. Output
 /// goes to files the caller names in `args`; stdout is discarded.
 pub(crate) fn run(program: &str, args: &[&OsStr], timeout: Duration, package: &str) -> Result<()> {
+    execute(program, args, timeout, package, false).map(drop)
+}
+
+/// Like [`run`], returning what the program printed on stdout.
+pub(crate) fn output(program: &str, args: &[&OsStr], timeout: Duration, package: &str) -> Result<Vec<u8>> {
+    execute(program, args, timeout, package, true)
+}
+
+fn execute(program: &str, args: &[&OsStr], timeout: Duration, package: &str, capture: bool) -> Result<Vec<u8>> {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(if capture { Stdio::piped() } else { Stdio::null() })
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| match e.kind() {
@@ -38,6 +49,14 @@ pub(crate) fn run(program: &str, args: &[&OsStr], timeout: Duration, package: &s
         let _ = stderr.take(STDERR_LIMIT).read_to_string(&mut text);
         text
     });
+    // Read on its own thread too, so a chatty tool never blocks on a full pipe.
+    let stdout = child.stdout.take().map(|out| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = out.take(STDOUT_LIMIT).read_to_end(&mut bytes);
+            bytes
+        })
+    });
     let status = match child.wait_timeout(timeout).map_err(|e| Error::Tool {
         tool: program.to_string(),
         message: e.to_string(),
@@ -53,8 +72,9 @@ pub(crate) fn run(program: &str, args: &[&OsStr], timeout: Duration, package: &s
         }
     };
     let stderr = reader.join().unwrap_or_default();
+    let stdout = stdout.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
     if status.success() {
-        Ok(())
+        Ok(stdout)
     } else {
         Err(Error::Tool {
             tool: program.to_string(),

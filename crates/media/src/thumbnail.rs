@@ -97,8 +97,7 @@ pub fn generate(
     Ok(derivatives)
 }
 
-/// A neutral grey square shown while an asset has no thumbnail yet (or,
-/// for videos, until the video pipeline makes posters).
+/// A neutral grey square shown while an asset has no thumbnail yet.
 pub fn placeholder_webp() -> &'static [u8] {
     static PLACEHOLDER: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     PLACEHOLDER.get_or_init(|| {

@@ -437,7 +437,7 @@ async fn thumbnail(
         }
     };
     let Some(relative) = relative else {
-        // Not generated yet (or a video, until posters exist): a neutral placeholder the client must not cache.
+        // Not generated yet: a neutral placeholder the client must not cache.
         return Ok((
             [(header::CONTENT_TYPE, "image/webp"), (header::CACHE_CONTROL, "no-store")],
             shoebox_media::thumbnail::placeholder_webp(),

@@ -1,0 +1,180 @@
+//! Videos made with Debian's ffmpeg in several codecs and containers, as
+//! phones and cameras write them: metadata and an upright poster for each,
+//! and a clear error for a broken one that disturbs nothing else.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Server, send};
+use serde_json::Value;
+
+/// Runs ffmpeg with `args` (output last) in `dir` and returns the file it wrote.
+fn ffmpeg(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let status = Command::new("ffmpeg")
+        .current_dir(dir)
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg is missing: run ci/install-test-deps.sh");
+    assert!(status.success(), "ffmpeg {args:?}");
+    std::fs::read(dir.join(args.last().unwrap())).unwrap()
+}
+
+const SOURCE: [&str; 4] = ["-f", "lavfi", "-i", "testsrc=duration=4:size=320x240:rate=15"];
+
+fn upload(s: &Server, token: &str, name: &str, bytes: Vec<u8>) -> String {
+    let (status, body) = s.upload(token, name, bytes);
+    assert_eq!(status, 201, "{name}: {body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+fn with(source: &[&str], rest: &[&str]) -> Vec<String> {
+    source.iter().chain(rest).map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
+    let clips = tempfile::tempdir().unwrap();
+    let dir = clips.path();
+    let make = |args: Vec<String>| ffmpeg(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let h264 = make(with(
+        &SOURCE,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=4",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "plain.mp4",
+        ],
+    ));
+    // A phone held upright: the frames are stored sideways with a rotation to apply.
+    let rotated = make(vec![
+        "-i".into(),
+        "plain.mp4".into(),
+        "-c".into(),
+        "copy".into(),
+        "-metadata:s:v:0".into(),
+        "rotate=90".into(),
+        "-metadata".into(),
+        "creation_time=2021-07-04T12:00:00Z".into(),
+        "rotated.mp4".into(),
+    ]);
+    let iphone = make(with(
+        &SOURCE,
+        &[
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=error",
+            "-pix_fmt",
+            "yuv420p",
+            "-tag:v",
+            "hvc1",
+            "-metadata",
+            "com.apple.quicktime.creationdate=2023-05-06T07:08:09+0200",
+            "-metadata",
+            "com.apple.quicktime.make=Apple",
+            "-metadata",
+            "com.apple.quicktime.model=iPhone 12",
+            "-metadata",
+            "com.apple.quicktime.location.ISO6709=+48.8577+002.2950+035.000/",
+            "-movflags",
+            "use_metadata_tags",
+            "iphone.mov",
+        ],
+    ));
+    let vp9 = make(with(&SOURCE, &["-c:v", "libvpx-vp9", "-deadline", "realtime", "clip.webm"]));
+    let av1 = make(with(
+        &["-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=10"],
+        &["-c:v", "libaom-av1", "-cpu-used", "8", "clip.mkv"],
+    ));
+    let truncated = h264[..h264.len() / 3].to_vec();
+
+    let data = tempfile::tempdir().unwrap();
+    let s = Server::start(data.path());
+    let token = s.admin();
+    let good: Vec<(&str, String)> = [
+        ("rotated.mp4", rotated),
+        ("IMG_0001.MOV", iphone),
+        ("clip.webm", vp9),
+        ("clip.mkv", av1),
+        ("plain.mp4", h264),
+    ]
+    .into_iter()
+    .map(|(name, bytes)| (name, upload(&s, &token, name, bytes)))
+    .collect();
+    let broken = upload(&s, &token, "cut.mp4", truncated);
+    let fake = upload(&s, &token, "fake.mp4", b"\0\0\0\x18ftypmp42 this is not a video at all".to_vec());
+    s.wait_idle(&token);
+
+    let asset = |id: &str| s.asset(&token, id);
+    for (name, id) in &good {
+        let a = asset(id);
+        assert!(s.failures(&token, id).is_empty(), "{name}: {:?}", s.failures(&token, id));
+        assert_eq!(a["type"], "VIDEO", "{name}");
+        let r = s
+            .get(&format!("/api/assets/{id}/thumbnail?size=preview"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert_eq!(r.headers()["content-type"], "image/jpeg", "{name} has a real poster");
+        let poster = image::load_from_memory(&r.bytes().unwrap()).unwrap();
+        assert_eq!(
+            (poster.width(), poster.height()),
+            (a["width"].as_u64().unwrap() as u32, a["height"].as_u64().unwrap() as u32),
+            "{name}"
+        );
+    }
+    let rotated = asset(&good[0].1);
+    assert_eq!(
+        (rotated["width"].as_i64(), rotated["height"].as_i64()),
+        (Some(240), Some(320)),
+        "upright: {rotated}"
+    );
+    assert_eq!(rotated["fileCreatedAt"], "2021-07-04T12:00:00.000Z");
+    assert_eq!(rotated["duration"], duration_of(&rotated, 4000));
+    let iphone = asset(&good[1].1);
+    let exif: &Value = &iphone["exifInfo"];
+    assert_eq!(
+        (exif["make"].as_str(), exif["model"].as_str()),
+        (Some("Apple"), Some("iPhone 12")),
+        "{exif}"
+    );
+    assert_eq!(
+        (exif["latitude"].as_f64(), exif["timeZone"].as_str()),
+        (Some(48.8577), Some("UTC+2"))
+    );
+    assert_eq!(iphone["localDateTime"], "2023-05-06T07:08:09.000Z");
+
+    for id in [&broken, &fake] {
+        let failures = s.failures(&token, id);
+        let metadata = failures
+            .iter()
+            .find(|f| f["kind"] == "metadataExtraction")
+            .expect("the metadata job failed");
+        assert!(
+            metadata["error"].as_str().unwrap().contains("ffprobe could not read the file"),
+            "{failures:?}"
+        );
+        let (status, _) = send(s.get(&format!("/api/assets/{id}/original")).bearer_auth(&token));
+        assert_eq!(status, 200, "a broken video's original is kept");
+    }
+}
+
+/// The duration as the asset response writes it (the field's format is Immich's).
+fn duration_of(asset: &Value, ms: i64) -> Value {
+    match &asset["duration"] {
+        Value::String(_) => Value::String(format!("0:00:{:02}.{:03}000", ms / 1000, ms % 1000)),
+        _ => Value::from(ms),
+    }
+}
