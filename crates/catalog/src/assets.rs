@@ -80,6 +80,8 @@ pub struct Asset {
     pub has_metadata: bool,
     pub thumbnail_path: Option<String>,
     pub preview_path: Option<String>,
+    /// The playback transcode of a video, if it needed one.
+    pub encoded_video_path: Option<String>,
     pub sidecar_path: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -146,7 +148,7 @@ pub struct AssetStats {
 pub(crate) const COLUMNS: &str = "id, owner_id, checksum, kind, original_path, original_file_name, mime_type, file_size, \
     device_asset_id, device_id, file_created_at, file_modified_at, taken_at, local_taken_at, width, height, \
     duration_ms, is_favorite, visibility, live_photo_video_id, has_metadata, thumbnail_path, preview_path, \
-    created_at, updated_at, deleted_at, sidecar_path";
+    created_at, updated_at, deleted_at, sidecar_path, encoded_video_path";
 
 pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
     Ok(Asset {
@@ -177,6 +179,7 @@ pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
         updated_at: r.get(24)?,
         deleted_at: r.get(25)?,
         sidecar_path: r.get(26)?,
+        encoded_video_path: r.get(27)?,
     })
 }
 
@@ -417,6 +420,13 @@ impl Catalog {
     pub fn set_duration(&self, asset_id: &str, duration_ms: i64) -> Result<()> {
         self.write(|tx| {
             tx.execute("UPDATE assets SET duration_ms = ?2 WHERE id = ?1", params![asset_id, duration_ms])?;
+            Ok(())
+        })
+    }
+
+    pub fn set_encoded_video(&self, asset_id: &str, path: Option<&str>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("UPDATE assets SET encoded_video_path = ?2 WHERE id = ?1", params![asset_id, path])?;
             Ok(())
         })
     }

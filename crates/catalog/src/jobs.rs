@@ -9,16 +9,19 @@ use crate::{Catalog, Millis, Result, now_millis};
 pub enum JobKind {
     ExtractMetadata,
     GenerateThumbnails,
+    /// Videos only: a playback copy when the original needs one.
+    TranscodeVideo,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::ExtractMetadata, JobKind::GenerateThumbnails];
+    pub const ALL: [JobKind; 3] = [JobKind::ExtractMetadata, JobKind::GenerateThumbnails, JobKind::TranscodeVideo];
 
     /// Immich's queue name for this kind of job.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::ExtractMetadata => "metadataExtraction",
             JobKind::GenerateThumbnails => "thumbnailGeneration",
+            JobKind::TranscodeVideo => "videoConversion",
         }
     }
 
@@ -32,13 +35,23 @@ impl JobKind {
     pub fn next(self) -> Option<JobKind> {
         match self {
             JobKind::ExtractMetadata => Some(JobKind::GenerateThumbnails),
-            JobKind::GenerateThumbnails => None,
+            JobKind::GenerateThumbnails => Some(JobKind::TranscodeVideo),
+            JobKind::TranscodeVideo => None,
         }
     }
 }
 
 fn enqueue_next(tx: &Transaction, job: &Job) -> Result<()> {
-    if let (Some(kind), Some(asset)) = (job.kind.next(), &job.asset_id) {
+    let (Some(kind), Some(asset)) = (job.kind.next(), &job.asset_id) else {
+        return Ok(());
+    };
+    let applies = kind != JobKind::TranscodeVideo
+        || tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM assets WHERE id = ?1 AND kind = 'VIDEO')",
+            [asset],
+            |r| r.get(0),
+        )?;
+    if applies {
         enqueue_in(tx, kind, asset, now_millis())?;
     }
     Ok(())

@@ -427,3 +427,7 @@ CREATE TABLE shared_link_sessions (
     link_id TEXT NOT NULL REFERENCES shared_links(id) ON DELETE CASCADE,
     created_at INTEGER NOT NULL
 );
+
+-- migration 10: a video's transcode for playback, when its original is not
+-- one every client plays.
+ALTER TABLE assets ADD COLUMN encoded_video_path TEXT;

@@ -2,7 +2,8 @@
 //! them on a blocking thread.
 
 use shoebox_catalog::{AssetKind, Catalog, Exif, Job, JobKind};
-use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail, video};
+use shoebox_media::video::{self, TranscodeSettings};
+use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -93,6 +94,17 @@ pub(crate) fn handle(catalog: &Catalog, layout: &Layout, job: &Job) -> Result<()
                 )?
             };
             catalog.set_derivatives(&asset.id, &thumb, &preview, made.width.into(), made.height.into())?;
+            Ok(())
+        }
+        JobKind::TranscodeVideo => {
+            let info = video::probe(&original)?;
+            let settings = TranscodeSettings::default();
+            if !settings.needs_transcode(&info) {
+                return Ok(catalog.set_encoded_video(&asset.id, None)?);
+            }
+            let encoded = Layout::encoded_video(&asset.owner_id, &asset.id);
+            video::transcode(&original, &layout.resolve(&encoded), &info, &settings)?;
+            catalog.set_encoded_video(&asset.id, Some(&encoded))?;
             Ok(())
         }
     }

@@ -57,6 +57,11 @@ impl Layout {
         format!("cache/thumbs/{owner_id}/{}/{asset_id}-preview.jpeg", &asset_id[..2])
     }
 
+    /// A video's playback transcode.
+    pub fn encoded_video(owner_id: &str, asset_id: &str) -> String {
+        format!("cache/encoded-video/{owner_id}/{}/{asset_id}.mp4", &asset_id[..2])
+    }
+
     /// Absolute path of a catalog-relative path.
     pub fn resolve(&self, relative: &str) -> PathBuf {
         self.root.join(relative)

@@ -242,6 +242,141 @@ pub fn poster(original: &Path, duration_ms: Option<i64>, png: &Path) -> Result<(
     Ok(())
 }
 
+/// When a video gets a playback copy (Immich's `transcode` setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranscodePolicy {
+    /// Every video.
+    All,
+    /// When codec, container or audio is not accepted, or the frame is larger than the target.
+    Optimal,
+    /// Only when codec, container or audio is not accepted.
+    Required,
+    /// As `Required`, or when the bit rate is above the maximum.
+    Bitrate,
+    Disabled,
+}
+
+/// The video settings of Immich's `SystemConfigFFmpegDto` the software path
+/// uses, with Immich's defaults.
+#[derive(Debug, Clone)]
+pub struct TranscodeSettings {
+    pub policy: TranscodePolicy,
+    /// ffprobe codec names the clients play as they are.
+    pub accepted_video_codecs: Vec<String>,
+    pub accepted_audio_codecs: Vec<String>,
+    /// Containers, as in ffprobe's format names ("mov" covers MP4).
+    pub accepted_containers: Vec<String>,
+    /// Shorter side of the copy, in pixels; larger frames are scaled down.
+    pub target_resolution: u32,
+    pub crf: u8,
+    pub preset: String,
+    /// Bits per second; `None` for no limit.
+    pub max_bitrate: Option<i64>,
+    /// Encoder threads; 0 lets ffmpeg choose.
+    pub threads: u32,
+}
+
+impl Default for TranscodeSettings {
+    fn default() -> Self {
+        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        TranscodeSettings {
+            policy: TranscodePolicy::Required,
+            accepted_video_codecs: list(&["h264"]),
+            accepted_audio_codecs: list(&["aac", "mp3", "opus", "pcm_s16le"]),
+            accepted_containers: list(&["mov", "ogg", "webm"]),
+            target_resolution: 720,
+            crf: 23,
+            preset: "ultrafast".into(),
+            max_bitrate: None,
+            threads: 0,
+        }
+    }
+}
+
+impl TranscodeSettings {
+    fn playable(&self, info: &VideoInfo) -> bool {
+        let accepted = |list: &[String], name: &str| list.iter().any(|a| a == name);
+        accepted(&self.accepted_video_codecs, &info.video_codec)
+            && info.audio_codec.as_deref().is_none_or(|a| accepted(&self.accepted_audio_codecs, a))
+            && info.container.split(',').any(|c| accepted(&self.accepted_containers, c))
+    }
+
+    fn too_large(&self, info: &VideoInfo) -> bool {
+        info.metadata
+            .width
+            .zip(info.metadata.height)
+            .is_some_and(|(w, h)| w.min(h) > i64::from(self.target_resolution))
+    }
+
+    /// Whether the video gets a playback copy.
+    pub fn needs_transcode(&self, info: &VideoInfo) -> bool {
+        match self.policy {
+            TranscodePolicy::All => true,
+            TranscodePolicy::Disabled => false,
+            TranscodePolicy::Required => !self.playable(info),
+            TranscodePolicy::Optimal => !self.playable(info) || self.too_large(info),
+            TranscodePolicy::Bitrate => !self.playable(info) || self.max_bitrate.zip(info.bit_rate).is_some_and(|(max, b)| b > max),
+        }
+    }
+
+    /// ffmpeg's arguments (after the input) for the software encoder: H.264
+    /// and AAC in MP4, scaled down to the target, streaming-friendly.
+    /// ffmpeg rotates frames upright before the filters, so the scale
+    /// follows the displayed orientation.
+    pub fn software_args(&self, info: &VideoInfo) -> Vec<String> {
+        let mut args: Vec<String> = ["-map", "0:V:0", "-map", "0:a:0?", "-map_metadata", "-1", "-c:v", "libx264"]
+            .map(String::from)
+            .to_vec();
+        let mut filters = Vec::new();
+        if self.too_large(info) {
+            let portrait = info.metadata.width.zip(info.metadata.height).is_some_and(|(w, h)| w < h);
+            let target = self.target_resolution;
+            filters.push(if portrait {
+                format!("scale={target}:-2")
+            } else {
+                format!("scale=-2:{target}")
+            });
+        }
+        filters.push("format=yuv420p".into());
+        args.extend(["-vf".into(), filters.join(",")]);
+        args.extend(["-preset".into(), self.preset.clone(), "-crf".into(), self.crf.to_string()]);
+        if let Some(max) = self.max_bitrate {
+            args.extend(["-maxrate".into(), max.to_string(), "-bufsize".into(), (max * 2).to_string()]);
+        }
+        if self.threads > 0 {
+            args.extend(["-threads".into(), self.threads.to_string()]);
+        }
+        let audio_ok = info
+            .audio_codec
+            .as_deref()
+            .is_some_and(|a| self.accepted_audio_codecs.iter().any(|c| c == a));
+        args.extend(["-c:a".into(), if audio_ok { "copy" } else { "aac" }.into()]);
+        args.extend(["-movflags", "+faststart", "-fps_mode", "passthrough", "-f", "mp4"].map(String::from));
+        args
+    }
+}
+
+/// Writes the playback copy of `original` to `output`, through a partial
+/// file renamed into place, so a copy that exists is always complete.
+pub fn transcode(original: &Path, output: &Path, info: &VideoInfo, settings: &TranscodeSettings) -> Result<()> {
+    let dir = output.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let partial = output.with_extension("mp4.part");
+    let mut args: Vec<std::ffi::OsString> = ["-v", "error", "-y", "-i"].map(Into::into).to_vec();
+    args.push(original.into());
+    args.extend(settings.software_args(info).into_iter().map(Into::into));
+    args.push(partial.clone().into());
+    // Software encoding on a small board runs near real time at worst; allow a wide margin.
+    let seconds = info.duration_ms.unwrap_or(0) / 1000;
+    let timeout = Duration::from_secs(300 + 30 * seconds.max(0) as u64);
+    let refs: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    if let Err(e) = process::run("ffmpeg", &refs, timeout, "ffmpeg") {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    std::fs::rename(&partial, output).map_err(|e| Error::io(output, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +432,63 @@ mod tests {
     fn a_clockless_camera_date_is_no_date() {
         assert_eq!(capture_time(&None, &Some("1970-01-01T00:00:00.000000Z".into())), None);
         assert_eq!(iso6709("+91.0+000.0/"), None);
+    }
+
+    fn clip(codec: &str, audio: Option<&str>, container: &str, size: (i64, i64)) -> VideoInfo {
+        VideoInfo {
+            metadata: Metadata {
+                width: Some(size.0),
+                height: Some(size.1),
+                ..Metadata::default()
+            },
+            video_codec: codec.into(),
+            audio_codec: audio.map(Into::into),
+            container: container.into(),
+            bit_rate: Some(20_000_000),
+            ..VideoInfo::default()
+        }
+    }
+
+    #[test]
+    fn only_what_clients_cannot_play_is_transcoded_by_default() {
+        let s = TranscodeSettings::default();
+        let mp4 = "mov,mp4,m4a,3gp,3g2,mj2";
+        assert!(!s.needs_transcode(&clip("h264", Some("aac"), mp4, (1920, 1080))));
+        assert!(!s.needs_transcode(&clip("h264", None, mp4, (1920, 1080))), "no audio is fine");
+        assert!(s.needs_transcode(&clip("hevc", Some("aac"), mp4, (1920, 1080))));
+        assert!(s.needs_transcode(&clip("h264", Some("ac3"), mp4, (640, 480))));
+        assert!(
+            !s.needs_transcode(&clip("h264", Some("opus"), "matroska,webm", (640, 480))),
+            "webm is accepted"
+        );
+        assert!(s.needs_transcode(&clip("h264", Some("aac"), "avi", (640, 480))));
+        let optimal = TranscodeSettings {
+            policy: TranscodePolicy::Optimal,
+            ..TranscodeSettings::default()
+        };
+        assert!(optimal.needs_transcode(&clip("h264", Some("aac"), mp4, (1920, 1080))));
+        assert!(!optimal.needs_transcode(&clip("h264", Some("aac"), mp4, (1280, 720))));
+        let bitrate = TranscodeSettings {
+            policy: TranscodePolicy::Bitrate,
+            max_bitrate: Some(10_000_000),
+            ..TranscodeSettings::default()
+        };
+        assert!(bitrate.needs_transcode(&clip("h264", Some("aac"), mp4, (640, 480))));
+    }
+
+    #[test]
+    fn software_arguments_scale_by_the_shorter_side_and_keep_playable_audio() {
+        let s = TranscodeSettings::default();
+        let args = s.software_args(&clip("hevc", Some("aac"), "mov", (1080, 1920))).join(" ");
+        assert!(args.contains("-vf scale=720:-2,format=yuv420p"), "{args}");
+        assert!(
+            args.contains("-c:v libx264") && args.contains("-crf 23") && args.contains("-preset ultrafast"),
+            "{args}"
+        );
+        assert!(args.contains("-c:a copy") && args.contains("-f mp4"), "{args}");
+        let args = s.software_args(&clip("vp9", Some("vorbis"), "webm", (3840, 2160))).join(" ");
+        assert!(args.contains("scale=-2:720") && args.contains("-c:a aac"), "{args}");
+        let small = s.software_args(&clip("mpeg4", None, "avi", (320, 240))).join(" ");
+        assert!(!small.contains("scale="), "nothing is enlarged: {small}");
     }
 }

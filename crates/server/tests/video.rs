@@ -103,16 +103,18 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
     let data = tempfile::tempdir().unwrap();
     let s = Server::start(data.path());
     let token = s.admin();
-    let good: Vec<(&str, String)> = [
+    let files = [
         ("rotated.mp4", rotated),
         ("IMG_0001.MOV", iphone),
         ("clip.webm", vp9),
         ("clip.mkv", av1),
         ("plain.mp4", h264),
-    ]
-    .into_iter()
-    .map(|(name, bytes)| (name, upload(&s, &token, name, bytes)))
-    .collect();
+    ];
+    let good: Vec<(&str, String)> = files
+        .iter()
+        .map(|(name, bytes)| (*name, upload(&s, &token, name, bytes.clone())))
+        .collect();
+    let originals: Vec<Vec<u8>> = files.into_iter().map(|(_, bytes)| bytes).collect();
     let broken = upload(&s, &token, "cut.mp4", truncated);
     let fake = upload(&s, &token, "fake.mp4", b"\0\0\0\x18ftypmp42 this is not a video at all".to_vec());
     s.wait_idle(&token);
@@ -156,6 +158,38 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
     );
     assert_eq!(iphone["localDateTime"], "2023-05-06T07:08:09.000Z");
 
+    // What clients cannot play as it is gets an H.264 copy; the rest plays as uploaded.
+    for ((name, id), original) in good.iter().zip(&originals) {
+        let r = s
+            .get(&format!("/api/assets/{id}/video/playback"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let played = r.bytes().unwrap().to_vec();
+        let transcoded = !name.ends_with(".mp4");
+        assert_eq!(
+            played == *original,
+            !transcoded,
+            "{name} is played {}",
+            if transcoded { "from a copy" } else { "as uploaded" }
+        );
+        let file = dir.join(format!("played-{name}"));
+        std::fs::write(&file, &played).unwrap();
+        assert_eq!(codec(&file), "h264", "{name}");
+    }
+    let range = s
+        .get(&format!("/api/assets/{}/video/playback", good[1].1))
+        .bearer_auth(&token)
+        .header("range", "bytes=0-99")
+        .send()
+        .unwrap();
+    assert_eq!(
+        (range.status().as_u16(), range.headers()["content-type"].to_str().unwrap()),
+        (206, "video/mp4")
+    );
+    assert_eq!(range.bytes().unwrap().len(), 100);
+
     for id in [&broken, &fake] {
         let failures = s.failures(&token, id);
         let metadata = failures
@@ -171,10 +205,83 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
     }
 }
 
+/// The codec of the first video stream, by ffprobe.
+fn codec(path: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "default=nw=1:nk=1",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// The duration as the asset response writes it (the field's format is Immich's).
 fn duration_of(asset: &Value, ms: i64) -> Value {
     match &asset["duration"] {
         Value::String(_) => Value::String(format!("0:00:{:02}.{:03}000", ms / 1000, ms % 1000)),
         _ => Value::from(ms),
     }
+}
+
+#[test]
+fn a_transcode_cut_off_by_a_crash_is_redone_once_after_restart() {
+    let clips = tempfile::tempdir().unwrap();
+    // Long enough that the copy is still being written when the server dies.
+    let hevc = ffmpeg(
+        clips.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=duration=20:size=1280x720:rate=30",
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=error",
+            "-preset",
+            "ultrafast",
+            "-tag:v",
+            "hvc1",
+            "long.mov",
+        ],
+    );
+    let data = tempfile::tempdir().unwrap();
+    let s = Server::start(data.path());
+    let token = s.admin();
+    let id = upload(&s, &token, "long.mov", hevc);
+    let encoded = data.path().join("cache/encoded-video");
+    let files = |suffix: &str| {
+        common::files_under(&encoded)
+            .into_iter()
+            .filter(|f| f.to_string_lossy().ends_with(suffix))
+            .count()
+    };
+    common::eventually("the transcode has started writing", || files(".part") == 1);
+    s.kill();
+
+    let s = Server::start(data.path());
+    s.wait_idle(&token);
+    assert_eq!((files(".part"), files(".mp4")), (0, 1), "exactly one finished copy");
+    assert!(s.failures(&token, &id).is_empty());
+    let played = clips.path().join("played.mp4");
+    std::fs::write(
+        &played,
+        s.get(&format!("/api/assets/{id}/video/playback"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(codec(&played), "h264");
 }

@@ -369,6 +369,7 @@ pub async fn remove_files(state: &AppState, assets: Vec<Asset>) {
                 asset.sidecar_path,
                 asset.thumbnail_path,
                 asset.preview_path,
+                asset.encoded_video_path,
             ];
             for relative in paths.into_iter().flatten() {
                 if let Err(e) = std::fs::remove_file(layout.resolve(&relative))
@@ -466,11 +467,14 @@ async fn original(State(state): State<AppState>, access: Access, Path(id): Path<
     Ok(response)
 }
 
-/// A video streamed for watching, which a shared link allows even when it
-/// forbids downloads.
+/// A video streamed for watching: its playback copy when it has one, else
+/// the original. A shared link allows this even when it forbids downloads.
 async fn playback(State(state): State<AppState>, access: Access, Path(id): Path<String>, request: Request) -> ApiResult<Response> {
     let asset = viewable(&state, &access, id).await?;
-    serve(&state, &asset.original_path, &asset.mime_type, request, None).await
+    match &asset.encoded_video_path {
+        Some(encoded) => serve(&state, encoded, "video/mp4", request, None).await,
+        None => serve(&state, &asset.original_path, &asset.mime_type, request, None).await,
+    }
 }
 
 /// Serves a file with range and conditional-request support, and a strong
