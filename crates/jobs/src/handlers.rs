@@ -1,6 +1,8 @@
 //! What each kind of job does. Handlers are synchronous: the runner calls
 //! them on a blocking thread.
 
+use std::sync::Arc;
+
 use shoebox_catalog::{AssetKind, Catalog, Exif, Job, JobKind};
 use shoebox_media::video::{self, TranscodeSettings};
 use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail};
@@ -34,8 +36,17 @@ impl From<shoebox_media::Error> for HandlerError {
     }
 }
 
+/// What handlers work with.
+#[derive(Clone)]
+pub(crate) struct Context {
+    pub catalog: Catalog,
+    pub layout: Layout,
+    pub video: Arc<TranscodeSettings>,
+}
+
 /// Runs one job.
-pub(crate) fn handle(catalog: &Catalog, layout: &Layout, job: &Job) -> Result<(), HandlerError> {
+pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
+    let (catalog, layout) = (&context.catalog, &context.layout);
     let asset_id = job
         .asset_id
         .as_deref()
@@ -98,12 +109,15 @@ pub(crate) fn handle(catalog: &Catalog, layout: &Layout, job: &Job) -> Result<()
         }
         JobKind::TranscodeVideo => {
             let info = video::probe(&original)?;
-            let settings = TranscodeSettings::default();
+            let settings = &context.video;
             if !settings.needs_transcode(&info) {
                 return Ok(catalog.set_encoded_video(&asset.id, None)?);
             }
             let encoded = Layout::encoded_video(&asset.owner_id, &asset.id);
-            video::transcode(&original, &layout.resolve(&encoded), &info, &settings)?;
+            let done = video::transcode(&original, &layout.resolve(&encoded), &info, settings)?;
+            if let Some(reason) = done.fallback_reason {
+                tracing::warn!(asset = asset.id, encoder = settings.accel.name(), %reason, "hardware transcoding failed; used software");
+            }
             catalog.set_encoded_video(&asset.id, Some(&encoded))?;
             Ok(())
         }

@@ -15,8 +15,10 @@ mod handlers;
 use std::sync::Arc;
 use std::time::Duration;
 
+use handlers::Context;
 use shoebox_catalog::{Catalog, Job, now_millis};
 use shoebox_media::Layout;
+use shoebox_media::video::TranscodeSettings;
 use tokio::sync::{Notify, Semaphore, watch};
 
 pub use handlers::HandlerError;
@@ -55,6 +57,7 @@ pub struct Runner {
     /// arenas instead of one per pool thread (which tripled RSS).
     workers: Arc<rayon::ThreadPool>,
     waker: Waker,
+    video: Arc<TranscodeSettings>,
 }
 
 impl Runner {
@@ -71,7 +74,14 @@ impl Runner {
             slots: Arc::new(Semaphore::new(concurrency)),
             workers: Arc::new(workers),
             waker,
+            video: Arc::new(TranscodeSettings::default()),
         }
+    }
+
+    /// How videos are transcoded (the encoder found at start-up, Immich's settings).
+    pub fn with_video_settings(mut self, video: TranscodeSettings) -> Self {
+        self.video = Arc::new(video);
+        self
     }
 
     /// Runs until `shutdown` turns true, then waits for jobs in flight.
@@ -97,10 +107,14 @@ impl Runner {
             let claimed = tokio::task::spawn_blocking(move || catalog.claim_job(now_millis())).await;
             match claimed {
                 Ok(Ok(Some(job))) => {
-                    let (catalog, layout, waker, workers) =
-                        (self.catalog.clone(), self.layout.clone(), self.waker.clone(), self.workers.clone());
+                    let context = Context {
+                        catalog: self.catalog.clone(),
+                        layout: self.layout.clone(),
+                        video: self.video.clone(),
+                    };
+                    let (waker, workers) = (self.waker.clone(), self.workers.clone());
                     tokio::spawn(async move {
-                        execute(catalog, layout, &workers, job).await;
+                        execute(context, &workers, job).await;
                         drop(permit);
                         // The outcome may have queued the asset's next job.
                         waker.wake();
@@ -142,11 +156,12 @@ impl Runner {
     }
 }
 
-async fn execute(catalog: Catalog, layout: Layout, workers: &rayon::ThreadPool, job: Job) {
-    let (c, l, j) = (catalog.clone(), layout, job.clone());
+async fn execute(context: Context, workers: &rayon::ThreadPool, job: Job) {
+    let catalog = context.catalog.clone();
+    let j = job.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     workers.spawn(move || {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handlers::handle(&c, &l, &j)));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handlers::handle(&context, &j)));
         let _ = tx.send(outcome);
     });
     let outcome = match rx.await {

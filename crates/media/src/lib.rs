@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod embedded;
+pub mod hwaccel;
 pub mod layout;
 pub mod media_type;
 pub mod metadata;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 
+use crate::hwaccel::{self, Accel};
 use crate::metadata::{CaptureTime, Metadata};
 use crate::{Error, Result, process};
 
@@ -274,6 +275,8 @@ pub struct TranscodeSettings {
     pub max_bitrate: Option<i64>,
     /// Encoder threads; 0 lets ffmpeg choose.
     pub threads: u32,
+    /// Where encoding runs; falls back to software when it fails.
+    pub accel: Accel,
 }
 
 impl Default for TranscodeSettings {
@@ -289,6 +292,7 @@ impl Default for TranscodeSettings {
             preset: "ultrafast".into(),
             max_bitrate: None,
             threads: 0,
+            accel: Accel::Software,
         }
     }
 }
@@ -319,12 +323,14 @@ impl TranscodeSettings {
         }
     }
 
-    /// ffmpeg's arguments (after the input) for the software encoder: H.264
-    /// and AAC in MP4, scaled down to the target, streaming-friendly.
-    /// ffmpeg rotates frames upright before the filters, so the scale
-    /// follows the displayed orientation.
-    pub fn software_args(&self, info: &VideoInfo) -> Vec<String> {
-        let mut args: Vec<String> = ["-map", "0:V:0", "-map", "0:a:0?", "-map_metadata", "-1", "-c:v", "libx264"]
+    /// ffmpeg's arguments for the encoder `accel`: those before the input,
+    /// and those after it. H.264 and AAC in MP4, scaled down to the target,
+    /// streaming-friendly. ffmpeg rotates frames upright before the
+    /// filters, so the scale follows the displayed orientation.
+    pub fn args(&self, info: &VideoInfo, accel: &Accel) -> (Vec<String>, Vec<String>) {
+        // Hardware encoders that take a bit rate get the limit, or about what CRF 23 gives at 720p.
+        let encoder = hwaccel::h264_encoder(accel, self.crf, &self.preset, self.max_bitrate.unwrap_or(2_500_000));
+        let mut args: Vec<String> = ["-map", "0:V:0", "-map", "0:a:0?", "-map_metadata", "-1"]
             .map(String::from)
             .to_vec();
         let mut filters = Vec::new();
@@ -337,9 +343,9 @@ impl TranscodeSettings {
                 format!("scale=-2:{target}")
             });
         }
-        filters.push("format=yuv420p".into());
+        filters.push(encoder.filter_tail);
         args.extend(["-vf".into(), filters.join(",")]);
-        args.extend(["-preset".into(), self.preset.clone(), "-crf".into(), self.crf.to_string()]);
+        args.extend(encoder.codec);
         if let Some(max) = self.max_bitrate {
             args.extend(["-maxrate".into(), max.to_string(), "-bufsize".into(), (max * 2).to_string()]);
         }
@@ -352,29 +358,57 @@ impl TranscodeSettings {
             .is_some_and(|a| self.accepted_audio_codecs.iter().any(|c| c == a));
         args.extend(["-c:a".into(), if audio_ok { "copy" } else { "aac" }.into()]);
         args.extend(["-movflags", "+faststart", "-fps_mode", "passthrough", "-f", "mp4"].map(String::from));
-        args
+        (encoder.before_input, args)
     }
 }
 
-/// Writes the playback copy of `original` to `output`, through a partial
-/// file renamed into place, so a copy that exists is always complete.
-pub fn transcode(original: &Path, output: &Path, info: &VideoInfo, settings: &TranscodeSettings) -> Result<()> {
+/// How a transcode went: the encoder that made the copy, and why the
+/// hardware one was given up, if it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transcoded {
+    pub accel: Accel,
+    pub fallback_reason: Option<String>,
+}
+
+/// Writes the playback copy of `original` to `output` with the configured
+/// encoder, or in software when that fails, through a partial file renamed
+/// into place, so a copy that exists is always complete.
+pub fn transcode(original: &Path, output: &Path, info: &VideoInfo, settings: &TranscodeSettings) -> Result<Transcoded> {
     let dir = output.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let partial = output.with_extension("mp4.part");
-    let mut args: Vec<std::ffi::OsString> = ["-v", "error", "-y", "-i"].map(Into::into).to_vec();
-    args.push(original.into());
-    args.extend(settings.software_args(info).into_iter().map(Into::into));
-    args.push(partial.clone().into());
-    // Software encoding on a small board runs near real time at worst; allow a wide margin.
-    let seconds = info.duration_ms.unwrap_or(0) / 1000;
-    let timeout = Duration::from_secs(300 + 30 * seconds.max(0) as u64);
-    let refs: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    if let Err(e) = process::run("ffmpeg", &refs, timeout, "ffmpeg") {
-        let _ = std::fs::remove_file(&partial);
-        return Err(e);
-    }
-    std::fs::rename(&partial, output).map_err(|e| Error::io(output, e))
+    let attempt = |accel: &Accel| {
+        let (before, after) = settings.args(info, accel);
+        let mut args: Vec<std::ffi::OsString> = ["-v", "error", "-y"].map(Into::into).to_vec();
+        args.extend(before.into_iter().map(Into::into));
+        args.extend(["-i".into(), original.into()]);
+        args.extend(after.into_iter().map(Into::into));
+        args.push(partial.clone().into());
+        // Software encoding on a small board runs near real time at worst; allow a wide margin.
+        let seconds = info.duration_ms.unwrap_or(0).max(0) as u64 / 1000;
+        let refs: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let result = process::run("ffmpeg", &refs, Duration::from_secs(300 + 30 * seconds), "ffmpeg");
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        result
+    };
+    let outcome = match attempt(&settings.accel) {
+        Ok(()) => Transcoded {
+            accel: settings.accel.clone(),
+            fallback_reason: None,
+        },
+        Err(e) if settings.accel != Accel::Software => {
+            attempt(&Accel::Software)?;
+            Transcoded {
+                accel: Accel::Software,
+                fallback_reason: Some(e.to_string()),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    std::fs::rename(&partial, output).map_err(|e| Error::io(output, e))?;
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -479,16 +513,52 @@ mod tests {
     #[test]
     fn software_arguments_scale_by_the_shorter_side_and_keep_playable_audio() {
         let s = TranscodeSettings::default();
-        let args = s.software_args(&clip("hevc", Some("aac"), "mov", (1080, 1920))).join(" ");
+        let software = |info: &VideoInfo| s.args(info, &Accel::Software).1.join(" ");
+        let args = software(&clip("hevc", Some("aac"), "mov", (1080, 1920)));
         assert!(args.contains("-vf scale=720:-2,format=yuv420p"), "{args}");
         assert!(
             args.contains("-c:v libx264") && args.contains("-crf 23") && args.contains("-preset ultrafast"),
             "{args}"
         );
         assert!(args.contains("-c:a copy") && args.contains("-f mp4"), "{args}");
-        let args = s.software_args(&clip("vp9", Some("vorbis"), "webm", (3840, 2160))).join(" ");
+        let args = software(&clip("vp9", Some("vorbis"), "webm", (3840, 2160)));
         assert!(args.contains("scale=-2:720") && args.contains("-c:a aac"), "{args}");
-        let small = s.software_args(&clip("mpeg4", None, "avi", (320, 240))).join(" ");
+        let small = software(&clip("mpeg4", None, "avi", (320, 240)));
         assert!(!small.contains("scale="), "nothing is enlarged: {small}");
+    }
+
+    #[test]
+    fn a_failing_hardware_encoder_falls_back_to_software() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.mkv");
+        let made = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=duration=1:size=160x120:rate=10",
+                "-c:v",
+                "mpeg4",
+            ])
+            .arg(&input)
+            .status()
+            .expect("ffmpeg is missing: run ci/install-test-deps.sh");
+        assert!(made.success());
+        let info = probe(&input).unwrap();
+        // This machine has no VAAPI device at this path, so the hardware attempt fails for real.
+        let settings = TranscodeSettings {
+            accel: Accel::Vaapi {
+                device: "/nonexistent/renderD128".into(),
+            },
+            ..TranscodeSettings::default()
+        };
+        let output = dir.path().join("out.mp4");
+        let done = transcode(&input, &output, &info, &settings).unwrap();
+        assert_eq!(done.accel, Accel::Software);
+        assert!(done.fallback_reason.unwrap().contains("ffmpeg"));
+        assert_eq!(probe(&output).unwrap().video_codec, "h264");
+        assert!(!output.with_extension("mp4.part").exists());
     }
 }

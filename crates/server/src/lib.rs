@@ -15,12 +15,15 @@ mod routes;
 mod state;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 use shoebox_catalog::Catalog;
 use shoebox_jobs::{Runner, Waker};
 use shoebox_media::Layout;
+use shoebox_media::hwaccel::Hardware;
+use shoebox_media::video::TranscodeSettings;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -65,9 +68,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let waker = Waker::default();
-    let runner = Runner::new(catalog.clone(), layout.clone(), config.job_concurrency, waker.clone());
+    let hardware = tokio::task::spawn_blocking(|| Hardware::probe(Path::new("/sys"), Path::new("/dev"))).await?;
+    let accel = hardware.best_h264();
+    tracing::info!(encoder = accel.name(), found = ?hardware, "video hardware");
+    let video = TranscodeSettings {
+        accel,
+        ..TranscodeSettings::default()
+    };
+    let runner = Runner::new(catalog.clone(), layout.clone(), config.job_concurrency, waker.clone()).with_video_settings(video);
     let jobs = tokio::spawn(runner.run(shutdown_rx.clone()));
-    let state = AppState::new(catalog, layout, config.clone(), waker);
+    let state = AppState::new(catalog, layout, config.clone(), waker, hardware);
     // Once before serving, so a box that was off for a month is tidy when it answers.
     purge_expired_trash(&state).await;
     let sweeper = tokio::spawn(maintenance(state.clone(), shutdown_rx.clone()));

@@ -9,6 +9,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use shoebox_catalog::Catalog;
 use shoebox_jobs::Waker;
 use shoebox_media::Layout;
+use shoebox_media::hwaccel::Hardware;
 
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
@@ -21,10 +22,12 @@ pub struct AppState {
     pub jobs: Waker,
     pub login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub started: Instant,
+    /// Video hardware found at start-up, for the status page.
+    pub hardware: Arc<Hardware>,
 }
 
 impl AppState {
-    pub fn new(catalog: Catalog, layout: Layout, config: Config, jobs: Waker) -> Self {
+    pub fn new(catalog: Catalog, layout: Layout, config: Config, jobs: Waker, hardware: Hardware) -> Self {
         // Ten attempts at once, then one every six seconds per client address:
         // plenty for people, far too slow for password guessing.
         let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero")).allow_burst(NonZeroU32::new(10).expect("non-zero"));
@@ -35,6 +38,7 @@ impl AppState {
             jobs,
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
             started: Instant::now(),
+            hardware: Arc::new(hardware),
         }
     }
 

@@ -285,3 +285,23 @@ fn a_transcode_cut_off_by_a_crash_is_redone_once_after_restart() {
     .unwrap();
     assert_eq!(codec(&played), "h264");
 }
+
+#[test]
+fn the_status_page_says_which_video_encoder_was_found() {
+    let data = tempfile::tempdir().unwrap();
+    let s = Server::start(data.path());
+    let admin = s.admin();
+    let (status, body) = send(s.get("/api/shoebox/status").bearer_auth(&admin));
+    assert_eq!(status, 200, "{body}");
+    let hw = &body["hardware"];
+    // This machine has no video engine; on a board the probe's own tests cover each kind.
+    let expected = if hw["renderNodes"].as_array().unwrap().is_empty() && hw["v4l2Devices"].as_array().unwrap().is_empty() {
+        "software"
+    } else {
+        hw["videoEncoder"].as_str().unwrap()
+    };
+    assert_eq!(hw["videoEncoder"], expected, "{hw}");
+    assert!(hw["ffmpegHardwareEncoders"].is_array());
+    let user = s.user(&admin, "u@example.com");
+    assert_eq!(send(s.get("/api/shoebox/status").bearer_auth(&user)).0, 403, "status is for admins");
+}

@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::JobKind;
+use shoebox_media::hwaccel::Hardware;
 
 use crate::auth::{AdminAuth, Auth};
 use crate::dto;
@@ -30,7 +31,19 @@ async fn status(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<J
         "catalogSchemaVersion": schema,
         "dataDir": state.layout.root().display().to_string(),
         "jobs": { "pending": counts.pending, "running": counts.running, "failed": counts.failed },
+        "hardware": hardware_json(&state.hardware),
     })))
+}
+
+/// What the probe found for video, and the encoder transcodes use.
+fn hardware_json(hw: &Hardware) -> Value {
+    json!({
+        "videoEncoder": hw.best_h264().name(),
+        "ffmpegHardwareEncoders": hw.encoders,
+        "v4l2Devices": hw.v4l2_devices.iter().map(|(path, name)| json!({ "path": path, "name": name })).collect::<Vec<_>>(),
+        "renderNodes": hw.render_nodes,
+        "rkmppDevice": hw.rkmpp_device,
+    })
 }
 
 fn job_json(job: &shoebox_catalog::Job) -> Value {
