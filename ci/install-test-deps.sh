@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the test suite needs outside of cargo.
 #
-#   system (apt):  ffmpeg/ffprobe, exiftool, dbus-daemon, xz (fixtures)
+#   system (apt):  ffmpeg/ffprobe, exiftool, dbus-daemon, xz (fixtures),
+#                  chromium (the web UI's end-to-end tests, ci/web-test.sh)
 #   target/tools:  Node.js 22 (npm package node-linux-<arch>) and the
 #                  official Immich CLI, run through target/tools/bin/immich
 #
@@ -15,7 +16,7 @@ set -euo pipefail
 IMMICH_CLI_VERSION="3.2.2"
 NODE_VERSION="22.23.3"
 
-APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples)
+APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples chromium)
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$script_dir/.." && pwd)"
@@ -54,7 +55,7 @@ else
     log "apt packages present: ${APT_PACKAGES[*]}"
 fi
 
-for tool in ffmpeg ffprobe exiftool dbus-daemon; do
+for tool in ffmpeg ffprobe exiftool dbus-daemon chromium; do
     command -v "$tool" >/dev/null || die "$tool not on PATH after install"
 done
 
@@ -119,4 +120,4 @@ esac
 got_cli="$("$tools_dir/bin/immich" --version)"
 [ "$got_cli" = "$IMMICH_CLI_VERSION" ] || die "target/tools/bin/immich reports '$got_cli', expected $IMMICH_CLI_VERSION"
 
-log "ok: ffmpeg, exiftool, dbus-daemon; target/tools/bin/node ($got_node), target/tools/bin/immich ($got_cli)"
+log "ok: ffmpeg, exiftool, dbus-daemon, chromium; target/tools/bin/node ($got_node), target/tools/bin/immich ($got_cli)"

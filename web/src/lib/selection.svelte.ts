@@ -1,0 +1,37 @@
+import { SvelteSet } from 'svelte/reactivity';
+
+/**
+ * Selected asset ids, with shift-click ranges taken over the order the
+ * list shows (`order()` is asked at click time, as months load lazily).
+ */
+export class Selection {
+  readonly ids = new SvelteSet<string>();
+  private last: string | null = null;
+
+  constructor(private readonly order: () => string[]) {}
+
+  toggle(id: string, range: boolean): void {
+    if (range && this.last && this.last !== id) {
+      const all = this.order();
+      const a = all.indexOf(this.last);
+      const b = all.indexOf(id);
+      if (a >= 0 && b >= 0) {
+        for (const x of all.slice(Math.min(a, b), Math.max(a, b) + 1)) this.ids.add(x);
+        this.last = id;
+        return;
+      }
+    }
+    if (this.ids.has(id)) this.ids.delete(id);
+    else this.ids.add(id);
+    this.last = id;
+  }
+
+  clear(): void {
+    this.ids.clear();
+    this.last = null;
+  }
+
+  list(): string[] {
+    return [...this.ids];
+  }
+}

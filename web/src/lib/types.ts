@@ -1,0 +1,139 @@
+// The slices of the server's JSON this UI reads. Field names follow the
+// Immich OpenAPI document (target/fixtures/immich-openapi-3.0.0.json) and
+// Shoebox's own routes under /api/shoebox.
+
+export interface Setup {
+  complete: boolean;
+  adminCreated: boolean;
+  appliance: boolean;
+  hostname: string;
+  timeZone: string;
+  dataDir: string;
+  backupTarget: string | null;
+}
+
+export type SetupChange = Partial<Pick<Setup, 'hostname' | 'timeZone' | 'backupTarget' | 'complete'>>;
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  isAdmin: boolean;
+  quotaSizeInBytes: number | null;
+  quotaUsageInBytes: number | null;
+  shouldChangePassword: boolean;
+  createdAt: string;
+}
+
+export interface Bucket {
+  timeBucket: string;
+  count: number;
+}
+
+/** `TimeBucketAssetResponseDto`: one month of assets, one array per field. */
+export interface BucketAssets {
+  id: string[];
+  fileCreatedAt: string[];
+  localOffsetHours: number[];
+  ratio: number[];
+  isImage: boolean[];
+  isFavorite: boolean[];
+  isTrashed: boolean[];
+  duration: (string | number | null)[];
+}
+
+export interface Exif {
+  dateTimeOriginal?: string | null;
+  make?: string | null;
+  model?: string | null;
+  lensModel?: string | null;
+  fNumber?: number | null;
+  exposureTime?: string | null;
+  iso?: number | null;
+  focalLength?: number | null;
+  city?: string | null;
+  state?: string | null;
+  country?: string | null;
+  latitude?: number | null;
+  longitude?: number | null;
+  exifImageWidth?: number | null;
+  exifImageHeight?: number | null;
+  fileSizeInByte?: number | null;
+  description?: string | null;
+}
+
+export interface Asset {
+  id: string;
+  type: 'IMAGE' | 'VIDEO' | 'AUDIO' | 'OTHER';
+  originalFileName: string;
+  originalMimeType?: string;
+  fileCreatedAt: string;
+  localDateTime: string;
+  isFavorite: boolean;
+  isTrashed: boolean;
+  visibility: 'timeline' | 'archive' | 'hidden' | 'locked';
+  width?: number | null;
+  height?: number | null;
+  exifInfo?: Exif;
+}
+
+export interface Album {
+  id: string;
+  albumName: string;
+  description: string;
+  albumThumbnailAssetId: string | null;
+  assetCount: number;
+  startDate?: string | null;
+  endDate?: string | null;
+}
+
+export interface AlbumWithAssets extends Album {
+  assets: Asset[];
+}
+
+export interface SearchResult {
+  assets: { count: number; total: number; items: Asset[]; nextPage: string | null };
+}
+
+export interface UploadResult {
+  id: string;
+  status: 'created' | 'duplicate';
+}
+
+export interface FailedJob {
+  id: string | number;
+  kind: string;
+  assetId: string | null;
+  state: string;
+  attempts: number;
+  error: string | null;
+  updatedAt: string;
+}
+
+export interface Jobs {
+  pending: number;
+  running: number;
+  failed: number;
+  failedJobs: FailedJob[];
+}
+
+export interface Status {
+  version: string;
+  uptimeSeconds: number;
+  catalogSchemaVersion: number;
+  dataDir: string;
+  jobs: { pending: number; running: number; failed: number };
+}
+
+export interface Storage {
+  diskSize: string;
+  diskUse: string;
+  diskAvailable: string;
+  diskUsagePercentage: number;
+}
+
+export interface Version {
+  major: number;
+  minor: number;
+  patch: number;
+}
