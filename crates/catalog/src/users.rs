@@ -100,6 +100,28 @@ impl Catalog {
         })
     }
 
+    /// Changes name, email and quota where given; `quota` `Some(None)` lifts the quota.
+    pub fn update_user(&self, user_id: &str, name: Option<&str>, email: Option<&str>, quota: Option<Option<i64>>) -> Result<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE users SET name = coalesce(?2, name), email = coalesce(?3, email),
+                     quota_bytes = CASE WHEN ?4 THEN ?5 ELSE quota_bytes END, updated_at = ?6 WHERE id = ?1",
+                    params![user_id, name, email, quota.is_some(), quota.flatten(), now_millis()],
+                )
+                .map_err(|e| match e {
+                    crate::rusqlite::Error::SqliteFailure(f, _) if f.code == crate::rusqlite::ErrorCode::ConstraintViolation => {
+                        Error::Conflict("Another account already uses that email".into())
+                    }
+                    other => other.into(),
+                })?;
+            if n == 0 {
+                return Err(Error::NotFound("user"));
+            }
+            Ok(())
+        })
+    }
+
     /// The user's stored preferences (a JSON object the server interprets), if any.
     pub fn user_preferences(&self, user_id: &str) -> Result<Option<String>> {
         Ok(self

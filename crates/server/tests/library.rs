@@ -487,6 +487,23 @@ fn a_user_quota_stops_uploads_that_would_exceed_it() {
     assert!(body["message"].as_str().unwrap().contains("quota"));
     let me: Value = send(s.get("/api/users/me").bearer_auth(&token)).1;
     assert!(me["quotaUsageInBytes"].as_i64().unwrap() < 2000);
+
+    // The admin lifts the quota; a negative one is refused.
+    let id = me["id"].as_str().unwrap();
+    let (status, _) = send(
+        s.put(&format!("/api/admin/users/{id}"))
+            .bearer_auth(&admin)
+            .json(&json!({ "quotaSizeInBytes": -1 })),
+    );
+    assert_eq!(status, 400);
+    let (status, user) = send(
+        s.put(&format!("/api/admin/users/{id}"))
+            .bearer_auth(&admin)
+            .json(&json!({ "quotaSizeInBytes": null })),
+    );
+    common::schema::check("put", "/admin/users/{id}", status, &user);
+    assert!(user["quotaSizeInBytes"].is_null(), "{user}");
+    assert_eq!(s.upload(&token, "big.jpg", jpeg(200, 200, 1)).0, 201);
 }
 
 #[test]

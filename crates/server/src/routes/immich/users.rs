@@ -85,15 +85,32 @@ async fn create(State(state): State<AppState>, _admin: AdminAuth, Json(body): Js
 struct Update {
     password: Option<String>,
     should_change_password: Option<bool>,
+    name: Option<String>,
+    email: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    quota_size_in_bytes: Option<Option<i64>>,
 }
 
-/// Admin password reset.
+/// Tells a field sent as `null` (lift the quota) from one left out.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::deserialize(d).map(Some)
+}
+
+/// The admin changes an account: password reset, name, email, quota.
 async fn update(
     State(state): State<AppState>,
     _admin: AdminAuth,
     Path(id): Path<String>,
     Json(body): Json<Update>,
 ) -> ApiResult<Json<Value>> {
+    if body.quota_size_in_bytes.flatten().is_some_and(|q| q < 0) {
+        return Err(ApiError::bad_request(
+            "quotaSizeInBytes: use a number of bytes, or null for no quota",
+        ));
+    }
+    if body.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(ApiError::bad_request("name: an account needs a name"));
+    }
     if let Some(password) = body.password {
         check_new_password(&password)?;
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
@@ -101,6 +118,13 @@ async fn update(
             .map_err(ApiError::internal)??;
         let (id, change) = (id.clone(), body.should_change_password.unwrap_or(true));
         state.db(move |c| c.set_password_hash(&id, &hash, change)).await?;
+    }
+    if body.name.is_some() || body.email.is_some() || body.quota_size_in_bytes.is_some() {
+        let id = id.clone();
+        let email = body.email.map(|e| e.trim().to_owned());
+        state
+            .db(move |c| c.update_user(&id, body.name.as_deref(), email.as_deref(), body.quota_size_in_bytes))
+            .await?;
     }
     let (user, usage) = state.db(move |c| Ok((c.user(&id)?, c.usage_bytes(&id)?))).await?;
     Ok(Json(dto::user_admin(&user, usage)))
