@@ -5,7 +5,11 @@ import type {
   Bucket,
   BucketAssets,
   Jobs,
+  MapMarker,
+  Partner,
   SearchResult,
+  SharedLink,
+  SharedLinkSettings,
   Setup,
   SetupChange,
   Status,
@@ -81,10 +85,17 @@ const query = (params: Record<string, string | boolean | undefined>) => {
   return s ? `?${s}` : '';
 };
 
-export const thumbnailUrl = (id: string) => `/api/assets/${id}/thumbnail`;
-export const previewUrl = (id: string) => `/api/assets/${id}/thumbnail?size=preview`;
-export const originalUrl = (id: string) => `/api/assets/${id}/original`;
-export const videoUrl = (id: string) => `/api/assets/${id}/video/playback`;
+/**
+ * `key=…` or `slug=…`: how a visitor of a shared link names it on every
+ * read. Absent for a signed-in user, whose cookie is enough.
+ */
+export type LinkQuery = string | undefined;
+const via = (url: string, link: LinkQuery) => (link ? `${url}${url.includes('?') ? '&' : '?'}${link}` : url);
+
+export const thumbnailUrl = (id: string, link?: LinkQuery) => via(`/api/assets/${id}/thumbnail`, link);
+export const previewUrl = (id: string, link?: LinkQuery) => via(`/api/assets/${id}/thumbnail?size=preview`, link);
+export const originalUrl = (id: string, link?: LinkQuery) => via(`/api/assets/${id}/original`, link);
+export const videoUrl = (id: string, link?: LinkQuery) => via(`/api/assets/${id}/video/playback`, link);
 
 /** Which assets a timeline shows; the same query the Immich web client sends. */
 export interface TimelineFilter {
@@ -92,6 +103,8 @@ export interface TimelineFilter {
   isFavorite?: boolean;
   isTrashed?: boolean;
   visibility?: 'archive';
+  /** A partner's timeline. */
+  userId?: string;
 }
 
 export const api = {
@@ -111,7 +124,8 @@ export const api = {
   bucket: (f: TimelineFilter, timeBucket: string) =>
     request<BucketAssets>(`/timeline/bucket${query({ ...f, timeBucket })}`),
 
-  asset: (id: string) => request<Asset>(`/assets/${id}`),
+  // A visitor's 401 means "password" or "expired", not "log in again".
+  asset: (id: string, link?: LinkQuery) => request<Asset>(via(`/assets/${id}`, link), { quiet401: link !== undefined }),
   updateAssets: (ids: string[], change: { isFavorite?: boolean; visibility?: 'archive' | 'timeline' }) =>
     request<void>('/assets', { method: 'PUT', ...json({ ids, ...change }) }),
   trashAssets: (ids: string[]) => request<void>('/assets', { method: 'DELETE', ...json({ ids }) }),
@@ -124,7 +138,7 @@ export const api = {
     request<SearchResult>('/search/metadata', { method: 'POST', ...json({ ...filters, withExif: true, size: 250 }) }),
 
   albums: () => request<Album[]>('/albums'),
-  album: (id: string) => request<AlbumWithAssets>(`/albums/${id}`),
+  album: (id: string, link?: LinkQuery) => request<AlbumWithAssets>(via(`/albums/${id}`, link), { quiet401: link !== undefined }),
   createAlbum: (albumName: string, assetIds: string[]) =>
     request<Album>('/albums', { method: 'POST', ...json({ albumName, assetIds }) }),
   renameAlbum: (id: string, albumName: string) => request<Album>(`/albums/${id}`, { method: 'PATCH', ...json({ albumName }) }),
@@ -132,11 +146,37 @@ export const api = {
   addToAlbum: (id: string, ids: string[]) => request<unknown>(`/albums/${id}/assets`, { method: 'PUT', ...json({ ids }) }),
   removeFromAlbum: (id: string, ids: string[]) =>
     request<unknown>(`/albums/${id}/assets`, { method: 'DELETE', ...json({ ids }) }),
+  shareAlbum: (id: string, userId: string, role: 'editor' | 'viewer') =>
+    request<Album>(`/albums/${id}/users`, { method: 'PUT', ...json({ albumUsers: [{ userId, role }] }) }),
+  setAlbumRole: (id: string, userId: string, role: 'editor' | 'viewer') =>
+    request<void>(`/albums/${id}/user/${userId}`, { method: 'PUT', ...json({ role }) }),
+  /** The owner removes a member; a member leaves with `me`. */
+  removeAlbumUser: (id: string, userId: string) => request<void>(`/albums/${id}/user/${userId}`, { method: 'DELETE' }),
+
+  partners: (direction: 'shared-by' | 'shared-with') => request<Partner[]>(`/partners${query({ direction })}`),
+  addPartner: (sharedWithId: string) => request<Partner>('/partners', { method: 'POST', ...json({ sharedWithId }) }),
+  setPartnerInTimeline: (id: string, inTimeline: boolean) =>
+    request<Partner>(`/partners/${id}`, { method: 'PUT', ...json({ inTimeline }) }),
+  removePartner: (id: string) => request<void>(`/partners/${id}`, { method: 'DELETE' }),
+
+  sharedLinks: () => request<SharedLink[]>('/shared-links'),
+  createSharedLink: (target: { albumId: string } | { assetIds: string[] }, settings: SharedLinkSettings) =>
+    request<SharedLink>('/shared-links', {
+      method: 'POST',
+      ...json({ type: 'albumId' in target ? 'ALBUM' : 'INDIVIDUAL', ...target, ...settings }),
+    }),
+  deleteSharedLink: (id: string) => request<void>(`/shared-links/${id}`, { method: 'DELETE' }),
+  /** The link a visitor holds; 401 with the reason when it needs a password or has expired. */
+  visitLink: (link: string) => request<SharedLink>(`/shared-links/me?${link}`, { quiet401: true }),
+  unlockLink: (link: string, password: string) =>
+    request<SharedLink>(`/shared-links/login?${link}`, { method: 'POST', quiet401: true, ...json({ password }) }),
+
+  mapMarkers: () => request<MapMarker[]>('/map/markers'),
 
   users: () => request<User[]>('/admin/users'),
   createUser: (u: { email: string; name: string; password: string; quotaSizeInBytes: number | null }) =>
     request<User>('/admin/users', { method: 'POST', ...json(u) }),
-  updateUser: (id: string, change: { password?: string; quotaSizeInBytes?: number | null }) =>
+  updateUser: (id: string, change: { password?: string; name?: string; email?: string; quotaSizeInBytes?: number | null }) =>
     request<User>(`/admin/users/${id}`, { method: 'PUT', ...json(change) }),
   jobs: () => request<Jobs>('/shoebox/jobs'),
   retryJobs: () => request<{ count: number }>('/shoebox/jobs/retry', { method: 'POST' }),

@@ -1,5 +1,6 @@
 import { api, ApiError, setUnauthorizedHandler } from './api';
 import { navigate, route } from './router.svelte';
+import { linkQuery } from './share';
 import type { User } from './types';
 
 interface Session {
@@ -12,6 +13,8 @@ export const session: Session = $state({ user: null, returnTo: '/' });
 
 setUnauthorizedHandler(() => {
   session.user = null;
+  // A shared link's visitor has no account to log in to.
+  if (linkQuery(route.path)) return;
   if (route.path !== '/login' && route.path !== '/setup') {
     session.returnTo = route.path;
     navigate('/login');

@@ -85,10 +85,61 @@ export interface Album {
   assetCount: number;
   startDate?: string | null;
   endDate?: string | null;
+  /** The owner first, then the members it is shared with. */
+  albumUsers?: AlbumMember[];
+  shared?: boolean;
 }
 
 export interface AlbumWithAssets extends Album {
   assets: Asset[];
+}
+
+export type AlbumRole = 'owner' | 'editor' | 'viewer';
+
+/** A user as other users see them: no quota, no admin flag. */
+export interface Person {
+  id: string;
+  name: string;
+  email: string;
+}
+
+export interface AlbumMember {
+  role: AlbumRole;
+  user: Person;
+}
+
+export interface Partner extends Person {
+  inTimeline: boolean;
+}
+
+export interface SharedLink {
+  id: string;
+  key: string;
+  slug: string | null;
+  type: 'ALBUM' | 'INDIVIDUAL';
+  description: string | null;
+  hasPassword: boolean;
+  createdAt: string;
+  expiresAt: string | null;
+  allowDownload: boolean;
+  showMetadata: boolean;
+  album?: Album;
+  assets: Asset[];
+}
+
+/** What the share dialog sends; the target is added by the caller. */
+export interface SharedLinkSettings {
+  password?: string;
+  expiresAt?: string | null;
+  allowDownload: boolean;
+  showMetadata: boolean;
+  description?: string;
+}
+
+export interface MapMarker {
+  id: string;
+  lat: number;
+  lon: number;
 }
 
 export interface SearchResult {
