@@ -12,11 +12,24 @@ pub struct TimelineFilter {
     pub favorite: Option<bool>,
     /// Only this album's assets (the caller has checked access).
     pub album_id: Option<String>,
+    /// Also the main timelines of partners the user chose to show in theirs.
+    pub with_partners: bool,
 }
 
 impl TimelineFilter {
     fn visibility(&self) -> &'static str {
         self.visibility.unwrap_or(Visibility::Timeline).as_str()
+    }
+
+    /// Whose assets, `?1` being the user. Partners' photos join only the
+    /// main timeline, not trash, archive or favourites. A plain equality
+    /// when alone keeps SQLite on the owner index.
+    fn owners(&self) -> &'static str {
+        if self.with_partners && !self.trashed && self.visibility.is_none() && self.favorite.is_none() {
+            "owner_id IN (SELECT ?1 UNION SELECT shared_by_id FROM partners WHERE shared_with_id = ?1 AND in_timeline)"
+        } else {
+            "owner_id = ?1"
+        }
     }
 }
 
@@ -74,11 +87,12 @@ impl Catalog {
             stmt.query_map(params![album, filter.trashed, filter.favorite], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?
         } else {
-            let mut stmt = conn.prepare_cached(
+            let mut stmt = conn.prepare_cached(&format!(
                 "SELECT month, sum(count) AS n FROM timeline_months
-                 WHERE owner_id = ?1 AND trashed = ?2 AND (?3 OR visibility = ?4) AND (?5 IS NULL OR favorite = ?5)
+                 WHERE {} AND trashed = ?2 AND (?3 OR visibility = ?4) AND (?5 IS NULL OR favorite = ?5)
                  GROUP BY month HAVING n > 0 ORDER BY month DESC",
-            )?;
+                filter.owners()
+            ))?;
             // Trash shows every visibility; the timeline only its own.
             stmt.query_map(
                 params![owner_id, filter.trashed, filter.trashed, filter.visibility(), filter.favorite],
@@ -113,9 +127,10 @@ impl Catalog {
             };
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM assets a LEFT JOIN exif e ON e.asset_id = a.id
-                 WHERE a.owner_id = ?1 AND {state} AND a.local_taken_at >= ?3 AND a.local_taken_at < ?4
+                 WHERE a.{owners} AND {state} AND a.local_taken_at >= ?3 AND a.local_taken_at < ?4
                    AND (?5 IS NULL OR a.is_favorite = ?5)
-                 ORDER BY a.local_taken_at DESC, a.id"
+                 ORDER BY a.local_taken_at DESC, a.id",
+                owners = filter.owners()
             ))?;
             stmt.query_map(params![owner_id, filter.visibility(), from, to, filter.favorite], asset_from_row)?
                 .collect::<Result<_, _>>()?

@@ -137,7 +137,7 @@ pub fn asset(a: &Asset, exif_info: Option<&Exif>) -> Value {
 }
 
 /// `AlbumResponseDto`; the owner is listed in `albumUsers` first, as the apps expect.
-pub fn album(a: &Album, owner: &User, members: &[(User, AlbumRole)]) -> Value {
+pub fn album(a: &Album, owner: &User, members: &[(User, AlbumRole)], has_shared_link: bool) -> Value {
     let album_users: Vec<Value> = std::iter::once((owner, AlbumRole::Owner))
         .chain(members.iter().map(|(u, r)| (u, *r)))
         .map(|(u, role)| json!({ "role": role.as_str(), "user": user(u) }))
@@ -151,7 +151,9 @@ pub fn album(a: &Album, owner: &User, members: &[(User, AlbumRole)]) -> Value {
         "assetCount": a.asset_count,
         "createdAt": iso(a.created_at),
         "updatedAt": iso(a.updated_at),
-        "hasSharedLink": false,
+        "hasSharedLink": has_shared_link,
+        "ownerId": a.owner_id,
+        "owner": user(owner),
         "isActivityEnabled": false,
         "shared": !members.is_empty(),
         "order": "desc",

@@ -128,6 +128,28 @@ fn a_partner_sees_the_library_through_the_api_and_the_sync_stream() {
     );
     let (status, _) = send(s.get(&format!("/api/timeline/buckets?userId={anna_id}")).bearer_auth(&carl));
     assert_ne!(status, 200, "only partners see another user's timeline");
+    // Anna shows in Ben's own timeline now; Carl, not chosen, does not.
+    let (_, merged) = send(s.get("/api/timeline/buckets?withPartners=true").bearer_auth(&ben));
+    assert_eq!(merged[0]["count"], 2, "{merged}");
+    let month = merged[0]["timeBucket"].as_str().unwrap();
+    let (status, bucket) = send(
+        s.get(&format!("/api/timeline/bucket?withPartners=true&timeBucket={month}"))
+            .bearer_auth(&ben),
+    );
+    check("get", "/timeline/bucket", status, &bucket);
+    let mut shown_ids: Vec<String> = bucket["id"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    shown_ids.sort();
+    assert_eq!(shown_ids, annas);
+    assert_eq!(
+        send(s.get("/api/timeline/buckets").bearer_auth(&ben)).1,
+        json!([]),
+        "without withPartners, only Ben's own"
+    );
 
     // Anna's new photo and her deletion reach Ben; then she stops sharing.
     let newer = upload(&s, &anna, 4);

@@ -137,6 +137,18 @@ fn an_album_link_with_a_password_admits_only_those_who_give_it() {
     check("post", "/shared-links", status, &link);
     assert_eq!(link["album"]["id"], album_id.as_str());
     assert_eq!(
+        send(s.get(&format!("/api/albums/{album_id}")).bearer_auth(&owner)).1["hasSharedLink"],
+        true
+    );
+    assert_eq!(
+        send(
+            s.get(&format!("/api/albums/{}", other_album["id"].as_str().unwrap()))
+                .bearer_auth(&owner)
+        )
+        .1["hasSharedLink"],
+        false
+    );
+    assert_eq!(
         send(s.post("/api/shared-links").bearer_auth(&owner).json(&create)).0,
         400,
         "slugs are unique"

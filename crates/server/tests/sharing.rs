@@ -43,6 +43,12 @@ fn members_see_a_shared_album_and_others_see_nothing() {
     assert_eq!(status, 201, "{album}");
     let album_id = album["id"].as_str().unwrap().to_owned();
     assert!(send(s.get("/api/albums").bearer_auth(&bob)).1.as_array().unwrap().is_empty());
+    assert_eq!(album["ownerId"], me(&s, &owner).as_str());
+
+    // Anyone signed in can list the box's users, to pick whom to share with.
+    let (status, users) = send(s.get("/api/users").bearer_auth(&bob));
+    check("get", "/users", status, &users);
+    assert_eq!(users.as_array().unwrap().len(), 3);
 
     let share = json!({ "albumUsers": [{ "userId": me(&s, &bob), "role": "viewer" }] });
     let (status, shared) = send(s.put(&format!("/api/albums/{album_id}/users")).bearer_auth(&owner).json(&share));

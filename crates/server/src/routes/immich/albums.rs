@@ -26,7 +26,8 @@ pub fn router() -> Router<AppState> {
 
 /// `AlbumResponseDto` with the owner and the members in `albumUsers`.
 fn album_json(c: &Catalog, album: &Album) -> shoebox_catalog::Result<Value> {
-    Ok(dto::album(album, &c.user(&album.owner_id)?, &c.album_members(&album.id)?))
+    let has_link = !c.shared_links(&album.owner_id, Some(&album.id))?.is_empty();
+    Ok(dto::album(album, &c.user(&album.owner_id)?, &c.album_members(&album.id)?, has_link))
 }
 
 #[derive(Deserialize)]

@@ -59,7 +59,7 @@ fn link_json(c: &Catalog, link: &SharedLink, for_visitor: bool) -> shoebox_catal
     });
     if let Some(album_id) = &link.album_id {
         let album = c.album(&link.owner_id, album_id)?;
-        v["album"] = dto::album(&album, &c.user(&album.owner_id)?, &c.album_members(album_id)?);
+        v["album"] = dto::album(&album, &c.user(&album.owner_id)?, &c.album_members(album_id)?, true);
     }
     Ok(v)
 }

@@ -30,6 +30,7 @@ struct TimelineQuery {
     visibility: Option<String>,
     user_id: Option<String>,
     with_coordinates: Option<bool>,
+    with_partners: Option<bool>,
     time_bucket: Option<String>,
 }
 
@@ -44,10 +45,8 @@ async fn filter(state: &AppState, access: &Access, q: &TimelineQuery) -> ApiResu
                 return Err(ApiError::no_access("timeline"));
             };
             let filter = TimelineFilter {
-                trashed: false,
-                visibility: None,
-                favorite: None,
                 album_id: Some(album),
+                ..TimelineFilter::default()
             };
             return Ok((link.owner_id.clone(), filter));
         }
@@ -84,6 +83,7 @@ async fn filter(state: &AppState, access: &Access, q: &TimelineQuery) -> ApiResu
         },
         favorite: q.is_favorite,
         album_id: q.album_id.clone(),
+        with_partners: q.with_partners == Some(true) && partner.is_none(),
     };
     Ok((partner.unwrap_or(me), filter))
 }

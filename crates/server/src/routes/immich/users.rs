@@ -17,9 +17,18 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/users", get(search))
         .route("/users/me", get(me))
         .route("/admin/users", get(list).post(create))
         .route("/admin/users/{id}", get(one).put(update))
+}
+
+/// Everyone on the box, so users can pick whom to share albums and their
+/// library with (Immich lists all users to signed-in users).
+async fn search(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Value>>> {
+    auth.require("user.read")?;
+    let users = state.db(|c| c.users()).await?;
+    Ok(Json(users.iter().map(dto::user).collect()))
 }
 
 async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
