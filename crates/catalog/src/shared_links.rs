@@ -11,20 +11,14 @@ pub struct SharedLink {
     pub id: String,
     pub owner_id: String,
     pub key: String,
-    pub slug: Option<String>,
     /// The album shared; `None` for a link to chosen photos.
     pub album_id: Option<String>,
-    pub description: Option<String>,
-    pub password_hash: Option<String>,
-    pub expires_at: Option<Millis>,
-    pub allow_download: bool,
-    pub allow_upload: bool,
-    pub show_metadata: bool,
     pub created_at: Millis,
+    pub settings: SharedLinkSettings,
 }
 
 /// A link's settings, as created or edited.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SharedLinkSettings {
     pub slug: Option<String>,
     pub description: Option<String>,
@@ -44,15 +38,17 @@ fn from_row(r: &Row) -> crate::rusqlite::Result<SharedLink> {
         id: r.get(0)?,
         owner_id: r.get(1)?,
         key: r.get(2)?,
-        slug: r.get(3)?,
         album_id: r.get(4)?,
-        description: r.get(5)?,
-        password_hash: r.get(6)?,
-        expires_at: r.get(7)?,
-        allow_download: r.get(8)?,
-        allow_upload: r.get(9)?,
-        show_metadata: r.get(10)?,
         created_at: r.get(11)?,
+        settings: SharedLinkSettings {
+            slug: r.get(3)?,
+            description: r.get(5)?,
+            password_hash: r.get(6)?,
+            expires_at: r.get(7)?,
+            allow_download: r.get(8)?,
+            allow_upload: r.get(9)?,
+            show_metadata: r.get(10)?,
+        },
     })
 }
 
@@ -204,7 +200,7 @@ impl Catalog {
             )
             .map_err(slug_taken)?;
             // A changed password ends the visitors' sessions.
-            if before.password_hash != settings.password_hash {
+            if before.settings.password_hash != settings.password_hash {
                 tx.execute("DELETE FROM shared_link_sessions WHERE link_id = ?1", [id])?;
             }
             owned_link(tx, owner_id, id)

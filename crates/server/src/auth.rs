@@ -197,7 +197,7 @@ async fn named_link(parts: &Parts, state: &AppState) -> Result<Option<SharedLink
         .db(move |c| c.find_shared_link(digest.as_deref(), q.slug.as_deref()))
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "Invalid share key: ask for a new link"))?;
-    if link.expires_at.is_some_and(|t| t <= shoebox_catalog::now_millis()) {
+    if link.settings.expires_at.is_some_and(|t| t <= shoebox_catalog::now_millis()) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "This shared link has expired: ask its owner for a new one",
@@ -208,7 +208,7 @@ async fn named_link(parts: &Parts, state: &AppState) -> Result<Option<SharedLink
 
 /// A link with a password admits only visitors who gave it.
 async fn admitted(parts: &Parts, state: &AppState, link: &SharedLink) -> Result<(), ApiError> {
-    if link.password_hash.is_none() {
+    if link.settings.password_hash.is_none() {
         return Ok(());
     }
     if let Some(digest) = cookie(parts, SHARED_LINK_COOKIE).map(|t| token_digest(&t)) {

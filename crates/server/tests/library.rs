@@ -5,19 +5,13 @@ mod common;
 use common::{Server, files_under, fixture, jpeg, send};
 use serde_json::{Value, json};
 
-fn upload_ok(s: &Server, token: &str, name: &str, bytes: Vec<u8>) -> String {
-    let (status, body) = s.upload(token, name, bytes);
-    assert_eq!((status, body["status"].as_str()), (201, Some("created")), "{name}: {body}");
-    body["id"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn the_same_bytes_uploaded_twice_are_one_asset_and_bulk_check_knows_them() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
     let bytes = jpeg(64, 48, 7);
-    let id = upload_ok(&s, &token, "a.jpg", bytes.clone());
+    let id = s.created(&token, "a.jpg", bytes.clone());
     let (status, body) = s.upload(&token, "renamed.jpg", bytes.clone());
     assert_eq!(
         (status, body["status"].as_str(), body["id"].as_str()),
@@ -75,9 +69,9 @@ fn real_camera_photos_yield_their_exif_and_the_capture_date() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let gps = upload_ok(&s, &token, "GPS.jpg", fixture("GPS.jpg"));
-    let nikon = upload_ok(&s, &token, "NikonD70.jpg", fixture("NikonD70.jpg"));
-    let cr2 = upload_ok(&s, &token, "CanonRaw.cr2", fixture("CanonRaw.cr2"));
+    let gps = s.created(&token, "GPS.jpg", fixture("GPS.jpg"));
+    let nikon = s.created(&token, "NikonD70.jpg", fixture("NikonD70.jpg"));
+    let cr2 = s.created(&token, "CanonRaw.cr2", fixture("CanonRaw.cr2"));
 
     let a = s.settled(&token, &gps);
     let exif = &a["exifInfo"];
@@ -113,7 +107,7 @@ fn a_raw_file_gets_its_thumbnail_from_the_embedded_preview() {
     // embedded after it (the test NEF ships without one).
     let mut nef = fixture("Nikon.nef");
     nef.extend(jpeg(1200, 800, 4));
-    let id = upload_ok(&s, &token, "DSC_0001.NEF", nef);
+    let id = s.created(&token, "DSC_0001.NEF", nef);
     let a = s.settled(&token, &id);
     assert_eq!(a["resized"], true, "{:?}", s.failures(&token, &id));
     assert_eq!(a["originalMimeType"], "image/x-nikon-nef");
@@ -126,7 +120,7 @@ fn a_photo_without_a_capture_date_keeps_the_date_the_client_sent() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let id = upload_ok(&s, &token, "plain.jpg", jpeg(32, 32, 3));
+    let id = s.created(&token, "plain.jpg", jpeg(32, 32, 3));
     let a = s.settled(&token, &id);
     assert_eq!(a["fileCreatedAt"], "2001-02-03T04:05:06.000Z");
     assert_eq!(a["localDateTime"], "2001-02-03T04:05:06.000Z");
@@ -137,8 +131,8 @@ fn thumbnails_and_previews_have_immich_sizes_and_orientation_applied() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let id = upload_ok(&s, &token, "big.jpg", jpeg(3000, 2000, 9));
-    let rotated = upload_ok(&s, &token, "MWG.jpg", fixture("MWG.jpg"));
+    let id = s.created(&token, "big.jpg", jpeg(3000, 2000, 9));
+    let rotated = s.created(&token, "MWG.jpg", fixture("MWG.jpg"));
     let a = s.settled(&token, &id);
     assert_eq!((a["width"].as_i64(), a["height"].as_i64()), (Some(3000), Some(2000)));
 
@@ -182,14 +176,13 @@ fn corrupt_and_unsupported_files_get_a_clear_error_and_nothing_else_breaks() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let bad = upload_ok(&s, &token, "truncated.jpg", jpeg(400, 300, 1)[..600].to_vec());
-    let garbage = upload_ok(
-        &s,
+    let bad = s.created(&token, "truncated.jpg", jpeg(400, 300, 1)[..600].to_vec());
+    let garbage = s.created(
         &token,
         "garbage.jpg",
         b"\xFF\xD8\xFF\xE1\x00\x10Exif\x00\x00MM\x00\x2A\xFF\xFF\xFF\xFF".to_vec(),
     );
-    let good = upload_ok(&s, &token, "good.jpg", jpeg(300, 200, 2));
+    let good = s.created(&token, "good.jpg", jpeg(300, 200, 2));
     s.wait_idle(&token);
     assert_eq!(s.asset(&token, &good)["resized"], true);
     for id in [&bad, &garbage] {
@@ -224,7 +217,7 @@ fn path_tricks_in_file_names_stay_inside_the_library() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let id = upload_ok(&s, &token, "../../../../tmp/evil.jpg", jpeg(16, 16, 5));
+    let id = s.created(&token, "../../../../tmp/evil.jpg", jpeg(16, 16, 5));
     let a = s.asset(&token, &id);
     assert_eq!(a["originalFileName"], "evil.jpg");
     let files = files_under(dir.path());
@@ -238,7 +231,7 @@ fn originals_download_whole_and_by_range() {
     let s = Server::start(dir.path());
     let token = s.admin();
     let bytes = fixture("Canon.jpg");
-    let id = upload_ok(&s, &token, "Canon.jpg", bytes.clone());
+    let id = s.created(&token, "Canon.jpg", bytes.clone());
     let r = s.get(&format!("/api/assets/{id}/original")).bearer_auth(&token).send().unwrap();
     assert!(r.headers()["content-disposition"].to_str().unwrap().contains("Canon.jpg"));
     assert_eq!(r.bytes().unwrap().to_vec(), bytes);
@@ -257,9 +250,9 @@ fn favorites_archive_statistics_and_trash_with_restore_and_empty() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let a = upload_ok(&s, &token, "a.jpg", jpeg(16, 16, 1));
-    let b = upload_ok(&s, &token, "b.jpg", jpeg(16, 16, 2));
-    let v = upload_ok(&s, &token, "clip.mp4", b"\0\0\0\x18ftypmp42 not really a video".to_vec());
+    let a = s.created(&token, "a.jpg", jpeg(16, 16, 1));
+    let b = s.created(&token, "b.jpg", jpeg(16, 16, 2));
+    let v = s.created(&token, "clip.mp4", b"\0\0\0\x18ftypmp42 not really a video".to_vec());
     let stats = |q: &str| send(s.get(&format!("/api/assets/statistics{q}")).bearer_auth(&token)).1;
     assert_eq!(stats(""), json!({"images": 2, "videos": 1, "total": 3}));
     assert_eq!(s.asset(&token, &v)["type"], "VIDEO");
@@ -319,8 +312,8 @@ fn albums_can_be_created_renamed_filled_emptied_and_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let a = upload_ok(&s, &token, "a.jpg", jpeg(16, 16, 1));
-    let b = upload_ok(&s, &token, "b.jpg", jpeg(16, 16, 2));
+    let a = s.created(&token, "a.jpg", jpeg(16, 16, 1));
+    let b = s.created(&token, "b.jpg", jpeg(16, 16, 2));
     let (status, album) = send(
         s.post("/api/albums")
             .bearer_auth(&token)
@@ -372,7 +365,7 @@ fn one_user_can_reach_nothing_of_another_users_library() {
     let s = Server::start(dir.path());
     let alice = s.admin();
     let bob = s.user(&alice, "bob@example.com");
-    let photo = upload_ok(&s, &alice, "alice.jpg", jpeg(64, 64, 1));
+    let photo = s.created(&alice, "alice.jpg", jpeg(64, 64, 1));
     let (_, album) = send(
         s.post("/api/albums")
             .bearer_auth(&alice)
@@ -481,7 +474,7 @@ fn a_user_quota_stops_uploads_that_would_exceed_it() {
     let token = s.login("q@example.com", common::PASSWORD);
     let small = jpeg(8, 8, 1);
     assert!(small.len() < 2000);
-    upload_ok(&s, &token, "small.jpg", small);
+    s.created(&token, "small.jpg", small);
     let (status, body) = s.upload(&token, "big.jpg", jpeg(200, 200, 1));
     assert_eq!(status, 400, "{body}");
     assert!(body["message"].as_str().unwrap().contains("quota"));
@@ -511,8 +504,8 @@ fn trash_older_than_the_configured_days_is_emptied_with_its_files() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let old = upload_ok(&s, &token, "old.jpg", jpeg(16, 16, 1));
-    let kept = upload_ok(&s, &token, "kept.jpg", jpeg(16, 16, 2));
+    let old = s.created(&token, "old.jpg", jpeg(16, 16, 1));
+    let kept = s.created(&token, "kept.jpg", jpeg(16, 16, 2));
     s.wait_idle(&token);
     assert_eq!(
         send(s.delete("/api/assets").bearer_auth(&token).json(&json!({"ids": [old]}))).0,
@@ -560,7 +553,7 @@ fn an_iphone_style_heic_gets_a_thumbnail_and_preview() {
     );
     let s = Server::start(&dir.path().join("data"));
     let token = s.admin();
-    let id = upload_ok(&s, &token, "IMG_0001.HEIC", std::fs::read(&heic).unwrap());
+    let id = s.created(&token, "IMG_0001.HEIC", std::fs::read(&heic).unwrap());
     let a = s.settled(&token, &id);
     assert_eq!(a["resized"], true, "{:?}", s.failures(&token, &id));
     assert_eq!(a["originalMimeType"], "image/heic");
@@ -612,8 +605,8 @@ fn canon_cr3_and_fujifilm_raf_metadata_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let cr3 = upload_ok(&s, &token, "CanonRaw.cr3", fixture("CanonRaw.cr3"));
-    let raf = upload_ok(&s, &token, "FujiFilm.raf", fixture("FujiFilm.raf"));
+    let cr3 = s.created(&token, "CanonRaw.cr3", fixture("CanonRaw.cr3"));
+    let raf = s.created(&token, "FujiFilm.raf", fixture("FujiFilm.raf"));
     s.wait_idle(&token);
     let c = s.asset(&token, &cr3);
     assert_eq!(
@@ -635,7 +628,7 @@ fn a_live_photo_is_one_visible_asset_with_its_motion_part_hidden() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let video = upload_ok(&s, &token, "IMG_0001.MOV", b"\0\0\0\x14ftypqt  motion part".to_vec());
+    let video = s.created(&token, "IMG_0001.MOV", b"\0\0\0\x14ftypqt  motion part".to_vec());
     let form = reqwest::blocking::multipart::Form::new()
         .text("fileCreatedAt", "2023-05-06T07:08:09.000Z")
         .text("fileModifiedAt", "2023-05-06T07:08:09.000Z")
@@ -770,7 +763,7 @@ fn a_100_megapixel_photo_is_thumbnailed_within_a_small_memory_bound() {
     let mut panorama = std::io::Cursor::new(Vec::new());
     img.write_to(&mut panorama, image::ImageFormat::Jpeg).unwrap();
     drop(img);
-    let id = upload_ok(&s, &token, "panorama.jpg", panorama.into_inner());
+    let id = s.created(&token, "panorama.jpg", panorama.into_inner());
     let a = s.settled(&token, &id);
     assert_eq!(a["resized"], true, "{:?}", s.failures(&token, &id));
     assert_eq!(
@@ -805,8 +798,8 @@ fn dng_and_panasonic_rw2_metadata_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
-    let dng = upload_ok(&s, &token, "DNG.dng", fixture("DNG.dng"));
-    let rw2 = upload_ok(&s, &token, "Panasonic.rw2", fixture("Panasonic.rw2"));
+    let dng = s.created(&token, "DNG.dng", fixture("DNG.dng"));
+    let rw2 = s.created(&token, "Panasonic.rw2", fixture("Panasonic.rw2"));
     s.wait_idle(&token);
     let d = s.asset(&token, &dng);
     assert_eq!(
@@ -829,8 +822,8 @@ fn metadata_search_finds_by_camera_and_name_and_never_another_users_photos() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let alice = s.admin();
-    let nikon = upload_ok(&s, &alice, "NikonD70.jpg", fixture("NikonD70.jpg"));
-    upload_ok(&s, &alice, "GPS.jpg", fixture("GPS.jpg"));
+    let nikon = s.created(&alice, "NikonD70.jpg", fixture("NikonD70.jpg"));
+    s.created(&alice, "GPS.jpg", fixture("GPS.jpg"));
     s.wait_idle(&alice);
     let search = |token: &str, body: Value| send(s.post("/api/search/metadata").bearer_auth(token).json(&body)).1;
     let found = search(&alice, json!({"make": "NIKON CORPORATION"}));
@@ -861,8 +854,8 @@ fn geotagged_photos_are_map_markers_for_their_owner_only() {
     let s = Server::start(dir.path());
     let token = s.admin();
     let other = s.user(&token, "other@example.com");
-    let gps = upload_ok(&s, &token, "GPS.jpg", fixture("GPS.jpg"));
-    upload_ok(&s, &token, "plain.jpg", jpeg(64, 48, 1));
+    let gps = s.created(&token, "GPS.jpg", fixture("GPS.jpg"));
+    s.created(&token, "plain.jpg", jpeg(64, 48, 1));
     let exif = s.settled(&token, &gps)["exifInfo"].clone();
     assert!(exif["latitude"].is_f64(), "the fixture carries GPS: {exif}");
 

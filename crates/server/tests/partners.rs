@@ -5,18 +5,8 @@ mod common;
 
 use common::schema::check;
 use common::sync::{ack, app_stream, of_type};
-use common::{Server, jpeg, send};
+use common::{Server, send};
 use serde_json::{Value, json};
-
-fn upload(s: &Server, token: &str, seed: u8) -> String {
-    let (status, body) = s.upload(token, &format!("p{seed}.jpg"), jpeg(64, 48, seed));
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
-fn id_of(s: &Server, token: &str) -> String {
-    send(s.get("/api/users/me").bearer_auth(token)).1["id"].as_str().unwrap().to_owned()
-}
 
 fn asset_ids(lines: &[Value], kind: &str) -> Vec<String> {
     let mut ids: Vec<String> = of_type(lines, kind)
@@ -42,8 +32,8 @@ fn a_partner_sees_the_library_through_the_api_and_the_sync_stream() {
     let s = Server::start(dir.path());
     let anna = s.admin();
     let (ben, carl) = (s.user(&anna, "ben@example.com"), s.user(&anna, "carl@example.com"));
-    let (anna_id, ben_id, carl_id) = (id_of(&s, &anna), id_of(&s, &ben), id_of(&s, &carl));
-    let mut annas = vec![upload(&s, &anna, 1), upload(&s, &anna, 2)];
+    let (anna_id, ben_id, carl_id) = (s.user_id(&anna), s.user_id(&ben), s.user_id(&carl));
+    let mut annas = vec![s.photo(&anna, 1), s.photo(&anna, 2)];
     annas.sort();
 
     // Ben already receives Carl's library, so his phone has partner checkpoints.
@@ -51,7 +41,7 @@ fn a_partner_sees_the_library_through_the_api_and_the_sync_stream() {
         send(s.post("/api/partners").bearer_auth(&carl).json(&json!({ "sharedWithId": ben_id }))).0,
         201
     );
-    let carls = upload(&s, &carl, 3);
+    let carls = s.photo(&carl, 3);
     s.wait_idle(&anna);
     let before = app_stream(&s, &ben);
     assert_eq!(asset_ids(&before, "PartnerAssetV2"), std::slice::from_ref(&carls));
@@ -152,7 +142,7 @@ fn a_partner_sees_the_library_through_the_api_and_the_sync_stream() {
     );
 
     // Anna's new photo and her deletion reach Ben; then she stops sharing.
-    let newer = upload(&s, &anna, 4);
+    let newer = s.photo(&anna, 4);
     assert_eq!(
         send(
             s.delete("/api/assets")

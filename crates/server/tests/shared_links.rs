@@ -7,12 +7,6 @@ use common::schema::check;
 use common::{Server, fixture, jpeg, send};
 use serde_json::{Value, json};
 
-fn upload(s: &Server, token: &str, name: &str, bytes: Vec<u8>) -> String {
-    let (status, body) = s.upload(token, name, bytes);
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
 fn status_of(s: &Server, path: &str) -> u16 {
     s.get(path).send().unwrap().status().as_u16()
 }
@@ -23,9 +17,9 @@ fn a_link_to_photos_shows_those_photos_and_nothing_else() {
     let s = Server::start(dir.path());
     let owner = s.admin();
     let other = s.user(&owner, "other@example.com");
-    let shared = upload(&s, &owner, "a.jpg", jpeg(64, 48, 1));
-    let private = upload(&s, &owner, "b.jpg", jpeg(64, 48, 2));
-    let theirs = upload(&s, &other, "c.jpg", jpeg(64, 48, 3));
+    let shared = s.created(&owner, "a.jpg", jpeg(64, 48, 1));
+    let private = s.created(&owner, "b.jpg", jpeg(64, 48, 2));
+    let theirs = s.created(&other, "c.jpg", jpeg(64, 48, 3));
 
     let (status, link) = send(
         s.post("/api/shared-links")
@@ -118,8 +112,8 @@ fn an_album_link_with_a_password_admits_only_those_who_give_it() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let owner = s.admin();
-    let photo = upload(&s, &owner, "Canon.jpg", fixture("Canon.jpg"));
-    let outside = upload(&s, &owner, "x.jpg", jpeg(32, 32, 4));
+    let photo = s.created(&owner, "Canon.jpg", fixture("Canon.jpg"));
+    let outside = s.created(&owner, "x.jpg", jpeg(32, 32, 4));
     s.wait_idle(&owner);
     let (_, album) = send(
         s.post("/api/albums")

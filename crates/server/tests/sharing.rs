@@ -5,18 +5,8 @@ mod common;
 
 use common::schema::check;
 use common::sync::{ack, app_stream, of_type};
-use common::{Server, jpeg, send};
+use common::{Server, send};
 use serde_json::{Value, json};
-
-fn upload(s: &Server, token: &str, seed: u8) -> String {
-    let (status, body) = s.upload(token, &format!("s{seed}.jpg"), jpeg(64, 48, seed));
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
-fn me(s: &Server, token: &str) -> String {
-    send(s.get("/api/users/me").bearer_auth(token)).1["id"].as_str().unwrap().to_owned()
-}
 
 fn ids_of(lines: &[Value], kind: &str, field: &str) -> Vec<String> {
     let mut ids: Vec<String> = of_type(lines, kind)
@@ -33,8 +23,8 @@ fn members_see_a_shared_album_and_others_see_nothing() {
     let s = Server::start(dir.path());
     let owner = s.admin();
     let (bob, carol) = (s.user(&owner, "bob@example.com"), s.user(&owner, "carol@example.com"));
-    let photos = [upload(&s, &owner, 1), upload(&s, &owner, 2)];
-    let unshared = upload(&s, &owner, 3);
+    let photos = [s.photo(&owner, 1), s.photo(&owner, 2)];
+    let unshared = s.photo(&owner, 3);
     let (status, album) = send(
         s.post("/api/albums")
             .bearer_auth(&owner)
@@ -43,14 +33,14 @@ fn members_see_a_shared_album_and_others_see_nothing() {
     assert_eq!(status, 201, "{album}");
     let album_id = album["id"].as_str().unwrap().to_owned();
     assert!(send(s.get("/api/albums").bearer_auth(&bob)).1.as_array().unwrap().is_empty());
-    assert_eq!(album["ownerId"], me(&s, &owner).as_str());
+    assert_eq!(album["ownerId"], s.user_id(&owner).as_str());
 
     // Anyone signed in can list the box's users, to pick whom to share with.
     let (status, users) = send(s.get("/api/users").bearer_auth(&bob));
     check("get", "/users", status, &users);
     assert_eq!(users.as_array().unwrap().len(), 3);
 
-    let share = json!({ "albumUsers": [{ "userId": me(&s, &bob), "role": "viewer" }] });
+    let share = json!({ "albumUsers": [{ "userId": s.user_id(&bob), "role": "viewer" }] });
     let (status, shared) = send(s.put(&format!("/api/albums/{album_id}/users")).bearer_auth(&owner).json(&share));
     check("put", "/albums/{id}/users", status, &shared);
     assert_eq!(shared["shared"], true);
@@ -102,7 +92,7 @@ fn members_see_a_shared_album_and_others_see_nothing() {
     assert!(send(s.get("/api/albums").bearer_auth(&carol)).1.as_array().unwrap().is_empty());
 
     // A viewer adds nothing; an editor adds and removes only their own photos.
-    let bobs = upload(&s, &bob, 9);
+    let bobs = s.photo(&bob, 9);
     let add = |token: &str| {
         send(
             s.put(&format!("/api/albums/{album_id}/assets"))
@@ -112,7 +102,7 @@ fn members_see_a_shared_album_and_others_see_nothing() {
     };
     assert_eq!(add(&bob).0, 400, "a viewer cannot add photos");
     let (status, _) = send(
-        s.put(&format!("/api/albums/{album_id}/user/{}", me(&s, &bob)))
+        s.put(&format!("/api/albums/{album_id}/user/{}", s.user_id(&bob)))
             .bearer_auth(&owner)
             .json(&json!({ "role": "editor" })),
     );
@@ -157,7 +147,7 @@ fn a_member_who_joins_later_receives_the_whole_album_through_sync() {
     let s = Server::start(dir.path());
     let owner = s.admin();
     let bob = s.user(&owner, "bob@example.com");
-    let photos = vec![upload(&s, &owner, 1), upload(&s, &owner, 2)];
+    let photos = vec![s.photo(&owner, 1), s.photo(&owner, 2)];
     let (_, album) = send(
         s.post("/api/albums")
             .bearer_auth(&owner)
@@ -171,7 +161,7 @@ fn a_member_who_joins_later_receives_the_whole_album_through_sync() {
     assert!(of_type(&before, "AlbumV2").is_empty());
     ack(&s, &bob, &before);
 
-    let bob_id = me(&s, &bob);
+    let bob_id = s.user_id(&bob);
     let share = json!({ "albumUsers": [{ "userId": bob_id, "role": "viewer" }] });
     assert_eq!(
         send(s.put(&format!("/api/albums/{album_id}/users")).bearer_auth(&owner).json(&share)).0,
@@ -198,7 +188,7 @@ fn a_member_who_joins_later_receives_the_whole_album_through_sync() {
     ack(&s, &bob, &invited);
 
     // A photo added later and the owner's favourite reach Bob too.
-    let later = upload(&s, &owner, 3);
+    let later = s.photo(&owner, 3);
     assert_eq!(
         send(
             s.put(&format!("/api/albums/{album_id}/assets"))

@@ -9,18 +9,12 @@ use common::sync::{APP_TYPES, ack, app_stream, of_type, position, stream};
 use common::{Server, jpeg, send};
 use serde_json::json;
 
-fn upload(server: &Server, token: &str, seed: u8) -> String {
-    let (status, body) = server.upload(token, &format!("p{seed}.jpg"), jpeg(64, 48, seed));
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn a_first_sync_sends_the_library_in_order_and_then_only_changes() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let admin = server.admin();
-    let ids: Vec<String> = (1..=3).map(|seed| upload(&server, &admin, seed)).collect();
+    let ids: Vec<String> = (1..=3).map(|seed| server.photo(&admin, seed)).collect();
     server.wait_idle(&admin);
 
     // The app's one-off clean-ups before its first stream.
@@ -154,7 +148,7 @@ fn each_user_syncs_only_their_own_library_and_sees_every_owner() {
     let server = Server::start(dir.path());
     let admin = server.admin();
     let kid = server.user(&admin, "kid@example.com");
-    let mine = upload(&server, &admin, 1);
+    let mine = server.photo(&admin, 1);
     let (status, _) = send(
         server
             .post("/api/albums")
@@ -184,7 +178,7 @@ fn reset_acknowledgement_and_refusals() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let admin = server.admin();
-    upload(&server, &admin, 1);
+    server.photo(&admin, 1);
     let first = app_stream(&server, &admin);
     ack(&server, &admin, &first);
 

@@ -24,12 +24,6 @@ fn ffmpeg(dir: &Path, args: &[&str]) -> Vec<u8> {
 
 const SOURCE: [&str; 4] = ["-f", "lavfi", "-i", "testsrc=duration=4:size=320x240:rate=15"];
 
-fn upload(s: &Server, token: &str, name: &str, bytes: Vec<u8>) -> String {
-    let (status, body) = s.upload(token, name, bytes);
-    assert_eq!(status, 201, "{name}: {body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
 fn with(source: &[&str], rest: &[&str]) -> Vec<String> {
     source.iter().chain(rest).map(|s| s.to_string()).collect()
 }
@@ -112,11 +106,11 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
     ];
     let good: Vec<(&str, String)> = files
         .iter()
-        .map(|(name, bytes)| (*name, upload(&s, &token, name, bytes.clone())))
+        .map(|(name, bytes)| (*name, s.created(&token, name, bytes.clone())))
         .collect();
     let originals: Vec<Vec<u8>> = files.into_iter().map(|(_, bytes)| bytes).collect();
-    let broken = upload(&s, &token, "cut.mp4", truncated);
-    let fake = upload(&s, &token, "fake.mp4", b"\0\0\0\x18ftypmp42 this is not a video at all".to_vec());
+    let broken = s.created(&token, "cut.mp4", truncated);
+    let fake = s.created(&token, "fake.mp4", b"\0\0\0\x18ftypmp42 this is not a video at all".to_vec());
     s.wait_idle(&token);
 
     let asset = |id: &str| s.asset(&token, id);
@@ -257,7 +251,7 @@ fn a_transcode_cut_off_by_a_crash_is_redone_once_after_restart() {
     let data = tempfile::tempdir().unwrap();
     let s = Server::start(data.path());
     let token = s.admin();
-    let id = upload(&s, &token, "long.mov", hevc);
+    let id = s.created(&token, "long.mov", hevc);
     let encoded = data.path().join("cache/encoded-video");
     let files = |suffix: &str| {
         common::files_under(&encoded)

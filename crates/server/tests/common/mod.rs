@@ -130,6 +130,26 @@ impl Server {
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    /// Uploads `bytes` as `name`, expecting a new asset; returns its id.
+    pub fn created(&self, token: &str, name: &str, bytes: Vec<u8>) -> String {
+        let (status, body) = self.upload(token, name, bytes);
+        assert_eq!((status, body["status"].as_str()), (201, Some("created")), "{name}: {body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    /// A small generated photo, different for each seed, uploaded; returns its id.
+    pub fn photo(&self, token: &str, seed: u8) -> String {
+        self.created(token, &format!("p{seed}.jpg"), jpeg(64, 48, seed))
+    }
+
+    /// The id of the user the token belongs to.
+    pub fn user_id(&self, token: &str) -> String {
+        send(self.get("/api/users/me").bearer_auth(token)).1["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub fn asset(&self, token: &str, id: &str) -> Value {
         let r = self.get(&format!("/api/assets/{id}")).bearer_auth(token).send().unwrap();
         assert_eq!(r.status(), 200);

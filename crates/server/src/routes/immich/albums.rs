@@ -116,7 +116,7 @@ async fn one(State(state): State<AppState>, access: Access, Path(id): Path<Strin
         Access::Link(link) if link.album_id.as_deref() == Some(id.as_str()) => link.owner_id.clone(),
         Access::Link(_) => return Err(ApiError::no_access("album")),
     };
-    let hide_exif = matches!(&access, Access::Link(link) if !link.show_metadata);
+    let hide_exif = matches!(&access, Access::Link(link) if !link.settings.show_metadata);
     let album = state
         .db(move |c| {
             let album = c.album(&reader, &id)?;

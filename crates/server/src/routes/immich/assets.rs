@@ -276,7 +276,7 @@ async fn viewable(state: &AppState, access: &Access, id: String) -> ApiResult<As
 async fn info(State(state): State<AppState>, access: Access, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let asset = viewable(&state, &access, id).await?;
     let asset_id = asset.id.clone();
-    let hide_exif = matches!(&access, Access::Link(link) if !link.show_metadata);
+    let hide_exif = matches!(&access, Access::Link(link) if !link.settings.show_metadata);
     let exif = if hide_exif {
         None
     } else {
@@ -455,7 +455,7 @@ async fn thumbnail(
 
 /// The original file, as a download; a shared link must allow downloads.
 async fn original(State(state): State<AppState>, access: Access, Path(id): Path<String>, request: Request) -> ApiResult<Response> {
-    if matches!(&access, Access::Link(link) if !link.allow_download) {
+    if matches!(&access, Access::Link(link) if !link.settings.allow_download) {
         return Err(ApiError::forbidden("This shared link does not allow downloads"));
     }
     let asset = viewable(&state, &access, id).await?;

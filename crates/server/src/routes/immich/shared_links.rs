@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
 /// `SharedLinkResponseDto`. The password is never sent back: only its hash
 /// is kept. Without `showMetadata`, visitors get no EXIF.
 fn link_json(c: &Catalog, link: &SharedLink, for_visitor: bool) -> shoebox_catalog::Result<Value> {
-    let strip = for_visitor && !link.show_metadata;
+    let strip = for_visitor && !link.settings.show_metadata;
     let assets: Vec<Value> = match &link.album_id {
         Some(_) => Vec::new(),
         None => c
@@ -44,17 +44,17 @@ fn link_json(c: &Catalog, link: &SharedLink, for_visitor: bool) -> shoebox_catal
     let mut v = json!({
         "id": link.id,
         "key": link.key,
-        "slug": link.slug,
+        "slug": link.settings.slug,
         "type": if link.album_id.is_some() { "ALBUM" } else { "INDIVIDUAL" },
         "userId": link.owner_id,
-        "description": link.description,
+        "description": link.settings.description,
         "password": null,
-        "hasPassword": link.password_hash.is_some(),
+        "hasPassword": link.settings.password_hash.is_some(),
         "createdAt": dto::iso(link.created_at),
-        "expiresAt": link.expires_at.map(dto::iso),
-        "allowDownload": link.allow_download,
-        "allowUpload": link.allow_upload,
-        "showMetadata": link.show_metadata,
+        "expiresAt": link.settings.expires_at.map(dto::iso),
+        "allowDownload": link.settings.allow_download,
+        "allowUpload": link.settings.allow_upload,
+        "showMetadata": link.settings.show_metadata,
         "assets": assets,
     });
     if let Some(album_id) = &link.album_id {
@@ -190,16 +190,7 @@ async fn edit(State(state): State<AppState>, auth: Auth, Path(id): Path<String>,
         let (owner, id) = (owner.clone(), id.clone());
         state.db(move |c| c.shared_link(&owner, &id)).await?
     };
-    let base = SharedLinkSettings {
-        slug: current.slug,
-        description: current.description,
-        password_hash: current.password_hash,
-        expires_at: current.expires_at,
-        allow_download: current.allow_download,
-        allow_upload: current.allow_upload,
-        show_metadata: current.show_metadata,
-    };
-    let settings = body.apply(base)?;
+    let settings = body.apply(current.settings)?;
     let link = state
         .db(move |c| {
             let link = c.update_shared_link(&owner, &id, &settings)?;
@@ -238,7 +229,7 @@ async fn login(
     Json(body): Json<Password>,
 ) -> ApiResult<Response> {
     state.limit_password_attempts(peer)?;
-    let Some(hash) = &link.password_hash else {
+    let Some(hash) = &link.settings.password_hash else {
         return Err(ApiError::bad_request("This link has no password"));
     };
     if !auth::verify_password(&body.password, hash) {
