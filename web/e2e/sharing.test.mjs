@@ -1,6 +1,8 @@
 // Sharing in a real browser against a real server: an album shared with
 // another user as viewer then editor, a whole library shared with a
-// partner, public links opened without an account, the map, and quotas.
+// partner and mixed into their timeline, an album shared by a user who is
+// not an admin, public links opened without an account and edited, the
+// map, and quotas.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,6 +22,10 @@ let alice;
 const others = [];
 let album;
 let current;
+/** Bob, once he has an account: Alice's partner. */
+let bob;
+/** The album link given out to visitors, edited in a later step. */
+let albumLinkUrl;
 
 before(async () => {
   server = await startServer('sharing');
@@ -182,7 +188,8 @@ step('a partner sees my library until I stop sharing it', async () => {
   await alice.getByTestId('partner-by').filter({ hasText: BOB.email }).waitFor();
   await screenshot(alice, '44-sharing');
 
-  const bob = await logIn(BOB);
+  bob = await logIn(BOB);
+  await upload(bob, ['Sony.jpg']);
   await bob.getByRole('link', { name: 'Sharing' }).click();
   const row = bob.getByTestId('partner-with').filter({ hasText: ALICE.name });
   await Promise.all([
@@ -203,13 +210,98 @@ step('a partner sees my library until I stop sharing it', async () => {
   assert.equal(await viewer.getByRole('button', { name: 'Move to trash' }).count(), 0);
   await bob.keyboard.press('Escape');
 
+  // Shown in Bob's own timeline: Alice's photos among his, to look at only.
+  const aliceIds = (await call(alice, 'POST', '/api/search/metadata', { size: 10 })).assets.items.map((a) => a.id);
+  const [bobId] = (await call(bob, 'POST', '/api/search/metadata', { size: 10 })).assets.items.map((a) => a.id);
+  assert.equal(aliceIds.length, FILES.length);
+  await bob.getByRole('link', { name: 'Photos', exact: true }).click();
+  await count(bob, FILES.length + 1).waitFor();
+  for (const id of [...aliceIds, bobId]) await bob.locator(`[data-asset-id="${id}"]`).waitFor();
+  // Hers are marked with her name; his are not.
+  for (const id of aliceIds) await bob.locator(`[data-asset-id="${id}"]`).getByTestId('tile-owner').filter({ hasText: ALICE.name }).waitFor();
+  assert.equal(await bob.locator(`[data-asset-id="${bobId}"]`).getByTestId('tile-owner').count(), 0);
+  await bob.locator('.tile img').first().evaluate((img) => img.decode());
+  await screenshot(bob, '53-partner-in-my-timeline');
+
+  const tile = (id) => bob.locator(`[data-asset-id="${id}"]`);
+  const bar = bob.getByRole('toolbar', { name: 'Selected photos' });
+  const ownerOnly = ['Favourite', 'Unfavourite', 'Archive', 'Add to album', 'Share link', 'Delete'];
+  const offered = async () => (await Promise.all(ownerOnly.map((name) => bar.getByRole('button', { name, exact: true }).count()))).reduce((a, b) => a + b);
+  await tile(aliceIds[0]).getByRole('checkbox').click();
+  await bar.getByTestId('others-selected').filter({ hasText: 'Not your photo' }).waitFor();
+  await bar.getByRole('button', { name: 'Download' }).waitFor();
+  assert.equal(await offered(), 0, "no favourite, archive or delete for a partner's photo");
+  // With one of his own in the selection too, he can narrow it to his.
+  await tile(bobId).getByRole('checkbox').click();
+  await bob.getByTestId('selection-count').filter({ hasText: '2 selected' }).waitFor();
+  await bar.getByTestId('others-selected').filter({ hasText: '1 of them is not yours' }).waitFor();
+  assert.equal(await offered(), 0);
+  await screenshot(bob, '54-partner-mixed-selection');
+  await bar.getByRole('button', { name: 'Select only mine' }).click();
+  await bob.getByTestId('selection-count').filter({ hasText: '1 selected' }).waitFor();
+  await bar.getByRole('button', { name: 'Delete' }).waitFor();
+  await bar.getByRole('button', { name: 'Favourite', exact: true }).waitFor();
+  assert.equal(await bar.getByTestId('others-selected').count(), 0);
+  await bob.getByRole('button', { name: 'Clear selection' }).click();
+
+  // The viewer offers changes on his own photo, not on hers.
+  await tile(aliceIds[0]).locator('button.open').click();
+  await viewer.getByRole('button', { name: 'Info' }).waitFor();
+  await viewer.getByRole('link', { name: 'Download original' }).waitFor();
+  // Once the photo's details are in, the buttons show whose it is.
+  await viewer.getByRole('img', { name: /\.jpg$/ }).waitFor();
+  assert.equal(await viewer.getByRole('button', { name: 'Move to trash' }).count(), 0);
+  assert.equal(await viewer.getByRole('button', { name: 'Add to favourites' }).count(), 0);
+  await bob.keyboard.press('Escape');
+  await tile(bobId).locator('button.open').click();
+  await viewer.getByRole('button', { name: 'Move to trash' }).waitFor();
+  await bob.keyboard.press('Escape');
+
   alice.once('dialog', (d) => d.accept());
   await alice.getByTestId('partner-by').filter({ hasText: BOB.email }).getByRole('button', { name: 'Stop sharing' }).click();
   await alice.getByText('Nobody yet.').waitFor();
-  await bob.reload();
+  await bob.goto(`/#/partners/${partner.id}`);
   await bob.getByRole('heading', { name: 'Not shared with you' }).waitFor();
+  // And her photos leave his timeline with it.
+  await bob.getByRole('link', { name: 'Photos', exact: true }).click();
+  await count(bob, 1).waitFor();
   const denied = await bob.request.get(`/api/timeline/buckets?userId=${partner.id}`);
   assert.equal(denied.ok(), false);
+  current = alice;
+});
+
+step('a user who is not an admin shares an album through the people picker', async () => {
+  const carol = await logIn(CAROL);
+  const [sony] = (await call(carol, 'POST', '/api/search/metadata', { size: 10 })).assets.items;
+  const trip = await call(carol, 'POST', '/api/albums', { albumName: 'Carol trip', assetIds: [sony.id] });
+  await carol.goto(`/#/albums/${trip.id}`);
+  await carol.getByRole('heading', { name: 'Carol trip' }).waitFor();
+  await carol.getByRole('button', { name: 'Share', exact: true }).click();
+  const dialog = carol.getByRole('dialog', { name: 'Share “Carol trip”' });
+  // Everyone else on the box is offered, the admin included; not Carol herself.
+  const picker = dialog.getByLabel('Share with');
+  await picker.locator('option', { hasText: BOB.email }).waitFor({ state: 'attached' });
+  const options = await picker.locator('option:not([disabled])').allTextContents();
+  assert.deepEqual(options.sort(), [`${ALICE.name} (${ALICE.email})`, `${BOB.name} (${BOB.email})`]);
+  await picker.selectOption({ label: `${BOB.name} (${BOB.email})` });
+  await dialog.getByLabel('Role', { exact: true }).selectOption('editor');
+  await dialog.getByRole('button', { name: 'Share', exact: true }).click();
+  await dialog.getByTestId('album-member').filter({ hasText: BOB.email }).waitFor();
+  await screenshot(carol, '55-album-shared-by-non-admin');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+
+  // Her library too: the partner picker works for her as well.
+  await carol.getByRole('link', { name: 'Sharing' }).click();
+  await carol.getByLabel('Share my library with').selectOption({ label: `${BOB.name} (${BOB.email})` });
+  await carol.getByRole('button', { name: 'Share my library' }).click();
+  await carol.getByTestId('partner-by').filter({ hasText: BOB.email }).waitFor();
+  assert.equal(await carol.getByText('administrator').count(), 0);
+
+  await bob.getByRole('link', { name: 'Albums' }).click();
+  const card = bob.getByRole('region', { name: 'Shared with me' }).getByTestId('album-card').filter({ hasText: 'Carol trip' });
+  await card.filter({ hasText: `from ${CAROL.name}` }).click();
+  await bob.getByTestId('album-role').filter({ hasText: `Shared by ${CAROL.name} · you can add photos` }).waitFor();
+  await count(bob, 1).waitFor();
   current = alice;
 });
 
@@ -223,6 +315,7 @@ step('an album link with a password and no downloads, opened without an account'
   await dialog.getByRole('button', { name: 'Create link' }).click();
   const url = await dialog.getByLabel('Link address').inputValue();
   assert.match(url, /#\/s\/.+/);
+  albumLinkUrl = url;
   await dialog.getByRole('button', { name: 'Done' }).click();
 
   const guest = await visitor();
@@ -261,6 +354,55 @@ step('an album link with a password and no downloads, opened without an account'
 
   await alice.getByRole('link', { name: 'Shared links' }).click();
   await alice.getByTestId('shared-link').filter({ hasText: 'Album “Family”' }).filter({ hasText: 'Expired' }).waitFor();
+
+  // The album list marks the album that has a link.
+  await alice.getByRole('link', { name: 'Albums' }).click();
+  await alice.getByTestId('album-card').filter({ hasText: 'Family' }).getByTestId('album-link-marker').waitFor();
+  await alice.getByTestId('album-card').locator('img').first().evaluate((img) => img.decode());
+  await screenshot(alice, '56-albums-link-marker');
+  current = alice;
+});
+
+step("editing a link's password and expiry: the old password stops working", async () => {
+  const NEW_PASSWORD = 'a different sesame';
+  await alice.getByRole('link', { name: 'Shared links' }).click();
+  const row = alice.getByTestId('shared-link').filter({ hasText: 'Album “Family”' });
+  await row.getByRole('button', { name: 'Edit' }).click();
+  const dialog = alice.getByRole('dialog', { name: 'Edit link to Album “Family”' });
+  // The form starts from the link's settings: expired in 2020, no downloads.
+  assert.match(await dialog.getByLabel('Expires (optional)').inputValue(), /^20(19|20)-/);
+  assert.equal(await dialog.getByLabel('Allow downloading originals').isChecked(), false);
+  await dialog.getByLabel('New password (empty keeps the current one)').fill(NEW_PASSWORD);
+  await dialog.getByLabel('Expires (optional)').fill('');
+  await screenshot(alice, '57-edit-link-dialog');
+  await Promise.all([
+    alice.waitForResponse((r) => r.url().includes('/api/shared-links/') && r.request().method() === 'PATCH' && r.ok()),
+    dialog.getByRole('button', { name: 'Save' }).click(),
+  ]);
+  await dialog.waitFor({ state: 'detached' });
+  // The list shows the link as open again (no expiry), still with a password.
+  await row.filter({ hasText: 'password' }).filter({ hasNotText: 'Expire' }).waitFor();
+  await screenshot(alice, '58-shared-links-edited');
+
+  const guest = await visitor();
+  await guest.goto(albumLinkUrl);
+  await guest.getByRole('heading', { name: 'This album is protected' }).waitFor();
+  await guest.getByLabel('Password').fill(LINK_PASSWORD);
+  await guest.getByRole('button', { name: 'Open' }).click();
+  await guest.getByRole('alert').filter({ hasText: 'Wrong password' }).waitFor();
+  await guest.getByLabel('Password').fill(NEW_PASSWORD);
+  await guest.getByRole('button', { name: 'Open' }).click();
+  await guest.getByRole('heading', { name: 'Family' }).waitFor();
+
+  // "No password" takes it off: a new visitor goes straight in.
+  await row.getByRole('button', { name: 'Edit' }).click();
+  await dialog.getByLabel('No password').check();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await row.filter({ hasNotText: 'password' }).waitFor();
+  const open = await visitor();
+  await open.goto(albumLinkUrl);
+  await open.getByRole('heading', { name: 'Family' }).waitFor();
   current = alice;
 });
 

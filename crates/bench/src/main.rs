@@ -4,10 +4,12 @@
 //!   cargo build --release -p shoebox-server -p shoebox-bench
 //!   target/release/shoebox-bench ingest --photos 1000
 //!   target/release/shoebox-bench timeline --assets 1000000
+//!   target/release/shoebox-bench video
 
 mod ingest;
 mod server;
 mod timeline;
+mod video;
 
 use clap::Parser;
 
@@ -17,11 +19,14 @@ enum Bench {
     Ingest(ingest::IngestArgs),
     /// Timeline query latency on a large seeded catalog
     Timeline(timeline::TimelineArgs),
+    /// Transcode and poster speed against Immich's ffmpeg command
+    Video(video::VideoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Bench::parse() {
         Bench::Ingest(args) => ingest::run(args),
         Bench::Timeline(args) => timeline::run(args),
+        Bench::Video(args) => video::run(args),
     }
 }

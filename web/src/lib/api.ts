@@ -7,8 +7,10 @@ import type {
   Jobs,
   MapMarker,
   Partner,
+  Person,
   SearchResult,
   SharedLink,
+  SharedLinkChange,
   SharedLinkSettings,
   Setup,
   SetupChange,
@@ -105,6 +107,8 @@ export interface TimelineFilter {
   visibility?: 'archive';
   /** A partner's timeline. */
   userId?: string;
+  /** The main timeline with the partners the user chose to show in it. */
+  withPartners?: boolean;
 }
 
 export const api = {
@@ -165,6 +169,8 @@ export const api = {
       method: 'POST',
       ...json({ type: 'albumId' in target ? 'ALBUM' : 'INDIVIDUAL', ...target, ...settings }),
     }),
+  editSharedLink: (id: string, change: SharedLinkChange) =>
+    request<SharedLink>(`/shared-links/${id}`, { method: 'PATCH', ...json(change) }),
   deleteSharedLink: (id: string) => request<void>(`/shared-links/${id}`, { method: 'DELETE' }),
   /** The link a visitor holds; 401 with the reason when it needs a password or has expired. */
   visitLink: (link: string) => request<SharedLink>(`/shared-links/me?${link}`, { quiet401: true }),
@@ -173,6 +179,8 @@ export const api = {
 
   mapMarkers: () => request<MapMarker[]>('/map/markers'),
 
+  /** Everyone on this box, as any signed-in user may see them (for sharing). */
+  people: () => request<Person[]>('/users'),
   users: () => request<User[]>('/admin/users'),
   createUser: (u: { email: string; name: string; password: string; quotaSizeInBytes: number | null }) =>
     request<User>('/admin/users', { method: 'POST', ...json(u) }),

@@ -26,6 +26,12 @@ export class Selection {
     this.last = id;
   }
 
+  /** Keeps only the ids `keep` accepts. */
+  retain(keep: (id: string) => boolean): void {
+    for (const id of [...this.ids]) if (!keep(id)) this.ids.delete(id);
+    if (this.last && !this.ids.has(this.last)) this.last = null;
+  }
+
   clear(): void {
     this.ids.clear();
     this.last = null;

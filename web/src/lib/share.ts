@@ -24,3 +24,13 @@ export function linkUrl(link: Pick<SharedLink, 'key' | 'slug'>): string {
 
 export const isExpired = (link: Pick<SharedLink, 'expiresAt'>, now = Date.now()) =>
   link.expiresAt !== null && Date.parse(link.expiresAt) <= now;
+
+/**
+ * An instant as a `datetime-local` field's value: the reader's wall-clock
+ * time to the minute, the inverse of `new Date(value)`.
+ */
+export function localInput(iso: string): string {
+  const d = new Date(iso);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
+}

@@ -17,6 +17,8 @@ export interface Tile {
   height: number;
   isImage: boolean;
   isFavorite: boolean;
+  /** Whose photo; a partner's in a timeline that mixes theirs in. */
+  ownerId: string;
   duration: number | null;
   /** Wall-clock day where it was taken, for labels. */
   day: string;
@@ -44,6 +46,7 @@ interface Raw {
   ratios: number[];
   isImage: boolean[];
   isFavorite: boolean[];
+  ownerIds: string[];
   duration: (string | number | null)[];
 }
 
@@ -55,6 +58,7 @@ function toRaw(b: BucketAssets): Raw {
     ratios: b.ratio,
     isImage: b.isImage,
     isFavorite: b.isFavorite,
+    ownerIds: b.ownerId,
     duration: b.duration,
   };
 }
@@ -207,6 +211,7 @@ export class Timeline {
           height: box.height,
           isImage: raw.isImage[n] ?? true,
           isFavorite: raw.isFavorite[n] ?? false,
+          ownerId: raw.ownerIds[n] ?? '',
           duration: durationMs(raw.duration[n]),
           day: label,
         });

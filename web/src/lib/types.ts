@@ -40,6 +40,8 @@ export interface BucketAssets {
   isFavorite: boolean[];
   isTrashed: boolean[];
   duration: (string | number | null)[];
+  /** Whose photo: a partner's when the timeline mixes theirs in (`withPartners`). */
+  ownerId: string[];
 }
 
 export interface Exif {
@@ -64,6 +66,7 @@ export interface Exif {
 
 export interface Asset {
   id: string;
+  ownerId: string;
   type: 'IMAGE' | 'VIDEO' | 'AUDIO' | 'OTHER';
   originalFileName: string;
   originalMimeType?: string;
@@ -85,9 +88,13 @@ export interface Album {
   assetCount: number;
   startDate?: string | null;
   endDate?: string | null;
+  ownerId: string;
+  owner: Person;
   /** The owner first, then the members it is shared with. */
   albumUsers?: AlbumMember[];
   shared?: boolean;
+  /** The owner made a public link to it. */
+  hasSharedLink: boolean;
 }
 
 export interface AlbumWithAssets extends Album {
@@ -133,7 +140,21 @@ export interface SharedLinkSettings {
   expiresAt?: string | null;
   allowDownload: boolean;
   showMetadata: boolean;
+  slug?: string;
   description?: string;
+}
+
+/**
+ * An edit of an existing link: absent fields stay as they are; a null (or
+ * empty) password, expiry or slug removes it.
+ */
+export interface SharedLinkChange {
+  password?: string | null;
+  expiresAt?: string | null;
+  allowDownload?: boolean;
+  showMetadata?: boolean;
+  slug?: string | null;
+  description?: string | null;
 }
 
 export interface MapMarker {
