@@ -42,10 +42,31 @@ pub fn run(args: VideoArgs) -> anyhow::Result<()> {
     let clip = dir.path().join("phone.mov");
     let source = format!("testsrc2=duration={}:size=1920x1080:rate={FPS}", args.seconds);
     let sine = format!("sine=duration={}", args.seconds);
-    ffmpeg(&[
-        "-f", "lavfi", "-i", &source, "-f", "lavfi", "-i", &sine, "-c:v", "libx265", "-x265-params", "log-level=error",
-        "-preset", "ultrafast", "-tag:v", "hvc1", "-pix_fmt", "yuv420p", "-c:a", "aac",
-    ], &clip)?;
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &source,
+            "-f",
+            "lavfi",
+            "-i",
+            &sine,
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=error",
+            "-preset",
+            "ultrafast",
+            "-tag:v",
+            "hvc1",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+        ],
+        &clip,
+    )?;
     let info = video::probe(&clip)?;
     println!(
         "clip: {}x{} {}, {} s at {FPS} fps",
@@ -71,15 +92,36 @@ fn run_step(step: Step, clip: &Path, seconds: u32) -> anyhow::Result<()> {
     let start = Instant::now();
     let label = match step {
         Step::Transcode => {
-            let settings = TranscodeSettings { accel: Accel::Software, ..TranscodeSettings::default() };
+            let settings = TranscodeSettings {
+                accel: Accel::Software,
+                ..TranscodeSettings::default()
+            };
             video::transcode(clip, &dir.join("shoebox.mp4"), &info, &settings)?;
             "transcode, Shoebox"
         }
         Step::ImmichTranscode => {
             // Immich's software H.264 command for its defaults (server/src/utils/media.ts, BaseConfig.getCommand).
             let args = [
-                "-c:v", "h264", "-c:a", "aac", "-movflags", "faststart", "-fps_mode", "passthrough", "-map", "0:0", "-map_metadata",
-                "-1", "-map", "0:1", "-vf", "scale=-2:720", "-preset", "ultrafast", "-crf", "23",
+                "-c:v",
+                "h264",
+                "-c:a",
+                "aac",
+                "-movflags",
+                "faststart",
+                "-fps_mode",
+                "passthrough",
+                "-map",
+                "0:0",
+                "-map_metadata",
+                "-1",
+                "-map",
+                "0:1",
+                "-vf",
+                "scale=-2:720",
+                "-preset",
+                "ultrafast",
+                "-crf",
+                "23",
             ];
             ffmpeg_on(&[], clip, &args, &dir.join("immich.mp4"))?;
             "transcode, Immich"
@@ -101,7 +143,11 @@ fn run_step(step: Step, clip: &Path, seconds: u32) -> anyhow::Result<()> {
     };
     let secs = start.elapsed().as_secs_f64();
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
-    let rate = if matches!(step, Step::Transcode | Step::ImmichTranscode) { format!("{:6.1} fps", frames / secs) } else { " ".repeat(10) };
+    let rate = if matches!(step, Step::Transcode | Step::ImmichTranscode) {
+        format!("{:6.1} fps", frames / secs)
+    } else {
+        " ".repeat(10)
+    };
     println!("{label:<20} {rate}  {secs:6.2} s  ffmpeg peak RSS {} MiB", usage.max_rss() / 1024);
     Ok(())
 }

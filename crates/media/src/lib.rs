@@ -12,6 +12,7 @@ pub mod hwaccel;
 pub mod layout;
 pub mod media_type;
 pub mod metadata;
+pub mod motion;
 mod process;
 pub mod thumbnail;
 pub mod video;

@@ -347,7 +347,7 @@ fn gps_coordinate(exif: &Exif, tag: Tag, ref_tag: Tag, negative: char, max: f64)
 }
 
 /// The XMP packet embedded in a file, found by its `x:xmpmeta` element.
-fn xmp_packet(bytes: &[u8]) -> Option<&str> {
+pub(crate) fn xmp_packet(bytes: &[u8]) -> Option<&str> {
     let start = find(bytes, b"<x:xmpmeta")?;
     let end = start + find(&bytes[start..], b"</x:xmpmeta>")? + "</x:xmpmeta>".len();
     std::str::from_utf8(&bytes[start..end]).ok()
@@ -359,7 +359,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The value of an XMP property written either as an attribute
 /// (`xmp:Rating="5"`) or as an element (`<xmp:Rating>5</xmp:Rating>`).
-fn xmp_property<'a>(xmp: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn xmp_property<'a>(xmp: &'a str, name: &str) -> Option<&'a str> {
     let attr = format!("{name}=\"");
     if let Some(i) = xmp.find(&attr) {
         let rest = &xmp[i + attr.len()..];

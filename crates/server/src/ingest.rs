@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use axum::extract::multipart::Field;
 use sha1::{Digest, Sha1};
-use shoebox_catalog::{Catalog, NewAsset};
+use shoebox_catalog::{AssetKind, Catalog, NewAsset, Visibility};
 use shoebox_media::Layout;
 use tokio::io::AsyncWriteExt;
 
@@ -78,6 +78,85 @@ pub async fn receive(layout: &Layout, mut field: Field<'_>) -> ApiResult<Receive
     file.sync_all().await.map_err(|e| storage_error(e, "syncing an upload"))?;
     received.sha1 = hasher.finalize().into();
     Ok(received)
+}
+
+/// Android motion photos carry their video after the still: it is stored
+/// first as a hidden video asset of its own, and the still (kept whole, as
+/// uploaded) links to it as an iPhone's live photo does. Runs on a
+/// blocking thread, before `store` of the still.
+pub fn split_motion_photo(catalog: &Catalog, layout: &Layout, still: &Received, mut new: NewAsset) -> ApiResult<NewAsset> {
+    if new.kind != AssetKind::Image || new.live_photo_video_id.is_some() {
+        return Ok(new);
+    }
+    let offset = match shoebox_media::motion::embedded_video(&still.temp) {
+        Ok(Some(offset)) => offset,
+        Ok(None) => return Ok(new),
+        // An unreadable still is the still's problem; its own jobs will report it.
+        Err(e) => {
+            tracing::debug!(error = %e, "could not look for a motion photo's video");
+            return Ok(new);
+        }
+    };
+    let part = copy_tail(layout, still, offset)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let stem = new
+        .original_file_name
+        .rsplit_once('.')
+        .map_or(new.original_file_name.as_str(), |(stem, _)| stem);
+    let video = NewAsset {
+        original_path: Layout::original(&new.owner_id, &id, ".mp4"),
+        owner_id: new.owner_id.clone(),
+        checksum: part.sha1.to_vec(),
+        kind: AssetKind::Video,
+        original_file_name: format!("{stem}.mp4"),
+        mime_type: "video/mp4".into(),
+        file_size: part.size as i64,
+        device_asset_id: format!("{}-motion", new.device_asset_id),
+        device_id: new.device_id.clone(),
+        file_created_at: new.file_created_at,
+        file_modified_at: new.file_modified_at,
+        duration_ms: None,
+        is_favorite: false,
+        visibility: Visibility::Hidden,
+        live_photo_video_id: None,
+        sidecar_path: None,
+        id,
+    };
+    let (Stored::Created(video_id) | Stored::Duplicate(video_id)) = store(catalog, layout, part, None, video)?;
+    new.live_photo_video_id = Some(video_id);
+    Ok(new)
+}
+
+/// Copies `source` from `offset` to its end into a new incoming file, hashed and synced.
+fn copy_tail(layout: &Layout, source: &Received, offset: u64) -> ApiResult<Received> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut part = Received {
+        temp: layout.incoming_dir().join(uuid::Uuid::new_v4().simple().to_string()),
+        sha1: [0; 20],
+        size: 0,
+        kept: false,
+    };
+    let mut input = std::fs::File::open(&source.temp).map_err(|e| storage_error(e, "reading a motion photo"))?;
+    input
+        .seek(SeekFrom::Start(offset))
+        .map_err(|e| storage_error(e, "reading a motion photo"))?;
+    let mut output = std::fs::File::create(&part.temp).map_err(|e| storage_error(e, "creating a motion photo's video"))?;
+    let mut hasher = Sha1::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = input.read(&mut buf).map_err(|e| storage_error(e, "reading a motion photo"))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        output
+            .write_all(&buf[..n])
+            .map_err(|e| storage_error(e, "writing a motion photo's video"))?;
+        part.size += n as u64;
+    }
+    output.sync_all().map_err(|e| storage_error(e, "syncing a motion photo's video"))?;
+    part.sha1 = hasher.finalize().into();
+    Ok(part)
 }
 
 /// The outcome of storing: the id of the new asset, or of the one the user

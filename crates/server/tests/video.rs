@@ -299,3 +299,88 @@ fn the_status_page_says_which_video_encoder_was_found() {
     let user = s.user(&admin, "u@example.com");
     assert_eq!(send(s.get("/api/shoebox/status").bearer_auth(&user)).0, 403, "status is for admins");
 }
+
+/// A JPEG with an XMP segment announcing a motion photo, and the MP4 after it,
+/// as Google's camera writes them.
+fn motion_photo(still: &[u8], video: &[u8]) -> Vec<u8> {
+    let xmp = format!(
+        r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+        <rdf:Description xmlns:GCamera="http://ns.google.com/photos/1.0/camera/" xmlns:Container="http://ns.google.com/photos/1.0/container/"
+          xmlns:Item="http://ns.google.com/photos/1.0/container/item/" GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1">
+        <Container:Directory><rdf:Seq>
+          <rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="Primary" Item:Length="0" Item:Padding="0"/></rdf:li>
+          <rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" Item:Semantic="MotionPhoto" Item:Length="{}" Item:Padding="0"/></rdf:li>
+        </rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>"#,
+        video.len()
+    );
+    let payload = [b"http://ns.adobe.com/xap/1.0/\0".as_slice(), xmp.as_bytes()].concat();
+    let mut out = still[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&still[2..]);
+    out.extend_from_slice(video);
+    out
+}
+
+#[test]
+fn an_android_motion_photo_becomes_a_still_with_a_playable_motion_part() {
+    let clips = tempfile::tempdir().unwrap();
+    let video = ffmpeg(
+        clips.path(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=2:size=320x240:rate=15",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "motion.mp4",
+        ],
+    );
+    let photo = motion_photo(&common::jpeg(320, 240, 5), &video);
+    let data = tempfile::tempdir().unwrap();
+    let s = Server::start(data.path());
+    let token = s.admin();
+    let still = s.created(&token, "PXL_20240101_MP.jpg", photo.clone());
+    s.wait_idle(&token);
+
+    let a = s.asset(&token, &still);
+    let motion = a["livePhotoVideoId"].as_str().expect("the still links its motion part").to_owned();
+    let m = s.asset(&token, &motion);
+    assert_eq!((m["type"].as_str(), m["visibility"].as_str()), (Some("VIDEO"), Some("hidden")));
+    assert_eq!(m["originalFileName"], "PXL_20240101_MP.mp4");
+    assert!(s.failures(&token, &still).is_empty() && s.failures(&token, &motion).is_empty());
+    let played = s
+        .get(&format!("/api/assets/{motion}/video/playback"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(
+        played.as_ref(),
+        video.as_slice(),
+        "the motion part is the embedded MP4, byte for byte"
+    );
+    let original = s
+        .get(&format!("/api/assets/{still}/original"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(original.as_ref(), photo.as_slice(), "the still's original is kept whole");
+    let (_, buckets) = send(s.get("/api/timeline/buckets").bearer_auth(&token));
+    assert_eq!(buckets[0]["count"], 1, "one visible asset: {buckets}");
+
+    let (status, again) = s.upload(&token, "PXL_20240101_MP.jpg", photo);
+    assert_eq!(
+        (status, again["id"].as_str()),
+        (200, Some(still.as_str())),
+        "a retried upload is a duplicate"
+    );
+    assert_eq!(send(s.get("/api/assets/statistics").bearer_auth(&token)).1["total"], 2);
+}

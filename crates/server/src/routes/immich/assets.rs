@@ -183,9 +183,12 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
         }
     }
     let (catalog, layout) = (state.catalog.clone(), state.layout.clone());
-    let stored = tokio::task::spawn_blocking(move || ingest::store(&catalog, &layout, received, sidecar, new))
-        .await
-        .map_err(ApiError::internal)??;
+    let stored = tokio::task::spawn_blocking(move || {
+        let new = ingest::split_motion_photo(&catalog, &layout, &received, new)?;
+        ingest::store(&catalog, &layout, received, sidecar, new)
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(match stored {
         Stored::Created(id) => {
             state.jobs.wake();
