@@ -1,5 +1,6 @@
 //! Albums and their assets.
 
+use crate::partners::PARTNERS_OF;
 use crate::rusqlite::{OptionalExtension, Row, Transaction, params};
 use crate::users::{COLUMNS as USER_COLUMNS, from_row as user_from_row};
 use crate::{Catalog, Error, Millis, OptionalExt, Result, User, new_id, now_millis};
@@ -136,12 +137,13 @@ fn add_in(tx: &Transaction, owner_id: &str, album_id: &str, ids: &[String]) -> R
     let now = now_millis();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let owned: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM assets WHERE id = ?1 AND owner_id = ?2)",
-            [id, owner_id],
+        // The user's own photos, and those of partners who share their library with them, as in Immich.
+        let allowed: bool = tx.query_row(
+            &format!("SELECT EXISTS(SELECT 1 FROM assets WHERE id = ?2 AND (owner_id = ?1 OR owner_id IN ({PARTNERS_OF})))"),
+            [owner_id, id],
             |r| r.get(0),
         )?;
-        if !owned {
+        if !allowed {
             out.push(AlbumAssetChange::NotFound);
             continue;
         }
