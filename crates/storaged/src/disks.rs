@@ -1,0 +1,140 @@
+//! The machine's disks as `lsblk` reports them, and which of them the
+//! storage service may offer: never the one the system runs from.
+
+use serde::{Deserialize, Serialize};
+use zbus::zvariant::Type;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not run lsblk (util-linux): {0}")]
+    Lsblk(std::io::Error),
+    #[error("lsblk failed: {0}")]
+    LsblkFailed(String),
+    #[error("lsblk gave unreadable output: {0}")]
+    Parse(#[from] serde_json::Error),
+}
+
+/// One whole disk, as the web UI's disk picker shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Disk {
+    /// e.g. "/dev/sda"
+    pub path: String,
+    pub model: String,
+    pub serial: String,
+    pub size_bytes: u64,
+    /// "usb", "sata", "nvme", ... or "" when the kernel does not say.
+    pub transport: String,
+    /// No partitions and no file system: safe to make part of a pool.
+    pub blank: bool,
+    /// Holds the running system (its root or boot file system): never offered.
+    pub system: bool,
+}
+
+#[derive(Deserialize)]
+struct Listing {
+    blockdevices: Vec<Device>,
+}
+
+#[derive(Deserialize)]
+struct Device {
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+    size: Option<u64>,
+    model: Option<String>,
+    serial: Option<String>,
+    fstype: Option<String>,
+    #[serde(default)]
+    mountpoints: Vec<Option<String>>,
+    tran: Option<String>,
+    #[serde(default)]
+    children: Vec<Device>,
+}
+
+impl Device {
+    fn mounted(&self) -> bool {
+        self.mountpoints.iter().flatten().next().is_some() || self.children.iter().any(Device::mounted)
+    }
+
+    fn has_system_mount(&self) -> bool {
+        self.mountpoints
+            .iter()
+            .flatten()
+            .any(|m| matches!(m.as_str(), "/" | "/boot" | "/boot/efi" | "/usr"))
+            || self.children.iter().any(Device::has_system_mount)
+    }
+}
+
+/// Asks lsblk for every block device.
+pub fn list() -> Result<Vec<Disk>, Error> {
+    let out = std::process::Command::new("lsblk")
+        .args([
+            "--json",
+            "--bytes",
+            "--tree",
+            "-o",
+            "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,FSTYPE,MOUNTPOINTS,TRAN",
+        ])
+        .output()
+        .map_err(Error::Lsblk)?;
+    if !out.status.success() {
+        return Err(Error::LsblkFailed(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
+    }
+    parse(&out.stdout)
+}
+
+/// Whole disks only: not partitions, RAM disks, loop or optical devices.
+fn parse(json: &[u8]) -> Result<Vec<Disk>, Error> {
+    let listing: Listing = serde_json::from_slice(json)?;
+    Ok(listing
+        .blockdevices
+        .into_iter()
+        .filter(|d| d.kind == "disk" && !d.path.starts_with("/dev/zram") && !d.path.starts_with("/dev/ram") && d.size.unwrap_or(0) > 0)
+        .map(|d| Disk {
+            system: d.has_system_mount(),
+            blank: d.children.is_empty() && d.fstype.is_none() && !d.mounted(),
+            path: d.path,
+            model: d.model.unwrap_or_default().trim().to_owned(),
+            serial: d.serial.unwrap_or_default().trim().to_owned(),
+            size_bytes: d.size.unwrap_or(0),
+            transport: d.tran.unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_disk_is_marked_and_blank_disks_are_told_apart() {
+        let json = br#"{"blockdevices":[
+          {"name":"mmcblk0","path":"/dev/mmcblk0","type":"disk","size":31914983424,"model":null,"serial":"0x1234","fstype":null,
+           "mountpoints":[null],"tran":null,"children":[
+             {"name":"mmcblk0p1","path":"/dev/mmcblk0p1","type":"part","size":268435456,"fstype":"vfat","mountpoints":["/boot/efi"]},
+             {"name":"mmcblk0p2","path":"/dev/mmcblk0p2","type":"part","size":4294967296,"fstype":"ext4","mountpoints":["/"]}]},
+          {"name":"sda","path":"/dev/sda","type":"disk","size":4000787030016,"model":"WDC WD40EFRX-68N ","serial":"WD-1","fstype":null,
+           "mountpoints":[null],"tran":"usb"},
+          {"name":"sdb","path":"/dev/sdb","type":"disk","size":2000398934016,"model":"ST2000","serial":"Z1","fstype":null,
+           "mountpoints":[null],"tran":"sata","children":[{"name":"sdb1","path":"/dev/sdb1","type":"part","size":2000397885440,"fstype":"ntfs","mountpoints":[null]}]},
+          {"name":"zram0","path":"/dev/zram0","type":"disk","size":1073741824,"mountpoints":["[SWAP]"]},
+          {"name":"sr0","path":"/dev/sr0","type":"rom","size":1073741312,"mountpoints":[null]}
+        ]}"#;
+        let disks = parse(json).unwrap();
+        let paths: Vec<&str> = disks.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["/dev/mmcblk0", "/dev/sda", "/dev/sdb"]);
+        assert!(disks[0].system && !disks[0].blank);
+        assert!(!disks[1].system && disks[1].blank);
+        assert_eq!((disks[1].model.as_str(), disks[1].transport.as_str()), ("WDC WD40EFRX-68N", "usb"));
+        assert!(!disks[2].blank, "a disk with a partition holds data");
+        let whole = br#"{"blockdevices":[{"name":"vda","path":"/dev/vda","type":"disk","size":1000,"fstype":null,"mountpoints":["/"]}]}"#;
+        let vda = &parse(whole).unwrap()[0];
+        assert!(vda.system && !vda.blank, "a disk mounted whole is neither free nor blank");
+    }
+
+    #[test]
+    fn this_machine_lists_and_its_system_disk_is_found() {
+        let disks = list().unwrap();
+        assert!(disks.iter().filter(|d| d.system).count() <= disks.len());
+    }
+}
