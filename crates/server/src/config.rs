@@ -27,7 +27,8 @@ pub struct Args {
 
     /// TOML config file; its keys are the long option names with underscores
     /// (data_dir, port, listen, trash_days, job_concurrency, claimed_version,
-    /// log_format, appliance, http_port, https_port, tls_cert, tls_key) plus
+    /// log_format, appliance, http_port, https_port, tls_cert, tls_key,
+    /// storage_bus) plus
     /// [logging] level
     #[arg(long, short, env = "SHOEBOX_CONFIG")]
     pub config: Option<PathBuf>,
@@ -59,6 +60,7 @@ struct FileConfig {
     https_port: Option<u16>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    storage_bus: Option<String>,
     logging: Option<Logging>,
 }
 
@@ -90,6 +92,8 @@ pub struct Config {
     pub http_port: Option<u16>,
     /// An HTTPS listener and the PEM certificate and key it serves.
     pub https: Option<Https>,
+    /// D-Bus address where shoebox-storaged is found; the system bus when unset.
+    pub storage_bus: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +124,7 @@ impl Config {
             appliance: file.appliance.unwrap_or(false),
             http_port: file.http_port.filter(|&p| p != 0),
             https: https(file.https_port, file.tls_cert, file.tls_key)?,
+            storage_bus: file.storage_bus,
         })
     }
 }

@@ -4,5 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod disks;
+pub mod private_bus;
 pub mod service;

@@ -6,6 +6,7 @@
 mod immich;
 mod setup;
 mod shoebox;
+mod storage;
 mod web;
 
 use axum::Router;
@@ -20,7 +21,13 @@ pub use immich::remove_asset_files;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/.well-known/immich", get(immich::server::well_known))
-        .nest("/api", immich::router().merge(shoebox::router()).merge(setup::router()))
+        .nest(
+            "/api",
+            immich::router()
+                .merge(shoebox::router())
+                .merge(setup::router())
+                .merge(storage::router()),
+        )
         .fallback(web::serve)
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
