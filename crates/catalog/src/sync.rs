@@ -11,7 +11,7 @@ use crate::assets::{COLUMNS as ASSET_COLUMNS, EXIF_COLUMNS, exif_from_row, from_
 use crate::partners::PARTNERS_OF;
 use crate::rusqlite::{OptionalExtension, Row, ToSql, Transaction, params};
 use crate::users::{COLUMNS as USER_COLUMNS, from_row as user_from_row};
-use crate::{Album, AlbumRole, Asset, Catalog, Exif, Result, User};
+use crate::{Album, AlbumRole, Asset, Catalog, Exif, Millis, Result, User, now_millis};
 
 /// A position in the change order.
 pub type Seq = i64;
@@ -42,6 +42,8 @@ impl Deleted {
         }
     }
 }
+
+const PRUNED_THROUGH: &str = "sync_deletions_pruned_through";
 
 /// A consistent read of the catalog for one sync stream.
 pub struct SyncSnapshot<'c> {
@@ -77,6 +79,30 @@ impl Catalog {
             }
             Ok(())
         })
+    }
+
+    /// Drops deletion records older than `cutoff`, and everything numbered
+    /// before them, and remembers how far: a client whose last complete
+    /// sync is older may have missed deletions and must start over.
+    pub fn prune_sync_deletions(&self, cutoff: Millis) -> Result<usize> {
+        self.write(|tx| {
+            let newest: Option<Seq> = tx.query_row("SELECT max(seq) FROM sync_deletions WHERE deleted_at < ?1", [cutoff], |r| r.get(0))?;
+            let Some(newest) = newest else {
+                return Ok(0);
+            };
+            let pruned = tx.execute("DELETE FROM sync_deletions WHERE seq <= ?1", [newest])?;
+            tx.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![PRUNED_THROUGH, newest.to_string(), now_millis()],
+            )?;
+            Ok(pruned)
+        })
+    }
+
+    /// The change number up to which deletion records are gone.
+    pub fn sync_pruned_through(&self) -> Result<Seq> {
+        Ok(self.setting(PRUNED_THROUGH)?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
     /// Forgets the given checkpoints, or all of the session's with `None`.
@@ -433,6 +459,19 @@ mod tests {
         })
         .unwrap();
         assert_eq!(links, [(album.id.clone(), kept.id.clone())]);
+    }
+
+    #[test]
+    fn pruning_forgets_old_deletions_and_says_how_far() {
+        let (_d, cat) = test_catalog();
+        let me = user(&cat, "me@x");
+        let gone = cat.commit_asset(&new_asset(&me, b"1")).unwrap().unwrap();
+        cat.delete_assets(&me, std::slice::from_ref(&gone.id)).unwrap();
+        assert_eq!(cat.prune_sync_deletions(0).unwrap(), 0, "nothing is that old");
+        assert_eq!(cat.sync_pruned_through().unwrap(), 0);
+        assert_eq!(cat.prune_sync_deletions(now_millis() + 1).unwrap(), 1);
+        let bound = cat.sync_snapshot(|s| Ok(s.bound())).unwrap();
+        assert_eq!(cat.sync_pruned_through().unwrap(), bound);
     }
 
     #[test]

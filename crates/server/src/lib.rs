@@ -100,6 +100,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long the mobile apps' sync keeps deletion records: a phone away for
+/// longer starts its sync over.
+const SYNC_DELETIONS_KEPT_DAYS: i64 = 90;
+
+async fn prune_sync_deletions(state: &AppState) {
+    let cutoff = shoebox_catalog::now_millis() - SYNC_DELETIONS_KEPT_DAYS * 86_400_000;
+    match state.db(move |c| c.prune_sync_deletions(cutoff)).await {
+        Ok(n) if n > 0 => tracing::info!(records = n, "pruned old sync deletion records"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = e.message, "could not prune sync deletion records"),
+    }
+}
+
 /// Deletes assets that have been in the trash longer than `trash_days`.
 async fn purge_expired_trash(state: &AppState) {
     let cutoff = shoebox_catalog::now_millis() - i64::from(state.config.trash_days) * 86_400_000;
@@ -120,6 +133,7 @@ async fn maintenance(state: AppState, mut shutdown: watch::Receiver<bool>) {
         tokio::select! {
             _ = tokio::time::sleep(MAINTENANCE_EVERY) => {
                 purge_expired_trash(&state).await;
+                prune_sync_deletions(&state).await;
                 state.login_limiter.retain_recent();
             }
             _ = shutdown.changed() => return,

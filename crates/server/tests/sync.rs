@@ -235,3 +235,35 @@ fn reset_acknowledgement_and_refusals() {
     );
     assert_eq!(status, 403, "sync needs a login session: {body}");
 }
+
+#[test]
+fn a_phone_that_missed_pruned_deletions_is_told_to_start_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let admin = server.admin();
+    let ids = [server.photo(&admin, 1), server.photo(&admin, 2)];
+    let first = app_stream(&server, &admin);
+    ack(&server, &admin, &first);
+    let (status, _) = send(
+        server
+            .delete("/api/assets")
+            .bearer_auth(&admin)
+            .json(&json!({ "ids": [ids[0]], "force": true })),
+    );
+    assert_eq!(status, 204);
+    assert!(server.stop().success());
+
+    // What the hourly maintenance does once the record is old enough.
+    let catalog = shoebox_catalog::Catalog::open(&dir.path().join("db/shoebox.db")).unwrap();
+    assert_eq!(catalog.prune_sync_deletions(shoebox_catalog::now_millis() + 1).unwrap(), 1);
+    drop(catalog);
+
+    let server = Server::start(dir.path());
+    let stale = app_stream(&server, &admin);
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0]["type"], "SyncResetV1");
+    ack(&server, &admin, &stale);
+    let fresh = app_stream(&server, &admin);
+    assert_eq!(of_type(&fresh, "AssetV2").len(), 1, "after the reset, the library as it is now");
+    assert!(of_type(&fresh, "AssetDeleteV1").is_empty());
+}

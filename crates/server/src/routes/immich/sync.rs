@@ -206,11 +206,18 @@ async fn stream(State(state): State<AppState>, auth: Auth, Json(request): Json<S
         ))));
     }
     let user = auth.user().clone();
-    let (checkpoints, usage) = {
+    let (checkpoints, usage, pruned) = {
         let id = user.id.clone();
-        state.db(move |c| Ok((c.sync_checkpoints(&session)?, c.usage_bytes(&id)?))).await?
+        state
+            .db(move |c| Ok((c.sync_checkpoints(&session)?, c.usage_bytes(&id)?, c.sync_pruned_through()?)))
+            .await?
     };
     let checkpoints = Checkpoints::parse(checkpoints);
+    // Deletion records older than the client's last complete sync are gone:
+    // it may have missed some, so it starts over.
+    if checkpoints.has("SyncCompleteV1") && checkpoints.after("SyncCompleteV1") < pruned {
+        return Ok(reset_response());
+    }
     let (tx, rx) = mpsc::channel(4);
     let catalog = state.catalog.clone();
     tokio::task::spawn_blocking(move || {
@@ -237,6 +244,11 @@ async fn stream(State(state): State<AppState>, auth: Auth, Json(request): Json<S
     });
     let chunks = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) });
     Ok(lines_response(Body::from_stream(chunks)))
+}
+
+/// The one line that tells the app to empty its copy and sync again.
+fn reset_response() -> Response {
+    lines_response(Body::from(line("SyncResetV1", json!({}), "SyncResetV1|reset".into())))
 }
 
 fn lines_response(body: Body) -> Response {
