@@ -6,7 +6,7 @@
 use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::ApiError;
 
@@ -24,4 +24,10 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         ApiError::bad_request(format!("The request body is not what this call expects: {}", rejection.body_text()))
     }
+}
+
+/// For `#[serde(default, deserialize_with = "present")]`: tells a field sent
+/// as `null` (`Some(None)`, "clear it") from one left out (`None`, "keep it").
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::deserialize(d).map(Some)
 }

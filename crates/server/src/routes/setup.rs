@@ -45,14 +45,9 @@ struct Setup {
 struct SetupChange {
     hostname: Option<String>,
     time_zone: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     backup_target: Option<Option<String>>,
     complete: Option<bool>,
-}
-
-/// Tells a field sent as `null` (Some(None)) from one left out (None).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::deserialize(d).map(Some)
 }
 
 async fn read(State(state): State<AppState>) -> ApiResult<Json<Setup>> {

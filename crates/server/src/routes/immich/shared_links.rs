@@ -89,21 +89,17 @@ async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQue
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct Settings {
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "crate::json::present")]
     slug: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "crate::json::present")]
     description: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "crate::json::present")]
     password: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "crate::json::present")]
     expires_at: Option<Option<String>>,
     allow_download: Option<bool>,
     allow_upload: Option<bool>,
     show_metadata: Option<bool>,
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::deserialize(d).map(Some)
 }
 
 impl Settings {

@@ -96,13 +96,8 @@ struct Update {
     should_change_password: Option<bool>,
     name: Option<String>,
     email: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     quota_size_in_bytes: Option<Option<i64>>,
-}
-
-/// Tells a field sent as `null` (lift the quota) from one left out.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::deserialize(d).map(Some)
 }
 
 /// The admin changes an account: password reset, name, email, quota.
