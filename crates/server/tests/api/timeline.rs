@@ -1,8 +1,6 @@
 //! Timeline buckets over HTTP, checked against the Immich schemas' shapes.
 
-mod common;
-
-use common::{Server, jpeg, send};
+use crate::common::{Server, jpeg, send};
 use reqwest::blocking::multipart;
 use serde_json::json;
 

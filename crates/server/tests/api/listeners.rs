@@ -1,13 +1,11 @@
 //! The appliance's extra listeners: plain HTTP for the web UI and HTTPS
 //! with the box's own certificate, serving the same routes as the Immich port.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use common::Server;
+use crate::common::Server;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
@@ -108,6 +106,6 @@ fn a_missing_certificate_turns_https_off_and_keeps_the_server_up() {
     )
     .unwrap();
     let server = Server::start_with(&dir.path().join("data"), &["--config", config.to_str().unwrap()]);
-    let (status, body) = common::send(server.get("/api/server/ping"));
+    let (status, body) = crate::common::send(server.get("/api/server/ping"));
     assert_eq!((status, body["res"].as_str()), (200, Some("pong")));
 }

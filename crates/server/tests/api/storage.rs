@@ -1,12 +1,10 @@
 //! The admin's storage routes, answered by the real shoebox-storaged over
 //! D-Bus, and a clear answer where there is no storage service.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, send};
+use crate::common::{Server, send};
 use shoebox_storaged::private_bus::PrivateBus;
 
 fn config(dir: &Path, bus: &str) -> String {

@@ -2,11 +2,9 @@
 //! that hangs up, a full disk, a crash between rename and commit. In every
 //! case: either nothing or a complete asset, never a half.
 
-mod common;
-
 use std::path::Path;
 
-use common::{Server, eventually, files_under, jpeg, partial_upload, send};
+use crate::common::{Server, eventually, files_under, jpeg, partial_upload, send};
 use rand::RngCore;
 
 fn incoming_bytes(data: &Path) -> u64 {

@@ -1,8 +1,6 @@
 //! Starts the real `shoeboxd` binary on a temporary data folder and talks
 //! HTTP to it, as a client on the network would.
 
-#![allow(dead_code)] // each test file uses a different part of the harness
-
 pub mod schema;
 pub mod sync;
 
@@ -20,7 +18,6 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct Server {
     pub child: Child,
     pub url: String,
-    pub data_dir: PathBuf,
     pub client: Client,
 }
 
@@ -62,7 +59,6 @@ impl Server {
         Server {
             child,
             url: format!("http://{address}"),
-            data_dir: data_dir.to_path_buf(),
             client: Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
         }
     }

@@ -1,10 +1,8 @@
 //! Shared links: visitors without an account see exactly what a link
 //! shares, only while it is valid and only with its password.
 
-mod common;
-
-use common::schema::check;
-use common::{Server, fixture, jpeg, send};
+use crate::common::schema::check;
+use crate::common::{Server, fixture, jpeg, send};
 use serde_json::{Value, json};
 
 fn status_of(s: &Server, path: &str) -> u16 {

@@ -1,10 +1,8 @@
 //! Every response the Immich apps and CLI read, validated against the
 //! Immich 3.0 OpenAPI schemas, along one realistic session.
 
-mod common;
-
-use common::schema::check;
-use common::{PASSWORD, Server, jpeg, send};
+use crate::common::schema::check;
+use crate::common::{PASSWORD, Server, jpeg, send};
 use serde_json::json;
 
 #[test]

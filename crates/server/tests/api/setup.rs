@@ -1,8 +1,6 @@
 //! The setup wizard's settings and the web UI's files, as a browser sees them.
 
-mod common;
-
-use common::{Server, send};
+use crate::common::{Server, send};
 use serde_json::json;
 
 #[test]
@@ -60,7 +58,7 @@ fn setup_is_open_until_an_admin_completes_it_and_survives_a_restart() {
     let (status, body) = send(
         server
             .put("/api/shoebox/setup")
-            .bearer_auth(server.login("admin@example.com", common::PASSWORD))
+            .bearer_auth(server.login("admin@example.com", crate::common::PASSWORD))
             .json(&json!({"backupTarget": null})),
     );
     assert_eq!(status, 200, "{body}");

@@ -5,16 +5,14 @@
 //! phone through the sync stream. Every JSON answer the app reads is
 //! checked against the Immich 3.0 schemas; one violation fails the test.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::schema::check;
+use crate::common::sync::{ack, app_stream, of_type};
+use crate::common::{PASSWORD, Server, eventually, fixture, jpeg, partial_upload, send};
 use base64::Engine;
-use common::schema::check;
-use common::sync::{ack, app_stream, of_type};
-use common::{PASSWORD, Server, eventually, fixture, jpeg, partial_upload, send};
 use reqwest::blocking::{RequestBuilder, multipart};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
@@ -187,7 +185,7 @@ fn the_app_logs_in_backs_up_through_a_crash_and_hears_of_deletions() {
     }
     let _cut = partial_upload(&server, &phone.token, 2 << 20, 256 << 10);
     eventually("the server has part of the 16th upload on disk", || {
-        common::files_under(&dir.path().join("library/.incoming"))
+        crate::common::files_under(&dir.path().join("library/.incoming"))
             .iter()
             .any(|f| f.metadata().is_ok_and(|m| m.len() > 0))
     });

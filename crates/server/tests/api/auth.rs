@@ -1,8 +1,6 @@
 //! Accounts, sessions, API keys and their limits, over HTTP.
 
-mod common;
-
-use common::{PASSWORD, Server, send};
+use crate::common::{PASSWORD, Server, send};
 use serde_json::json;
 
 #[test]
@@ -140,7 +138,7 @@ fn a_key_without_upload_permission_cannot_upload() {
         .text("fileCreatedAt", "2020-01-01T00:00:00.000Z")
         .part(
             "assetData",
-            reqwest::blocking::multipart::Part::bytes(common::jpeg(8, 8, 1)).file_name("a.jpg"),
+            reqwest::blocking::multipart::Part::bytes(crate::common::jpeg(8, 8, 1)).file_name("a.jpg"),
         );
     let (status, body) = send(s.post("/api/assets").header("x-api-key", secret).multipart(form));
     assert_eq!(status, 403, "{body}");
@@ -225,7 +223,7 @@ fn devices_are_listed_and_can_be_signed_out_one_by_one_or_all_at_once() {
     let laptop = s.login("admin@example.com", PASSWORD);
     let tablet = s.login("admin@example.com", PASSWORD);
     let (status, sessions) = send(s.get("/api/sessions").bearer_auth(&laptop));
-    common::schema::check("get", "/sessions", status, &sessions);
+    crate::common::schema::check("get", "/sessions", status, &sessions);
     let sessions = sessions.as_array().unwrap();
     assert_eq!(sessions.len(), 3);
     assert_eq!(sessions.iter().filter(|x| x["current"] == true).count(), 1);
@@ -272,7 +270,7 @@ fn changing_the_password_needs_the_old_one_and_can_sign_out_other_devices() {
             .bearer_auth(&first)
             .json(&json!({"password": PASSWORD, "newPassword": "a new long password", "invalidateSessions": true})),
     );
-    common::schema::check("post", "/auth/change-password", status, &body);
+    crate::common::schema::check("post", "/auth/change-password", status, &body);
     assert_eq!(send(s.get("/api/users/me").bearer_auth(&second)).0, 401);
     assert_eq!(send(s.get("/api/users/me").bearer_auth(&first)).0, 200);
     assert_eq!(s.try_login("admin@example.com", PASSWORD).0, 401);

@@ -2,12 +2,10 @@
 //! phones and cameras write them: metadata and an upright poster for each,
 //! and a clear error for a broken one that disturbs nothing else.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, send};
+use crate::common::{Server, send};
 use serde_json::Value;
 
 /// Runs ffmpeg with `args` (output last) in `dir` and returns the file it wrote.
@@ -254,12 +252,12 @@ fn a_transcode_cut_off_by_a_crash_is_redone_once_after_restart() {
     let id = s.created(&token, "long.mov", hevc);
     let encoded = data.path().join("cache/encoded-video");
     let files = |suffix: &str| {
-        common::files_under(&encoded)
+        crate::common::files_under(&encoded)
             .into_iter()
             .filter(|f| f.to_string_lossy().ends_with(suffix))
             .count()
     };
-    common::eventually("the transcode has started writing", || files(".part") == 1);
+    crate::common::eventually("the transcode has started writing", || files(".part") == 1);
     s.kill();
 
     let s = Server::start(data.path());
@@ -340,7 +338,7 @@ fn an_android_motion_photo_becomes_a_still_with_a_playable_motion_part() {
             "motion.mp4",
         ],
     );
-    let photo = motion_photo(&common::jpeg(320, 240, 5), &video);
+    let photo = motion_photo(&crate::common::jpeg(320, 240, 5), &video);
     let data = tempfile::tempdir().unwrap();
     let s = Server::start(data.path());
     let token = s.admin();

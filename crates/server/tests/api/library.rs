@@ -1,8 +1,6 @@
 //! Uploads, metadata, thumbnails, albums, trash and per-user isolation, over HTTP.
 
-mod common;
-
-use common::{Server, files_under, fixture, jpeg, send};
+use crate::common::{Server, files_under, fixture, jpeg, send};
 use serde_json::{Value, json};
 
 #[test]
@@ -467,11 +465,11 @@ fn a_user_quota_stops_uploads_that_would_exceed_it() {
     let r = s
         .post("/api/admin/users")
         .bearer_auth(&admin)
-        .json(&json!({"email": "q@example.com", "name": "Q", "password": common::PASSWORD, "quotaSizeInBytes": 2000}))
+        .json(&json!({"email": "q@example.com", "name": "Q", "password": crate::common::PASSWORD, "quotaSizeInBytes": 2000}))
         .send()
         .unwrap();
     assert_eq!(r.status(), 201);
-    let token = s.login("q@example.com", common::PASSWORD);
+    let token = s.login("q@example.com", crate::common::PASSWORD);
     let small = jpeg(8, 8, 1);
     assert!(small.len() < 2000);
     s.created(&token, "small.jpg", small);
@@ -494,7 +492,7 @@ fn a_user_quota_stops_uploads_that_would_exceed_it() {
             .bearer_auth(&admin)
             .json(&json!({ "quotaSizeInBytes": null })),
     );
-    common::schema::check("put", "/admin/users/{id}", status, &user);
+    crate::common::schema::check("put", "/admin/users/{id}", status, &user);
     assert!(user["quotaSizeInBytes"].is_null(), "{user}");
     assert_eq!(s.upload(&token, "big.jpg", jpeg(200, 200, 1)).0, 201);
 }
@@ -860,7 +858,7 @@ fn geotagged_photos_are_map_markers_for_their_owner_only() {
     assert!(exif["latitude"].is_f64(), "the fixture carries GPS: {exif}");
 
     let (status, markers) = send(s.get("/api/map/markers").bearer_auth(&token));
-    common::schema::check("get", "/map/markers", status, &markers);
+    crate::common::schema::check("get", "/map/markers", status, &markers);
     assert_eq!(
         markers,
         json!([{ "id": gps, "lat": exif["latitude"], "lon": exif["longitude"], "city": null, "state": null, "country": null }])

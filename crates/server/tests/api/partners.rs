@@ -1,11 +1,9 @@
 //! Partner sharing: one user's whole library shown to another, through the
 //! API and the sync stream, and nothing to anybody else.
 
-mod common;
-
-use common::schema::check;
-use common::sync::{ack, app_stream, of_type};
-use common::{Server, send};
+use crate::common::schema::check;
+use crate::common::sync::{ack, app_stream, of_type};
+use crate::common::{Server, send};
 use serde_json::{Value, json};
 
 fn asset_ids(lines: &[Value], kind: &str) -> Vec<String> {

@@ -2,11 +2,9 @@
 //! parse as its entity type's schema, parents come before the rows that
 //! point at them, and after acknowledging, only what changed comes again.
 
-mod common;
-
-use common::schema::check;
-use common::sync::{APP_TYPES, ack, app_stream, of_type, position, stream};
-use common::{Server, jpeg, send};
+use crate::common::schema::check;
+use crate::common::sync::{APP_TYPES, ack, app_stream, of_type, position, stream};
+use crate::common::{Server, jpeg, send};
 use serde_json::json;
 
 #[test]

@@ -1,11 +1,9 @@
 //! Albums shared between users of one box: what members see and may do,
 //! what everybody else cannot reach, and how it reaches the phones.
 
-mod common;
-
-use common::schema::check;
-use common::sync::{ack, app_stream, of_type};
-use common::{Server, send};
+use crate::common::schema::check;
+use crate::common::sync::{ack, app_stream, of_type};
+use crate::common::{Server, send};
 use serde_json::{Value, json};
 
 fn ids_of(lines: &[Value], kind: &str, field: &str) -> Vec<String> {

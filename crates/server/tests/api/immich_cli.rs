@@ -2,12 +2,10 @@
 //! recursive upload into albums, and the same upload again, which must find
 //! every file a duplicate. The checks live in tests/immich-cli/cli_test.sh.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, send};
+use crate::common::{Server, send};
 use serde_json::json;
 
 #[test]
