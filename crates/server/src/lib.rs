@@ -50,6 +50,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let layout = Layout::new(&config.data_dir);
+    // The appliance's pool is mounted over the data folder; without it the
+    // folder holds only this marker, and serving it would show an empty
+    // library and take uploads that vanish when the pool comes back.
+    if config.data_dir.join(shoebox_storaged::pool::NOT_MOUNTED).exists() {
+        anyhow::bail!(
+            "the storage pool is not mounted on {}: check that its disks are connected, then see `journalctl -u shoebox-storaged`",
+            config.data_dir.display()
+        );
+    }
     std::fs::create_dir_all(layout.db_dir()).with_context(|| {
         format!(
             "cannot create the data folder {}: check it exists and is writable",

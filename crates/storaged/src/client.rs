@@ -1,6 +1,9 @@
 //! The client proxy `shoeboxd` uses to call the service.
 
 use crate::disks::Disk;
+use crate::pool::Status;
+use crate::service::Plan;
+use crate::snapshots::Snapshot;
 
 #[zbus::proxy(
     interface = "org.shoebox.Storage1",
@@ -10,6 +13,16 @@ use crate::disks::Disk;
 )]
 pub trait Storage1 {
     fn list_disks(&self) -> zbus::Result<Vec<Disk>>;
+    fn plan_pool(&self, disks: &[&str], profile: &str) -> zbus::Result<Plan>;
+    fn create_pool(&self, disks: &[&str], profile: &str, token: &str) -> zbus::Result<()>;
+    fn pool_status(&self) -> zbus::Result<Status>;
+    fn start_scrub(&self) -> zbus::Result<()>;
+    fn plan_add_disk(&self, disk: &str) -> zbus::Result<Plan>;
+    fn add_disk(&self, disk: &str, token: &str) -> zbus::Result<()>;
+    fn plan_replace(&self, devid: u64, disk: &str) -> zbus::Result<Plan>;
+    fn replace_disk(&self, devid: u64, disk: &str, token: &str) -> zbus::Result<()>;
+    fn snapshot_now(&self, trigger: &str) -> zbus::Result<String>;
+    fn list_snapshots(&self) -> zbus::Result<Vec<Snapshot>>;
 
     #[zbus(property)]
     fn version(&self) -> zbus::Result<u32>;

@@ -1,5 +1,7 @@
 //! The machine's disks as `lsblk` reports them, and which of them the
 //! storage service may offer: never the one the system runs from.
+//! Blankness and pool membership are probed on the device itself (blkid),
+//! not taken from udev's cache, which may be stale or absent.
 
 use serde::{Deserialize, Serialize};
 use zbus::zvariant::Type;
@@ -28,6 +30,20 @@ pub struct Disk {
     pub blank: bool,
     /// Holds the running system (its root or boot file system): never offered.
     pub system: bool,
+    /// A member of the Shoebox pool.
+    pub in_pool: bool,
+    /// SMART overall health: "passed", "failing", or "" where smartctl is
+    /// missing or the disk does not report it.
+    pub smart: String,
+}
+
+/// Which devices count as disks, and which file system is the pool's.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Offer loop devices too: disk images for tests and for trying a pool out.
+    pub include_loop: bool,
+    /// The pool's btrfs UUID, when there is a pool.
+    pub pool_uuid: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -65,8 +81,48 @@ impl Device {
     }
 }
 
-/// Asks lsblk for every block device.
-pub fn list() -> Result<Vec<Disk>, Error> {
+/// Every disk in `scope`, with its blankness, pool membership and health probed.
+pub fn list(scope: &Scope) -> Result<Vec<Disk>, Error> {
+    let mut disks = parse(&lsblk()?, scope.include_loop)?;
+    for disk in &mut disks {
+        let signature = signature(&disk.path);
+        disk.blank &= signature.is_none();
+        disk.in_pool = scope.pool_uuid.is_some() && signature.and_then(|s| s.uuid) == scope.pool_uuid;
+        disk.smart = smart_health(&disk.path);
+    }
+    Ok(disks)
+}
+
+/// What is written at the start of a device: a file system or a partition table.
+#[derive(Debug, Default)]
+pub struct Signature {
+    pub uuid: Option<String>,
+}
+
+/// `None` when blkid finds nothing on the device.
+pub fn signature(path: &str) -> Option<Signature> {
+    let out = crate::command::probe("blkid", &["-p", "-o", "export", path])?;
+    let uuid = out.lines().find_map(|l| l.strip_prefix("UUID=")).map(str::to_owned);
+    Some(Signature { uuid })
+}
+
+fn smart_health(path: &str) -> String {
+    // smartctl's exit status is a bit mask that is non-zero for a failing
+    // disk too, so the JSON is read whatever the status.
+    let Ok(out) = std::process::Command::new("smartctl").args(["-H", "-j", path]).output() else {
+        return String::new();
+    };
+    let passed = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .ok()
+        .and_then(|v| v["smart_status"]["passed"].as_bool());
+    match passed {
+        Some(true) => "passed".into(),
+        Some(false) => "failing".into(),
+        None => String::new(),
+    }
+}
+
+fn lsblk() -> Result<Vec<u8>, Error> {
     let out = std::process::Command::new("lsblk")
         .args([
             "--json",
@@ -80,16 +136,22 @@ pub fn list() -> Result<Vec<Disk>, Error> {
     if !out.status.success() {
         return Err(Error::LsblkFailed(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
     }
-    parse(&out.stdout)
+    Ok(out.stdout)
 }
 
-/// Whole disks only: not partitions, RAM disks, loop or optical devices.
-fn parse(json: &[u8]) -> Result<Vec<Disk>, Error> {
+/// Whole disks only: not partitions, RAM disks or optical devices, and loop
+/// devices only when asked for.
+fn parse(json: &[u8], include_loop: bool) -> Result<Vec<Disk>, Error> {
     let listing: Listing = serde_json::from_slice(json)?;
     Ok(listing
         .blockdevices
         .into_iter()
-        .filter(|d| d.kind == "disk" && !d.path.starts_with("/dev/zram") && !d.path.starts_with("/dev/ram") && d.size.unwrap_or(0) > 0)
+        .filter(|d| {
+            (d.kind == "disk" || (include_loop && d.kind == "loop"))
+                && !d.path.starts_with("/dev/zram")
+                && !d.path.starts_with("/dev/ram")
+                && d.size.unwrap_or(0) > 0
+        })
         .map(|d| Disk {
             system: d.has_system_mount(),
             blank: d.children.is_empty() && d.fstype.is_none() && !d.mounted(),
@@ -98,6 +160,8 @@ fn parse(json: &[u8]) -> Result<Vec<Disk>, Error> {
             serial: d.serial.unwrap_or_default().trim().to_owned(),
             size_bytes: d.size.unwrap_or(0),
             transport: d.tran.unwrap_or_default(),
+            in_pool: false,
+            smart: String::new(),
         })
         .collect())
 }
@@ -120,7 +184,7 @@ mod tests {
           {"name":"zram0","path":"/dev/zram0","type":"disk","size":1073741824,"mountpoints":["[SWAP]"]},
           {"name":"sr0","path":"/dev/sr0","type":"rom","size":1073741312,"mountpoints":[null]}
         ]}"#;
-        let disks = parse(json).unwrap();
+        let disks = parse(json, false).unwrap();
         let paths: Vec<&str> = disks.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["/dev/mmcblk0", "/dev/sda", "/dev/sdb"]);
         assert!(disks[0].system && !disks[0].blank);
@@ -128,13 +192,13 @@ mod tests {
         assert_eq!((disks[1].model.as_str(), disks[1].transport.as_str()), ("WDC WD40EFRX-68N", "usb"));
         assert!(!disks[2].blank, "a disk with a partition holds data");
         let whole = br#"{"blockdevices":[{"name":"vda","path":"/dev/vda","type":"disk","size":1000,"fstype":null,"mountpoints":["/"]}]}"#;
-        let vda = &parse(whole).unwrap()[0];
+        let vda = &parse(whole, false).unwrap()[0];
         assert!(vda.system && !vda.blank, "a disk mounted whole is neither free nor blank");
     }
 
     #[test]
     fn this_machine_lists_and_its_system_disk_is_found() {
-        let disks = list().unwrap();
+        let disks = list(&Scope::default()).unwrap();
         assert!(disks.iter().filter(|d| d.system).count() <= disks.len());
     }
 }

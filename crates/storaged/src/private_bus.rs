@@ -59,10 +59,12 @@ impl PrivateBus {
 }
 
 impl PrivateBus {
-    /// Runs `binary` (shoebox-storaged) on this bus; returns once it serves.
-    pub fn run_service(&self, binary: &Path) -> std::io::Result<Service> {
+    /// Runs `binary` (shoebox-storaged) on this bus with `args` added;
+    /// returns once it serves.
+    pub fn run_service(&self, binary: &Path, args: &[&str]) -> std::io::Result<Service> {
         let mut child = Command::new(binary)
             .args(["--bus-address", &self.address])
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()?;
         let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();

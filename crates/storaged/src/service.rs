@@ -1,17 +1,238 @@
 //! The D-Bus interface `org.shoebox.Storage1` at `/org/shoebox/Storage1`.
 //! The bus policy lets only root and the `shoebox` user call it; every call
-//! is still logged with the caller's user id.
+//! is still logged with the caller's user id. Arguments are checked here
+//! against what the service itself probed: a disk must be one it offers,
+//! never the system disk, and blank unless a plan's token confirms erasing it.
+
+use std::sync::{Arc, Mutex};
 
 use zbus::fdo::{DBusProxy, Error as FdoError};
 use zbus::message::Header;
+use zbus::zvariant::Type;
 use zbus::{Connection, interface};
 
-use crate::disks::{self, Disk};
+use crate::disks::{self, Disk, Scope};
+use crate::plans::{Action, Plans};
+use crate::pool::{self, Pool, Profile};
+use crate::snapshots::{self, Retention, Snapshot};
 
 pub const BUS_NAME: &str = "org.shoebox.Storage1";
 pub const OBJECT_PATH: &str = "/org/shoebox/Storage1";
 
-pub struct Storage;
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} is not a disk this service offers: pick one from ListDisks")]
+    UnknownDisk(String),
+    #[error("{0} holds the running system and is never used for the pool")]
+    SystemDisk(String),
+    #[error("{0} is already in the pool")]
+    InPool(String),
+    #[error("{0} is named twice")]
+    Duplicate(String),
+    #[error("{0} holds data: call the matching Plan verb, show the owner what it erases, and pass its token to confirm")]
+    NotBlank(String),
+    #[error("no member of the pool has devid {0}")]
+    UnknownDevice(u64),
+    #[error("busy: {0}; try again when it is done")]
+    Busy(String),
+    #[error(transparent)]
+    Pool(#[from] pool::Error),
+    #[error(transparent)]
+    Disks(#[from] disks::Error),
+}
+
+impl From<Error> for FdoError {
+    fn from(e: Error) -> FdoError {
+        match e {
+            Error::Pool(_) | Error::Disks(_) => FdoError::Failed(e.to_string()),
+            _ => FdoError::InvalidArgs(e.to_string()),
+        }
+    }
+}
+
+/// What a destructive verb would do, and the token that confirms it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, Type)]
+pub struct Plan {
+    pub token: String,
+    /// One line per disk whose contents would be erased ("/dev/sdb (WDC ..., 4.0 TB)").
+    pub erases: Vec<String>,
+}
+
+/// How the service is set up (from its command line).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub pool: Pool,
+    pub include_loop: bool,
+    pub retention: Retention,
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    plans: Mutex<Plans>,
+    /// Serialises verbs that change the pool or its snapshots.
+    changing: Mutex<()>,
+    /// A long operation running in the background, and the last one's failure.
+    activity: Mutex<(String, String)>,
+}
+
+impl Storage {
+    pub fn new(config: Config) -> Storage {
+        Storage {
+            inner: Arc::new(Inner {
+                config,
+                plans: Mutex::default(),
+                changing: Mutex::default(),
+                activity: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Mounts the recorded pool (degraded if a member is gone).
+    pub fn mount_pool(&self) -> Result<(), pool::Error> {
+        self.inner.config.pool.ensure_mounted()
+    }
+}
+
+impl Inner {
+    fn disks(&self) -> Result<Vec<Disk>, Error> {
+        let pool_uuid = self.config.pool.recorded()?.map(|r| r.uuid);
+        Ok(disks::list(&Scope {
+            include_loop: self.config.include_loop,
+            pool_uuid,
+        })?)
+    }
+
+    /// Checks `names` against the probed disks; the ones that hold data.
+    fn holding_data(&self, names: &[String]) -> Result<Vec<Disk>, Error> {
+        let listing = self.disks()?;
+        let mut seen = Vec::new();
+        let mut holding = Vec::new();
+        for name in names {
+            let disk = listing
+                .iter()
+                .find(|d| &d.path == name)
+                .ok_or_else(|| Error::UnknownDisk(name.clone()))?;
+            if disk.system {
+                return Err(Error::SystemDisk(name.clone()));
+            }
+            if disk.in_pool {
+                return Err(Error::InPool(name.clone()));
+            }
+            if seen.contains(&name) {
+                return Err(Error::Duplicate(name.clone()));
+            }
+            seen.push(name);
+            if !disk.blank {
+                holding.push(disk.clone());
+            }
+        }
+        Ok(holding)
+    }
+
+    fn plan(&self, action: Action, disks: &[String]) -> Result<Plan, Error> {
+        let erases = self
+            .holding_data(disks)?
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} ({}, {} bytes)",
+                    d.path,
+                    if d.model.is_empty() { "unknown model" } else { &d.model },
+                    d.size_bytes
+                )
+            })
+            .collect();
+        let token = self.plans.lock().expect("plans lock").issue(action);
+        Ok(Plan { token, erases })
+    }
+
+    /// Disks that hold data pass only with the token of a plan for `action`.
+    fn confirm(&self, action: &Action, disks: &[String], token: &str) -> Result<(), Error> {
+        let holding = self.holding_data(disks)?;
+        if let Some(first) = holding.first()
+            && !self.plans.lock().expect("plans lock").redeem(action, token)
+        {
+            return Err(Error::NotBlank(first.path.clone()));
+        }
+        Ok(())
+    }
+
+    fn create_pool(&self, disks: Vec<String>, profile: String, token: &str) -> Result<(), Error> {
+        let _changing = self.changing.lock().expect("changing lock");
+        let parsed = Profile::parse(&profile, disks.len())?;
+        if let Some(existing) = self.config.pool.recorded()? {
+            return Err(pool::Error::Exists(existing.uuid).into());
+        }
+        self.confirm(
+            &Action::CreatePool {
+                disks: disks.clone(),
+                profile,
+            },
+            &disks,
+            token,
+        )?;
+        let recorded = self.config.pool.create(&disks, parsed)?;
+        tracing::info!(uuid = recorded.uuid, ?disks, ?parsed, "pool created");
+        Ok(())
+    }
+
+    /// Runs `work` on its own thread, reported through `PoolStatus.activity`.
+    fn in_background(
+        self: &Arc<Self>,
+        what: String,
+        work: impl FnOnce(&Pool) -> Result<(), pool::Error> + Send + 'static,
+    ) -> Result<(), Error> {
+        {
+            let mut activity = self.activity.lock().expect("activity lock");
+            if !activity.0.is_empty() {
+                return Err(Error::Busy(activity.0.clone()));
+            }
+            *activity = (what.clone(), String::new());
+        }
+        let inner = Arc::clone(self);
+        std::thread::spawn(move || {
+            let result = work(&inner.config.pool);
+            match &result {
+                Ok(()) => tracing::info!(what, "done"),
+                Err(e) => tracing::error!(what, error = %e, "failed"),
+            }
+            *inner.activity.lock().expect("activity lock") = (String::new(), result.err().map(|e| e.to_string()).unwrap_or_default());
+        });
+        Ok(())
+    }
+
+    fn status(&self) -> Result<pool::Status, Error> {
+        let mut status = self.config.pool.status()?;
+        (status.activity, status.last_error) = self.activity.lock().expect("activity lock").clone();
+        Ok(status)
+    }
+
+    fn snapshot_now(&self, trigger: &str) -> Result<String, Error> {
+        let _changing = self.changing.lock().expect("changing lock");
+        if self.config.pool.recorded()?.is_none() {
+            return Ok(String::new());
+        }
+        self.config.pool.ensure_mounted()?;
+        let mount = &self.config.pool.mount;
+        let snapshot = snapshots::create(mount, trigger, chrono::Utc::now())?;
+        let pruned = snapshots::prune(mount, self.config.retention)?;
+        tracing::info!(name = snapshot.name, trigger, ?pruned, "snapshot taken");
+        Ok(snapshot.name)
+    }
+
+    fn list_snapshots(&self) -> Result<Vec<Snapshot>, Error> {
+        if self.config.pool.recorded()?.is_none() {
+            return Ok(Vec::new());
+        }
+        self.config.pool.ensure_mounted()?;
+        Ok(snapshots::list(&self.config.pool.mount)?)
+    }
+}
 
 /// The caller's Unix user, asked of the bus itself (not taken from the message).
 async fn caller_uid(connection: &Connection, header: &Header<'_>) -> zbus::fdo::Result<u32> {
@@ -24,6 +245,20 @@ async fn caller_uid(connection: &Connection, header: &Header<'_>) -> zbus::fdo::
         .await
 }
 
+async fn log_call(connection: &Connection, header: &Header<'_>, method: &str, args: impl std::fmt::Debug) -> zbus::fdo::Result<()> {
+    let uid = caller_uid(connection, header).await?;
+    tracing::info!(uid, method, args = ?args, "call");
+    Ok(())
+}
+
+/// Runs blocking work (tools, file systems) off the bus's executor.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Error> + Send + 'static) -> zbus::fdo::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| FdoError::Failed(e.to_string()))?
+        .map_err(FdoError::from)
+}
+
 #[interface(name = "org.shoebox.Storage1")]
 impl Storage {
     /// The interface's revision; methods are only ever added within one.
@@ -32,17 +267,149 @@ impl Storage {
         1
     }
 
-    /// Every whole disk, with whether it is blank and whether the system runs from it.
-    async fn list_disks(
+    /// Every whole disk, with whether it is blank, in the pool, and whether
+    /// the system runs from it.
+    async fn list_disks(&self, #[zbus(connection)] c: &Connection, #[zbus(header)] h: Header<'_>) -> zbus::fdo::Result<Vec<Disk>> {
+        log_call(c, &h, "ListDisks", ()).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.disks()).await
+    }
+
+    /// What CreatePool would erase, and the token that confirms it.
+    async fn plan_pool(
         &self,
-        #[zbus(connection)] connection: &Connection,
-        #[zbus(header)] header: Header<'_>,
-    ) -> zbus::fdo::Result<Vec<Disk>> {
-        let uid = caller_uid(connection, &header).await?;
-        tracing::info!(uid, method = "ListDisks", "call");
-        tokio::task::spawn_blocking(disks::list)
-            .await
-            .map_err(|e| FdoError::Failed(e.to_string()))?
-            .map_err(|e| FdoError::Failed(e.to_string()))
+        disks: Vec<String>,
+        profile: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<Plan> {
+        log_call(c, &h, "PlanPool", (&disks, &profile)).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            Profile::parse(&profile, disks.len())?;
+            inner.plan(
+                Action::CreatePool {
+                    disks: disks.clone(),
+                    profile,
+                },
+                &disks,
+            )
+        })
+        .await
+    }
+
+    /// Creates the pool on `disks` ("single" or "raid1"); `token` from
+    /// PlanPool is needed when a disk holds data, "" otherwise.
+    async fn create_pool(
+        &self,
+        disks: Vec<String>,
+        profile: String,
+        token: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<()> {
+        log_call(c, &h, "CreatePool", (&disks, &profile)).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.create_pool(disks, profile, &token)).await
+    }
+
+    async fn pool_status(&self, #[zbus(connection)] c: &Connection, #[zbus(header)] h: Header<'_>) -> zbus::fdo::Result<pool::Status> {
+        log_call(c, &h, "PoolStatus", ()).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.status()).await
+    }
+
+    async fn start_scrub(&self, #[zbus(connection)] c: &Connection, #[zbus(header)] h: Header<'_>) -> zbus::fdo::Result<()> {
+        log_call(c, &h, "StartScrub", ()).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || Ok(inner.config.pool.start_scrub()?)).await
+    }
+
+    async fn plan_add_disk(
+        &self,
+        disk: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<Plan> {
+        log_call(c, &h, "PlanAddDisk", &disk).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.plan(Action::AddDisk { disk: disk.clone() }, &[disk])).await
+    }
+
+    /// Adds `disk` to the pool and rebalances, in the background.
+    async fn add_disk(
+        &self,
+        disk: String,
+        token: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<()> {
+        log_call(c, &h, "AddDisk", &disk).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            inner.config.pool.recorded()?.ok_or(pool::Error::Missing)?;
+            inner.confirm(&Action::AddDisk { disk: disk.clone() }, std::slice::from_ref(&disk), &token)?;
+            inner.in_background(format!("adding {disk}"), move |pool| pool.add_disk(&disk))
+        })
+        .await
+    }
+
+    async fn plan_replace(
+        &self,
+        devid: u64,
+        disk: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<Plan> {
+        log_call(c, &h, "PlanReplace", (devid, &disk)).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.plan(Action::ReplaceDisk { devid, disk: disk.clone() }, &[disk])).await
+    }
+
+    /// Rebuilds member `devid` (missing or failing) onto `disk`, in the background.
+    async fn replace_disk(
+        &self,
+        devid: u64,
+        disk: String,
+        token: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<()> {
+        log_call(c, &h, "ReplaceDisk", (devid, &disk)).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            if !inner.config.pool.status()?.devices.iter().any(|d| d.devid == devid) {
+                return Err(Error::UnknownDevice(devid));
+            }
+            inner.confirm(
+                &Action::ReplaceDisk { devid, disk: disk.clone() },
+                std::slice::from_ref(&disk),
+                &token,
+            )?;
+            inner.in_background(format!("replacing devid {devid} with {disk}"), move |pool| {
+                pool.replace(devid, &disk)
+            })
+        })
+        .await
+    }
+
+    /// Takes read-only snapshots of the catalog and the originals, then
+    /// applies retention. Returns the snapshot's name, "" when there is no pool.
+    async fn snapshot_now(
+        &self,
+        trigger: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<String> {
+        log_call(c, &h, "SnapshotNow", &trigger).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.snapshot_now(&trigger)).await
+    }
+
+    /// Complete snapshots, newest first.
+    async fn list_snapshots(&self, #[zbus(connection)] c: &Connection, #[zbus(header)] h: Header<'_>) -> zbus::fdo::Result<Vec<Snapshot>> {
+        log_call(c, &h, "ListSnapshots", ()).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.list_snapshots()).await
     }
 }

@@ -24,7 +24,7 @@ async fn root_lists_disks_and_other_users_are_refused_by_the_bus() {
     let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf");
     let bus = PrivateBus::start(dir.path(), &policy).expect("dbus-daemon is missing: run ci/install-test-deps.sh");
     let address = bus.address.clone();
-    let _service = bus.run_service(Path::new(env!("CARGO_BIN_EXE_shoebox-storaged"))).unwrap();
+    let _service = bus.run_service(Path::new(env!("CARGO_BIN_EXE_shoebox-storaged")), &[]).unwrap();
 
     let connection = zbus::connection::Builder::address(address.as_str()).unwrap().build().await.unwrap();
     let reply = connection
@@ -34,7 +34,7 @@ async fn root_lists_disks_and_other_users_are_refused_by_the_bus() {
     let disks: Vec<Disk> = reply.body().deserialize().unwrap();
     assert_eq!(
         disks,
-        shoebox_storaged::disks::list().unwrap(),
+        shoebox_storaged::disks::list(&Default::default()).unwrap(),
         "the service reports what lsblk reports"
     );
 

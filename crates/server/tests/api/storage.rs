@@ -36,12 +36,14 @@ fn the_admin_sees_the_disks_storaged_reports() {
     let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf");
     let bus = PrivateBus::start(dir.path(), &policy).expect("dbus-daemon is missing: run ci/install-test-deps.sh");
     let storaged = Path::new(env!("CARGO_BIN_EXE_shoeboxd")).with_file_name("shoebox-storaged");
-    let _service = bus.run_service(&storaged).expect("shoebox-storaged is built with the workspace");
+    let _service = bus
+        .run_service(&storaged, &[])
+        .expect("shoebox-storaged is built with the workspace");
     let s = Server::start_with(&dir.path().join("data"), &["--config", &config(dir.path(), &bus.address)]);
     let admin = s.admin();
     let (status, disks) = send(s.get("/api/shoebox/storage/disks").bearer_auth(&admin));
     assert_eq!(status, 200, "{disks}");
-    let expected = shoebox_storaged::disks::list().unwrap();
+    let expected = shoebox_storaged::disks::list(&Default::default()).unwrap();
     assert_eq!(disks.as_array().unwrap().len(), expected.len());
     for (got, want) in disks.as_array().unwrap().iter().zip(&expected) {
         assert_eq!(
@@ -49,4 +51,18 @@ fn the_admin_sees_the_disks_storaged_reports() {
             (Some(want.path.as_str()), Some(want.system))
         );
     }
+}
+
+#[test]
+fn the_server_refuses_a_data_folder_whose_pool_is_not_mounted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(shoebox_storaged::pool::NOT_MOUNTED), "").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shoeboxd"))
+        .args(["--data-dir", dir.path().to_str().unwrap(), "--port", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("storage pool is not mounted"), "{log}");
+    assert!(!dir.path().join("db").exists(), "nothing is created in the folder under the pool");
 }
