@@ -43,8 +43,12 @@ pub enum Error {
 
 impl From<Error> for FdoError {
     fn from(e: Error) -> FdoError {
+        // A failing tool or file is the service's failure; everything else
+        // is a call that does not fit the pool's state or the disks.
         match e {
-            Error::Pool(_) | Error::Disks(_) => FdoError::Failed(e.to_string()),
+            Error::Pool(pool::Error::Command(_) | pool::Error::Io(..) | pool::Error::State(..)) | Error::Disks(_) => {
+                FdoError::Failed(e.to_string())
+            }
             _ => FdoError::InvalidArgs(e.to_string()),
         }
     }

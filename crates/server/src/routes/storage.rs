@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use shoebox_storaged::client::Storage1Proxy;
 
@@ -15,11 +15,26 @@ use crate::json::Json;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/shoebox/storage/disks", get(disks))
+    Router::new()
+        .route("/shoebox/storage/disks", get(disks))
+        .route("/shoebox/storage/pool", get(pool))
+        .route("/shoebox/storage/pool/scrub", post(scrub))
+        .route("/shoebox/storage/snapshots", get(snapshots).post(snapshot_now))
 }
 
-/// A plain Linux install has no storage service: the host manages its disks.
+/// A plain Linux install has no storage service: the host manages its
+/// disks. A refusal or failure of a verb keeps the service's own message.
 fn unavailable(e: zbus::Error) -> ApiError {
+    if let zbus::Error::MethodError(name, message, _) = &e {
+        let message = message.clone().unwrap_or_default();
+        match name.as_str() {
+            "org.freedesktop.DBus.Error.InvalidArgs" => return ApiError::new(StatusCode::BAD_REQUEST, message),
+            "org.freedesktop.DBus.Error.Failed" => {
+                return ApiError::new(StatusCode::BAD_GATEWAY, format!("The storage service could not do it: {message}"));
+            }
+            _ => {}
+        }
+    }
     tracing::debug!(error = %e, "storage service unreachable");
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -46,8 +61,59 @@ async fn disks(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Js
                 json!({
                     "path": d.path, "model": d.model, "serial": d.serial, "sizeBytes": d.size_bytes,
                     "transport": d.transport, "blank": d.blank, "system": d.system,
+                    "inPool": d.in_pool, "smart": d.smart,
                 })
             })
             .collect(),
     ))
+}
+
+/// The pool's health: members, errors, profiles, the last scrub and what is running.
+async fn pool(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
+    let p = storage(&state).await?.pool_status().await.map_err(unavailable)?;
+    let devices: Vec<Value> = p
+        .devices
+        .iter()
+        .map(|d| json!({ "devid": d.devid, "path": d.path, "sizeBytes": d.size_bytes, "missing": d.missing, "errors": d.errors }))
+        .collect();
+    Ok(Json(json!({
+        "present": p.present, "uuid": p.uuid, "mounted": p.mounted, "degraded": p.degraded,
+        "dataProfile": p.data_profile, "metadataProfile": p.metadata_profile,
+        "sizeBytes": p.size_bytes, "usedBytes": p.used_bytes, "devices": devices,
+        "scrub": { "state": p.scrub.state, "started": p.scrub.started, "errors": p.scrub.errors, "corrected": p.scrub.corrected },
+        "activity": p.activity, "lastError": p.last_error,
+    })))
+}
+
+async fn scrub(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<StatusCode> {
+    storage(&state).await?.start_scrub().await.map_err(unavailable)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+fn snapshot_json(s: &shoebox_storaged::snapshots::Snapshot) -> Value {
+    let created = chrono::DateTime::from_timestamp(s.created, 0).unwrap_or_default();
+    json!({ "name": s.name, "createdAt": created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "trigger": s.trigger })
+}
+
+async fn snapshots(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Vec<Value>>> {
+    let list = storage(&state).await?.list_snapshots().await.map_err(unavailable)?;
+    Ok(Json(list.iter().map(snapshot_json).collect()))
+}
+
+/// A snapshot on demand; 409 when there is no pool to snapshot.
+async fn snapshot_now(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<(StatusCode, Json<Value>)> {
+    let storage = storage(&state).await?;
+    let name = storage.snapshot_now("ui").await.map_err(unavailable)?;
+    if name.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "There is no storage pool to snapshot: create one on the storage page first",
+        ));
+    }
+    let list = storage.list_snapshots().await.map_err(unavailable)?;
+    let taken = list
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| ApiError::internal("the new snapshot is not listed"))?;
+    Ok((StatusCode::CREATED, Json(snapshot_json(taken))))
 }

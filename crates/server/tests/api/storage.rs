@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::{Server, send};
+use serde_json::json;
 use shoebox_storaged::private_bus::PrivateBus;
 
 fn config(dir: &Path, bus: &str) -> String {
@@ -36,8 +37,12 @@ fn the_admin_sees_the_disks_storaged_reports() {
     let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf");
     let bus = PrivateBus::start(dir.path(), &policy).expect("dbus-daemon is missing: run ci/install-test-deps.sh");
     let storaged = Path::new(env!("CARGO_BIN_EXE_shoeboxd")).with_file_name("shoebox-storaged");
+    let (state, pool) = (dir.path().join("state"), dir.path().join("pool"));
     let _service = bus
-        .run_service(&storaged, &[])
+        .run_service(
+            &storaged,
+            &["--state-dir", state.to_str().unwrap(), "--pool-mount", pool.to_str().unwrap()],
+        )
         .expect("shoebox-storaged is built with the workspace");
     let s = Server::start_with(&dir.path().join("data"), &["--config", &config(dir.path(), &bus.address)]);
     let admin = s.admin();
@@ -50,6 +55,24 @@ fn the_admin_sees_the_disks_storaged_reports() {
             (got["path"].as_str(), got["system"].as_bool()),
             (Some(want.path.as_str()), Some(want.system))
         );
+    }
+
+    // No pool yet: each answer says so instead of failing.
+    let (status, pool) = send(s.get("/api/shoebox/storage/pool").bearer_auth(&admin));
+    assert_eq!((status, &pool["present"]), (200, &json!(false)), "{pool}");
+    let (status, list) = send(s.get("/api/shoebox/storage/snapshots").bearer_auth(&admin));
+    assert_eq!((status, list), (200, json!([])));
+    let (status, body) = send(s.post("/api/shoebox/storage/snapshots").bearer_auth(&admin));
+    assert_eq!(status, 409, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("no storage pool"), "{body}");
+    let (status, body) = send(s.post("/api/shoebox/storage/pool/scrub").bearer_auth(&admin));
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("no pool yet"), "{body}");
+    let user = s.user(&admin, "u@example.com");
+    for (method, path) in [("GET", "pool"), ("GET", "snapshots"), ("POST", "snapshots"), ("POST", "pool/scrub")] {
+        let url = format!("/api/shoebox/storage/{path}");
+        let request = if method == "GET" { s.get(&url) } else { s.post(&url) };
+        assert_eq!(send(request.bearer_auth(&user)).0, 403, "{method} {path} is for admins only");
     }
 }
 
