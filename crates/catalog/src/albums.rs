@@ -282,6 +282,13 @@ impl Catalog {
     }
 
     /// Ids of the album's assets that are not in the trash, newest first.
+    /// An album by id, whoever owns it. Callers check access.
+    pub fn album_by_id(&self, id: &str) -> Result<Album> {
+        self.conn()?
+            .query_row(&format!("{SELECT} WHERE al.id = ?1"), [id], from_row)
+            .found("album")
+    }
+
     pub fn album_asset_ids(&self, album_id: &str) -> Result<Vec<String>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(

@@ -29,6 +29,9 @@ impl ApiError {
             "Authentication required: sign in, or send an access token or API key",
         )
     }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, message)
     }

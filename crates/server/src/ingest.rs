@@ -31,6 +31,19 @@ pub struct Received {
     kept: bool,
 }
 
+impl Received {
+    /// A new file name in the incoming folder; the guard removes whatever is
+    /// written there unless `store` keeps it.
+    fn new(layout: &Layout) -> Received {
+        Received {
+            temp: layout.incoming_dir().join(uuid::Uuid::new_v4().simple().to_string()),
+            sha1: [0; 20],
+            size: 0,
+            kept: false,
+        }
+    }
+}
+
 impl Drop for Received {
     fn drop(&mut self) {
         if !self.kept {
@@ -52,18 +65,10 @@ fn storage_error(e: std::io::Error, doing: &str) -> ApiError {
 
 /// Streams one multipart file part to a new temporary file.
 pub async fn receive(layout: &Layout, mut field: Field<'_>) -> ApiResult<Received> {
-    let dir = layout.incoming_dir();
-    let temp = dir.join(uuid::Uuid::new_v4().simple().to_string());
-    let mut file = tokio::fs::File::create(&temp)
+    let mut received = Received::new(layout);
+    let mut file = tokio::fs::File::create(&received.temp)
         .await
         .map_err(|e| storage_error(e, "creating an upload file"))?;
-    // From here on, the guard removes the temp file on every early return.
-    let mut received = Received {
-        temp,
-        sha1: [0; 20],
-        size: 0,
-        kept: false,
-    };
     let mut hasher = Sha1::new();
     while let Some(chunk) = field.chunk().await? {
         hasher.update(&chunk);
@@ -76,6 +81,29 @@ pub async fn receive(layout: &Layout, mut field: Field<'_>) -> ApiResult<Receive
     }
     file.flush().await.map_err(|e| storage_error(e, "writing an upload"))?;
     file.sync_all().await.map_err(|e| storage_error(e, "syncing an upload"))?;
+    received.sha1 = hasher.finalize().into();
+    Ok(received)
+}
+
+/// Copies a file from elsewhere on the box (a snapshot) into the incoming
+/// folder, hashing it on the way, as `receive` does for an upload. Blocking.
+pub fn receive_file(layout: &Layout, source: &Path) -> ApiResult<Received> {
+    let mut from = std::fs::File::open(source).map_err(|e| ApiError::internal(format!("opening {}: {e}", source.display())))?;
+    let mut received = Received::new(layout);
+    let mut to = std::fs::File::create(&received.temp).map_err(|e| storage_error(e, "creating a restore file"))?;
+    let mut hasher = Sha1::new();
+    let mut buffer = vec![0; 1 << 16];
+    loop {
+        let n =
+            std::io::Read::read(&mut from, &mut buffer).map_err(|e| ApiError::internal(format!("reading {}: {e}", source.display())))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        received.size += n as u64;
+        std::io::Write::write_all(&mut to, &buffer[..n]).map_err(|e| storage_error(e, "writing a restore file"))?;
+    }
+    to.sync_all().map_err(|e| storage_error(e, "syncing a restore file"))?;
     received.sha1 = hasher.finalize().into();
     Ok(received)
 }
@@ -130,12 +158,7 @@ pub fn split_motion_photo(catalog: &Catalog, layout: &Layout, still: &Received, 
 /// Copies `source` from `offset` to its end into a new incoming file, hashed and synced.
 fn copy_tail(layout: &Layout, source: &Received, offset: u64) -> ApiResult<Received> {
     use std::io::{Read, Seek, SeekFrom, Write};
-    let mut part = Received {
-        temp: layout.incoming_dir().join(uuid::Uuid::new_v4().simple().to_string()),
-        sha1: [0; 20],
-        size: 0,
-        kept: false,
-    };
+    let mut part = Received::new(layout);
     let mut input = std::fs::File::open(&source.temp).map_err(|e| storage_error(e, "reading a motion photo"))?;
     input
         .seek(SeekFrom::Start(offset))

@@ -11,6 +11,7 @@ mod error;
 mod ingest;
 mod json;
 mod listen;
+mod restore;
 mod routes;
 mod state;
 

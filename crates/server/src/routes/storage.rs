@@ -3,15 +3,17 @@
 //! process never runs as root.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_storaged::client::Storage1Proxy;
 
 use crate::auth::AdminAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
+use crate::restore::{Outcome, Snapshot};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -20,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/shoebox/storage/pool", get(pool))
         .route("/shoebox/storage/pool/scrub", post(scrub))
         .route("/shoebox/storage/snapshots", get(snapshots).post(snapshot_now))
+        .route("/shoebox/storage/snapshots/{name}/assets", get(snapshot_assets))
+        .route("/shoebox/storage/snapshots/{name}/restore", post(restore))
 }
 
 /// A plain Linux install has no storage service: the host manages its
@@ -116,4 +120,75 @@ async fn snapshot_now(State(state): State<AppState>, _admin: AdminAuth) -> ApiRe
         .find(|s| s.name == name)
         .ok_or_else(|| ApiError::internal("the new snapshot is not listed"))?;
     Ok((StatusCode::CREATED, Json(snapshot_json(taken))))
+}
+
+/// Every asset a snapshot holds, and whether the library still has it.
+async fn snapshot_assets(State(state): State<AppState>, _admin: AdminAuth, Path(name): Path<String>) -> ApiResult<Json<Vec<Value>>> {
+    let (live, layout) = (state.catalog.clone(), state.layout.clone());
+    let listed = tokio::task::spawn_blocking(move || -> ApiResult<Vec<Value>> {
+        let snapshot = Snapshot::open(&layout, &name)?;
+        let mut listed = Vec::new();
+        for user in snapshot.catalog.users()? {
+            let assets = snapshot.catalog.owner_assets(&user.id, false, i64::MAX, 0)?;
+            let checksums: Vec<Vec<u8>> = assets.iter().map(|a| a.checksum.clone()).collect();
+            let present = live.find_checksums(&user.id, &checksums)?;
+            listed.extend(assets.iter().map(|a| {
+                json!({
+                    "id": a.id, "ownerId": a.owner_id, "originalFileName": a.original_file_name,
+                    "type": a.kind.as_str(), "fileCreatedAt": crate::dto::iso(a.file_created_at),
+                    "inLibrary": present.contains_key(&a.checksum),
+                })
+            }));
+        }
+        Ok(listed)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(Json(listed))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RestoreRequest {
+    #[serde(default)]
+    asset_ids: Vec<String>,
+    album_id: Option<String>,
+}
+
+/// Copies assets, or a whole album, from a snapshot back into the library.
+async fn restore(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(name): Path<String>,
+    Json(request): Json<RestoreRequest>,
+) -> ApiResult<Json<Value>> {
+    if request.asset_ids.is_empty() && request.album_id.is_none() {
+        return Err(ApiError::bad_request("Name what to restore: assetIds, albumId, or both"));
+    }
+    let (live, layout) = (state.catalog.clone(), state.layout.clone());
+    let (album_id, outcomes) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let snapshot = Snapshot::open(&layout, &name)?;
+        let mut outcomes = snapshot.restore(&live, &layout, &request.asset_ids);
+        let album_id = match &request.album_id {
+            Some(id) => {
+                let (album_id, album_outcomes) = snapshot.restore_album(&live, &layout, id)?;
+                outcomes.extend(album_outcomes);
+                Some(album_id)
+            }
+            None => None,
+        };
+        Ok((album_id, outcomes))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    state.jobs.wake();
+    let results: Vec<Value> = outcomes
+        .into_iter()
+        .map(|(id, outcome)| match outcome {
+            Outcome::Restored(asset_id) => json!({ "id": id, "status": "restored", "assetId": asset_id }),
+            Outcome::Present(asset_id) => json!({ "id": id, "status": "present", "assetId": asset_id }),
+            Outcome::Failed(error) => json!({ "id": id, "status": "failed", "error": error }),
+        })
+        .collect();
+    Ok(Json(json!({ "albumId": album_id, "results": results })))
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::{Server, send};
-use serde_json::json;
+use serde_json::{Value, json};
 use shoebox_storaged::private_bus::PrivateBus;
 
 fn config(dir: &Path, bus: &str) -> String {
@@ -88,4 +88,153 @@ fn the_server_refuses_a_data_folder_whose_pool_is_not_mounted() {
     let log = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     assert!(log.contains("storage pool is not mounted"), "{log}");
     assert!(!dir.path().join("db").exists(), "nothing is created in the folder under the pool");
+}
+
+/// A snapshot as the storage service lays it out, made here by copying the
+/// stopped server's folder (btrfs does the same in an instant, as root;
+/// storaged's own tests cover that part).
+fn fake_snapshot(data: &Path, name: &str) -> std::path::PathBuf {
+    let root = data.join(".snapshots").join(name);
+    std::fs::create_dir_all(&root).unwrap();
+    for sub in ["db", "library"] {
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(data.join(sub))
+            .arg(&root)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "copying {sub}");
+    }
+    std::fs::write(root.join("snapshot.json"), r#"{"name":"x","created":0,"trigger":"test"}"#).unwrap();
+    root
+}
+
+/// One asset's entry in a restore's results.
+fn outcome(body: &Value, id: &str) -> Value {
+    let results = body["results"].as_array().unwrap();
+    results
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("{id} in {body}"))
+        .clone()
+}
+
+#[test]
+fn photos_and_an_album_deleted_for_good_come_back_from_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data);
+    let admin = s.admin();
+    let user = s.user(&admin, "u@example.com");
+    let photos: Vec<String> = (1..=4).map(|seed| s.photo(&user, seed)).collect();
+    let (status, album) = send(
+        s.post("/api/albums")
+            .bearer_auth(&user)
+            .json(&json!({"albumName": "Trip", "description": "Summer", "assetIds": [photos[0], photos[1]]})),
+    );
+    assert_eq!(status, 201, "{album}");
+    let album_id = album["id"].as_str().unwrap().to_owned();
+    let original = s
+        .get(&format!("/api/assets/{}/original", photos[2]))
+        .bearer_auth(&user)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    s.wait_idle(&admin);
+    s.stop();
+
+    let snapshot = fake_snapshot(&data, "2026-11-25T100000Z");
+    let s = Server::start(&data);
+    let admin = s.login("admin@example.com", crate::common::PASSWORD);
+    let user = s.login("u@example.com", crate::common::PASSWORD);
+    let deleted = [&photos[1], &photos[2], &photos[3]];
+    let status = send(
+        s.delete("/api/assets")
+            .bearer_auth(&user)
+            .json(&json!({"ids": deleted, "force": true})),
+    )
+    .0;
+    assert_eq!(status, 204);
+    assert_eq!(send(s.delete(&format!("/api/albums/{album_id}")).bearer_auth(&user)).0, 204);
+    // photos[3]'s copy in the snapshot is damaged.
+    let owner = s.user_id(&user);
+    let damaged = crate::common::files_under(&snapshot.join("library").join(&owner))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains(&photos[3]))
+        .unwrap();
+    std::fs::write(&damaged, b"not the photo").unwrap();
+
+    let name = "2026-11-25T100000Z";
+    let (status, listed) = send(s.get(&format!("/api/shoebox/storage/snapshots/{name}/assets")).bearer_auth(&admin));
+    assert_eq!(status, 200, "{listed}");
+    let in_library = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .map(|a| a["inLibrary"].clone())
+    };
+    assert_eq!(in_library(&photos[0]), Some(json!(true)));
+    assert_eq!(in_library(&photos[2]), Some(json!(false)));
+
+    let (status, body) = send(
+        s.post(&format!("/api/shoebox/storage/snapshots/{name}/restore"))
+            .bearer_auth(&admin)
+            .json(&json!({"assetIds": [photos[2], photos[3], "no-such-asset"]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(outcome(&body, &photos[2])["status"], "restored", "{body}");
+    assert_eq!(outcome(&body, &photos[2])["assetId"], photos[2].as_str(), "the asset keeps its id");
+    assert_eq!(outcome(&body, &photos[3])["status"], "failed");
+    assert!(outcome(&body, &photos[3])["error"].as_str().unwrap().contains("checksum"), "{body}");
+    assert_eq!(outcome(&body, "no-such-asset")["status"], "failed");
+    let restored = s
+        .get(&format!("/api/assets/{}/original", photos[2]))
+        .bearer_auth(&user)
+        .send()
+        .unwrap();
+    assert_eq!(restored.status(), 200);
+    assert_eq!(restored.bytes().unwrap(), original, "the same bytes are back, for their owner");
+    assert_eq!(s.settled(&user, &photos[2])["originalFileName"], "p3.jpg");
+    assert!(
+        crate::common::files_under(&data.join("library/.incoming")).is_empty(),
+        "a failed restore leaves nothing behind"
+    );
+
+    let (status, body) = send(
+        s.post(&format!("/api/shoebox/storage/snapshots/{name}/restore"))
+            .bearer_auth(&admin)
+            .json(&json!({"albumId": album_id})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(outcome(&body, &photos[0])["status"], "present");
+    let statuses: Vec<&str> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "present").count(), 1, "{body}");
+    assert_eq!(statuses.iter().filter(|s| **s == "restored").count(), 1, "{body}");
+    let new_album = body["albumId"].as_str().unwrap();
+    let (status, album) = send(s.get(&format!("/api/albums/{new_album}")).bearer_auth(&user));
+    assert_eq!(status, 200, "the album is back for its owner: {album}");
+    assert_eq!((album["albumName"].as_str(), album["assetCount"].as_i64()), (Some("Trip"), Some(2)));
+
+    // Bad names and non-admins change nothing.
+    for bad in ["..%2F..%2Fdb", "no-such-snapshot"] {
+        let r = s
+            .post(&format!("/api/shoebox/storage/snapshots/{bad}/restore"))
+            .bearer_auth(&admin)
+            .json(&json!({"assetIds": [photos[1]]}));
+        assert_eq!(send(r).0, 404, "{bad}");
+    }
+    let r = s
+        .post(&format!("/api/shoebox/storage/snapshots/{name}/restore"))
+        .bearer_auth(&user)
+        .json(&json!({"assetIds": [photos[1]]}));
+    assert_eq!(send(r).0, 403);
 }
