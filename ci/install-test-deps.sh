@@ -3,7 +3,9 @@
 #
 #   system (apt):  ffmpeg/ffprobe, exiftool, dbus-daemon, xz (fixtures),
 #                  chromium (the web UI's end-to-end tests, ci/web-test.sh),
-#                  btrfs-progs (the storage service's pool tests)
+#                  btrfs-progs (the storage service's pool tests),
+#                  restic and rclone (the backup tests: restic checks and
+#                  restores what storaged writes; rclone serves a REST repository)
 #   target/tools:  Node.js 22 (npm package node-linux-<arch>) and the
 #                  official Immich CLI, run through target/tools/bin/immich
 #
@@ -17,7 +19,7 @@ set -euo pipefail
 IMMICH_CLI_VERSION="3.2.2"
 NODE_VERSION="22.23.3"
 
-APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples chromium btrfs-progs)
+APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples chromium btrfs-progs restic rclone)
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$script_dir/.." && pwd)"

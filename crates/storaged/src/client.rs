@@ -1,5 +1,6 @@
 //! The client proxy `shoeboxd` uses to call the service.
 
+use crate::backup;
 use crate::disks::Disk;
 use crate::pool::Status;
 use crate::service::Plan;
@@ -23,6 +24,14 @@ pub trait Storage1 {
     fn replace_disk(&self, devid: u64, disk: &str, token: &str) -> zbus::Result<()>;
     fn snapshot_now(&self, trigger: &str) -> zbus::Result<String>;
     fn list_snapshots(&self) -> zbus::Result<Vec<Snapshot>>;
+    fn configure_backup(&self, repository: &str, password: &str) -> zbus::Result<String>;
+    fn backup_now(&self, trigger: &str) -> zbus::Result<String>;
+    fn backup_status(&self) -> zbus::Result<backup::Status>;
+
+    #[zbus(signal)]
+    fn backup_progress(&self, done_bytes: u64, total_bytes: u64) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn backup_finished(&self, outcome: backup::Outcome) -> zbus::Result<()>;
 
     #[zbus(property)]
     fn version(&self) -> zbus::Result<u32>;

@@ -53,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
             mount: args.pool_mount,
             state_file: args.state_dir.join("pool.json"),
         },
+        backup_file: args.state_dir.join("backup.json"),
         include_loop: args.include_loop_devices,
         retention: Retention {
             hourly: args.keep_hourly,

@@ -246,10 +246,9 @@ impl Pool {
     }
 
     fn mount_at(&self, recorded: &Recorded, target: &Path) -> Result<(), Error> {
-        // Forget members seen before (a disk pulled since is no longer
-        // there), then register what is present now: udev may not have told
-        // the kernel (early boot, containers).
-        run("btrfs", &["device", "scan", "--forget"])?;
+        // Register the members present now: udev may not have told the
+        // kernel (early boot, containers). Not `--forget` first: it would
+        // drop other unmounted file systems' members mid-mount.
         run("btrfs", &["device", "scan"])?;
         let source = format!("UUID={}", recorded.uuid);
         let target = path(target);

@@ -8,9 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use zbus::fdo::{DBusProxy, Error as FdoError};
 use zbus::message::Header;
+use zbus::object_server::SignalEmitter;
 use zbus::zvariant::Type;
 use zbus::{Connection, interface};
 
+use crate::backup::{self, Target};
 use crate::disks::{self, Disk, Scope};
 use crate::plans::{Action, Plans};
 use crate::pool::{self, Pool, Profile};
@@ -39,6 +41,10 @@ pub enum Error {
     Pool(#[from] pool::Error),
     #[error(transparent)]
     Disks(#[from] disks::Error),
+    #[error(transparent)]
+    Backup(#[from] backup::Error),
+    #[error("a backup reads a snapshot of the pool: create a pool first")]
+    BackupWithoutPool,
 }
 
 impl From<Error> for FdoError {
@@ -46,9 +52,9 @@ impl From<Error> for FdoError {
         // A failing tool or file is the service's failure; everything else
         // is a call that does not fit the pool's state or the disks.
         match e {
-            Error::Pool(pool::Error::Command(_) | pool::Error::Io(..) | pool::Error::State(..)) | Error::Disks(_) => {
-                FdoError::Failed(e.to_string())
-            }
+            Error::Pool(pool::Error::Command(_) | pool::Error::Io(..) | pool::Error::State(..))
+            | Error::Disks(_)
+            | Error::Backup(backup::Error::Repository(_) | backup::Error::Io(..)) => FdoError::Failed(e.to_string()),
             _ => FdoError::InvalidArgs(e.to_string()),
         }
     }
@@ -66,6 +72,8 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub pool: Pool,
+    /// The off-site repository and its password (root-only).
+    pub backup_file: std::path::PathBuf,
     pub include_loop: bool,
     pub retention: Retention,
 }
@@ -82,6 +90,7 @@ struct Inner {
     changing: Mutex<()>,
     /// A long operation running in the background, and the last one's failure.
     activity: Mutex<(String, String)>,
+    backup: backup::Shared,
 }
 
 impl Storage {
@@ -92,6 +101,7 @@ impl Storage {
                 plans: Mutex::default(),
                 changing: Mutex::default(),
                 activity: Mutex::default(),
+                backup: backup::Shared::default(),
             }),
         }
     }
@@ -216,6 +226,38 @@ impl Inner {
         Ok(status)
     }
 
+    fn configure_backup(&self, repository: String, password: String) -> Result<String, Error> {
+        Target::check_address(&repository)?;
+        let password = if password.is_empty() {
+            uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string()
+        } else {
+            password
+        };
+        let target = Target { repository, password };
+        target.init_or_open()?;
+        target.save(&self.config.backup_file)?;
+        tracing::info!(repository = target.repository, "off-site backup set up");
+        Ok(target.password)
+    }
+
+    /// Checks a backup can start and takes the snapshot it reads.
+    fn prepare_backup(&self, trigger: &str) -> Result<Option<(Target, std::path::PathBuf, Arc<backup::Counter>)>, Error> {
+        let Some(target) = Target::load(&self.config.backup_file)? else {
+            return Ok(None);
+        };
+        if self.config.pool.recorded()?.is_none() {
+            return Err(Error::BackupWithoutPool);
+        }
+        if self.backup.lock().expect("backup lock").running.is_some() {
+            return Err(Error::Busy("a backup is running".into()));
+        }
+        let snapshot = self.snapshot_now(&format!("backup-{trigger}"))?;
+        let counter = Arc::new(backup::Counter::default());
+        self.backup.lock().expect("backup lock").running = Some(Arc::clone(&counter));
+        let dir = self.config.pool.mount.join(pool::SNAPSHOT_DIR).join(snapshot);
+        Ok(Some((target, dir, counter)))
+    }
+
     fn snapshot_now(&self, trigger: &str) -> Result<String, Error> {
         let _changing = self.changing.lock().expect("changing lock");
         if self.config.pool.recorded()?.is_none() {
@@ -236,6 +278,59 @@ impl Inner {
         self.config.pool.ensure_mounted()?;
         Ok(snapshots::list(&self.config.pool.mount)?)
     }
+}
+
+/// Runs a prepared backup, sending BackupProgress each second and
+/// BackupFinished at the end.
+async fn run_backup(
+    inner: Arc<Inner>,
+    connection: Connection,
+    target: Target,
+    dir: std::path::PathBuf,
+    trigger: String,
+    counter: Arc<backup::Counter>,
+) {
+    let emitter = SignalEmitter::new(&connection, OBJECT_PATH).expect("a valid object path");
+    let work = {
+        let counter = Arc::clone(&counter);
+        tokio::task::spawn_blocking(move || target.back_up(&dir, &trigger, counter))
+    };
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break result,
+            _ = tick.tick() => {
+                let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+                let _ = Storage::backup_progress(&emitter, load(&counter.done), load(&counter.total)).await;
+            }
+        }
+    };
+    let outcome = match result.map_err(|e| backup::Error::Repository(e.to_string())).and_then(|r| r) {
+        Ok(outcome) => {
+            tracing::info!(
+                snapshot = outcome.snapshot_id,
+                files = outcome.files,
+                bytes = outcome.bytes,
+                "backup done"
+            );
+            outcome
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "backup failed");
+            backup::Outcome {
+                finished: chrono::Utc::now().timestamp(),
+                message: e.to_string(),
+                ..backup::Outcome::default()
+            }
+        }
+    };
+    {
+        let mut state = inner.backup.lock().expect("backup lock");
+        state.running = None;
+        state.last = outcome.clone();
+    }
+    let _ = Storage::backup_finished(&emitter, outcome).await;
 }
 
 /// The caller's Unix user, asked of the bus itself (not taken from the message).
@@ -416,4 +511,61 @@ impl Storage {
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.list_snapshots()).await
     }
+
+    /// Sets the off-site repository (an absolute folder such as a USB
+    /// disk's, rest:http(s)://..., or rclone:<remote>:<path> for SFTP and
+    /// S3) and opens it, creating it if it is new. An empty password makes
+    /// a random one. Returns the password: it is the only way into the
+    /// backup, so the owner must keep it.
+    async fn configure_backup(
+        &self,
+        repository: String,
+        password: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<String> {
+        log_call(c, &h, "ConfigureBackup", &repository).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.configure_backup(repository, password)).await
+    }
+
+    /// Snapshots the pool and backs the snapshot up in the background.
+    /// Returns a job id, "" when no backup is set up.
+    async fn backup_now(
+        &self,
+        trigger: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<String> {
+        log_call(c, &h, "BackupNow", &trigger).await?;
+        let inner = Arc::clone(&self.inner);
+        let prepare_trigger = trigger.clone();
+        let prepared = blocking({
+            let inner = Arc::clone(&inner);
+            move || inner.prepare_backup(&prepare_trigger)
+        })
+        .await?;
+        let Some((target, dir, counter)) = prepared else {
+            return Ok(String::new());
+        };
+        let job = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        tokio::spawn(run_backup(inner, c.clone(), target, dir, trigger, counter));
+        Ok(job)
+    }
+
+    async fn backup_status(&self, #[zbus(connection)] c: &Connection, #[zbus(header)] h: Header<'_>) -> zbus::fdo::Result<backup::Status> {
+        log_call(c, &h, "BackupStatus", ()).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            let target = Target::load(&inner.config.backup_file)?;
+            Ok(inner.backup.lock().expect("backup lock").status(target.as_ref()))
+        })
+        .await
+    }
+
+    #[zbus(signal)]
+    async fn backup_progress(emitter: &SignalEmitter<'_>, done_bytes: u64, total_bytes: u64) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn backup_finished(emitter: &SignalEmitter<'_>, outcome: backup::Outcome) -> zbus::Result<()>;
 }

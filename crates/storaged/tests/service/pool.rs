@@ -3,113 +3,11 @@
 //! snapshot, one disk pulled, a degraded mount that still reads every file,
 //! the disk replaced, and a clean scrub. Refusals change nothing.
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use crate::common::{LoopDisk, Unmount, checksums, photo, sh};
 use shoebox_storaged::client::Storage1Proxy;
 use shoebox_storaged::pool::Status;
-use shoebox_storaged::private_bus::{PrivateBus, Service};
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
-fn sh(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap();
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A sparse image file on a loop device; detached when dropped.
-struct LoopDisk {
-    path: String,
-    attached: bool,
-}
-
-impl LoopDisk {
-    fn new(dir: &Path, name: &str) -> LoopDisk {
-        let image = dir.join(name);
-        std::fs::File::create(&image).unwrap().set_len(320 << 20).unwrap();
-        let path = sh("losetup", &["--find", "--show", image.to_str().unwrap()]).trim().to_owned();
-        LoopDisk { path, attached: true }
-    }
-
-    /// The disk is pulled out.
-    fn detach(&mut self) {
-        sh("losetup", &["--detach", &self.path]);
-        self.attached = false;
-    }
-}
-
-impl Drop for LoopDisk {
-    fn drop(&mut self) {
-        if self.attached {
-            let _ = Command::new("losetup").args(["--detach", &self.path]).status();
-        }
-    }
-}
-
-/// Unmounts the pool when the test ends, pass or fail.
-struct Unmount(PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        while Command::new("umount").arg(&self.0).status().is_ok_and(|s| s.success()) {}
-    }
-}
-
-struct Harness {
-    bus: PrivateBus,
-    args: Vec<String>,
-}
-
-impl Harness {
-    fn start(&self) -> Service {
-        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        self.bus
-            .run_service(Path::new(env!("CARGO_BIN_EXE_shoebox-storaged")), &args)
-            .unwrap()
-    }
-
-    async fn client(&self) -> Storage1Proxy<'static> {
-        let connection = zbus::connection::Builder::address(self.bus.address.as_str())
-            .unwrap()
-            .build()
-            .await
-            .unwrap();
-        Storage1Proxy::new(&connection).await.unwrap()
-    }
-}
-
-fn checksums(root: &Path) -> BTreeMap<String, String> {
-    let mut sums = BTreeMap::new();
-    for entry in std::fs::read_dir(root).unwrap().flatten() {
-        let bytes = std::fs::read(entry.path()).unwrap();
-        sums.insert(entry.file_name().to_string_lossy().into_owned(), hex(&Sha256::digest(&bytes)));
-    }
-    sums
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Deterministic incompressible-looking bytes (xorshift).
-fn photo(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 async fn until(what: &str, client: &Storage1Proxy<'_>, done: impl Fn(&Status) -> bool) -> Status {
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -132,15 +30,11 @@ fn refusal(e: zbus::Error) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_raid1_pool_survives_a_lost_disk_and_is_rebuilt_onto_a_new_one() {
-    if !is_root() {
-        eprintln!("SKIPPED: needs root (loop devices, mkfs.btrfs, mount)");
+    if !crate::common::can_make_pools() {
         return;
     }
-    if Command::new("mkfs.btrfs").arg("--version").output().is_err() {
-        panic!("mkfs.btrfs is missing: run ci/install-test-deps.sh (btrfs-progs)");
-    }
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let harness = crate::common::harness(dir.path());
     let a = LoopDisk::new(dir.path(), "a.img");
     let mut b = LoopDisk::new(dir.path(), "b.img");
     let c = LoopDisk::new(dir.path(), "c.img");
@@ -148,17 +42,6 @@ async fn a_raid1_pool_survives_a_lost_disk_and_is_rebuilt_onto_a_new_one() {
     sh("mkfs.btrfs", &["-q", "-L", "someone-else", &c.path]);
     let mount = dir.path().join("data");
     let _unmount = Unmount(mount.clone());
-    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf");
-    let harness = Harness {
-        bus: PrivateBus::start(&dir.path().join("bus"), &policy).expect("dbus-daemon is missing: run ci/install-test-deps.sh"),
-        args: vec![
-            "--pool-mount".into(),
-            mount.to_str().unwrap().into(),
-            "--state-dir".into(),
-            dir.path().join("state").to_str().unwrap().into(),
-            "--include-loop-devices".into(),
-        ],
-    };
     let service = harness.start();
     let client = harness.client().await;
     let blank = |disks: &[shoebox_storaged::disks::Disk], path: &str| disks.iter().find(|d| d.path == path).map(|d| d.blank);

@@ -9,13 +9,9 @@ use shoebox_storaged::disks::Disk;
 use shoebox_storaged::private_bus::PrivateBus;
 use shoebox_storaged::service::{BUS_NAME, OBJECT_PATH};
 
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
 #[tokio::test]
 async fn root_lists_disks_and_other_users_are_refused_by_the_bus() {
-    if !is_root() {
+    if !crate::common::is_root() {
         eprintln!("SKIPPED: needs root (the project's bus policy lets only root own {BUS_NAME})");
         return;
     }

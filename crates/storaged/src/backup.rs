@@ -1,0 +1,224 @@
+//! Off-site backup in restic's repository format (rustic_core), so the
+//! `restic` program can check and restore what the box writes. A backup
+//! reads a fresh pool snapshot, never the live folders: the catalog and the
+//! originals in it are consistent with each other, and derived files are
+//! left out (they are made again after a restore). The repository address
+//! and password live in a root-only file of the service's state folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rustic_backend::BackendOptions;
+use rustic_core::{
+    BackupOptions, ConfigOptions, Credentials, KeyOptions, PathList, Progress, ProgressBars, ProgressType, Repository, RepositoryOptions,
+    RusticProgress, SnapshotOptions,
+};
+use serde::{Deserialize, Serialize};
+use zbus::zvariant::Type;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the repository address must be an absolute folder, rest:http(s)://..., or rclone:<remote>:<path>; not {0:?}")]
+    Address(String),
+    #[error("no off-site backup is set up yet")]
+    NotConfigured,
+    #[error("the backup repository: {0}")]
+    Repository(String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+impl From<Box<rustic_core::RusticError>> for Error {
+    fn from(e: Box<rustic_core::RusticError>) -> Error {
+        Error::Repository(e.display_log())
+    }
+}
+
+/// Where backups go and the key that opens them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Target {
+    pub repository: String,
+    pub password: String,
+}
+
+/// A finished (or failed) backup, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
+pub struct Outcome {
+    /// Unix seconds when it finished; 0 when no backup has run.
+    pub finished: i64,
+    pub ok: bool,
+    /// The error, or "" on success.
+    pub message: String,
+    /// The repository's snapshot id ("" on failure).
+    pub snapshot_id: String,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Bytes done out of bytes to do, updated by the backup as it runs.
+#[derive(Debug, Default)]
+pub struct Counter {
+    pub done: std::sync::atomic::AtomicU64,
+    pub total: std::sync::atomic::AtomicU64,
+}
+
+impl Target {
+    pub fn check_address(repository: &str) -> Result<(), Error> {
+        let ok = Path::new(repository).is_absolute()
+            || repository.starts_with("rest:http://")
+            || repository.starts_with("rest:https://")
+            || repository.strip_prefix("rclone:").is_some_and(|r| r.contains(':'));
+        if ok { Ok(()) } else { Err(Error::Address(repository.to_owned())) }
+    }
+
+    pub fn load(file: &Path) -> Result<Option<Target>, Error> {
+        match std::fs::read(file) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Io(file.display().to_string(), std::io::Error::other(e))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Io(file.display().to_string(), e)),
+        }
+    }
+
+    /// Writes the target readable by root only.
+    pub fn save(&self, file: &Path) -> Result<(), Error> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let io = |e| Error::Io(file.display().to_string(), e);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let tmp = file.with_extension("tmp");
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io)?;
+        out.write_all(&serde_json::to_vec(self).expect("plain struct")).map_err(io)?;
+        out.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, file).map_err(io)
+    }
+
+    fn repository(&self, progress: impl ProgressBars) -> Result<Repository<()>, Error> {
+        let backends = BackendOptions::default().repository(self.repository.clone()).to_backends()?;
+        Ok(Repository::new_with_progress(&RepositoryOptions::default(), &backends, progress)?)
+    }
+
+    /// Opens the repository, making it first if there is none at the address;
+    /// a wrong password for an existing one is an error.
+    pub fn init_or_open(&self) -> Result<(), Error> {
+        let repo = self.repository(Quiet)?;
+        let credentials = Credentials::password(&self.password);
+        if repo.config_id()?.is_none() {
+            repo.init(&credentials, &KeyOptions::default(), &ConfigOptions::default())?;
+        } else {
+            repo.open(&credentials)?;
+        }
+        Ok(())
+    }
+
+    /// Backs up `snapshot` (a pool snapshot folder) as `/shoebox` in the
+    /// repository, tagged with what asked for it.
+    pub fn back_up(&self, snapshot: &Path, trigger: &str, counter: Arc<Counter>) -> Result<Outcome, Error> {
+        let repo = self
+            .repository(Counting(counter))?
+            .open(&Credentials::password(&self.password))?
+            .to_indexed_ids()?;
+        let snap = SnapshotOptions::default()
+            .host("shoebox".to_owned())
+            .add_tags(&format!("shoebox,{trigger}"))?
+            .to_snapshot()?;
+        let options = BackupOptions::default().as_path(PathBuf::from("/shoebox"));
+        let source = PathList::from_string(snapshot.to_str().unwrap_or_default())?
+            .sanitize()
+            .map_err(|e| Error::Repository(e.to_string()))?;
+        let saved = repo.backup(&options, &source, snap)?;
+        let summary = saved.summary.unwrap_or_default();
+        Ok(Outcome {
+            finished: chrono::Utc::now().timestamp(),
+            ok: true,
+            message: String::new(),
+            snapshot_id: saved.id.to_string(),
+            files: summary.total_files_processed,
+            bytes: summary.total_bytes_processed,
+        })
+    }
+}
+
+/// No progress to show (opening, initialising).
+#[derive(Debug, Clone, Copy)]
+struct Quiet;
+
+impl ProgressBars for Quiet {
+    fn progress(&self, _: ProgressType, _: &str) -> Progress {
+        Progress::hidden()
+    }
+}
+
+/// Feeds the byte progress of a backup into a [`Counter`].
+#[derive(Debug, Clone)]
+struct Counting(Arc<Counter>);
+
+impl ProgressBars for Counting {
+    fn progress(&self, kind: ProgressType, _: &str) -> Progress {
+        match kind {
+            ProgressType::Bytes => Progress::new(ByteProgress(Arc::clone(&self.0))),
+            _ => Progress::hidden(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ByteProgress(Arc<Counter>);
+
+impl RusticProgress for ByteProgress {
+    fn is_hidden(&self) -> bool {
+        false
+    }
+    fn set_length(&self, len: u64) {
+        self.0.total.store(len, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn set_title(&self, _: &str) {}
+    fn inc(&self, inc: u64) {
+        self.0.done.fetch_add(inc, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn finish(&self) {}
+}
+
+/// What BackupStatus answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
+pub struct Status {
+    pub configured: bool,
+    pub repository: String,
+    pub running: bool,
+    /// Bytes read so far and to read, while running.
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    pub last: Outcome,
+}
+
+/// What the service tracks between calls.
+#[derive(Debug, Default)]
+pub struct State {
+    pub running: Option<Arc<Counter>>,
+    pub last: Outcome,
+}
+
+pub type Shared = Arc<Mutex<State>>;
+
+impl State {
+    pub fn status(&self, target: Option<&Target>) -> Status {
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        Status {
+            configured: target.is_some(),
+            repository: target.map(|t| t.repository.clone()).unwrap_or_default(),
+            running: self.running.is_some(),
+            done_bytes: self.running.as_ref().map(|c| load(&c.done)).unwrap_or(0),
+            total_bytes: self.running.as_ref().map(|c| load(&c.total)).unwrap_or(0),
+            last: self.last.clone(),
+        }
+    }
+}

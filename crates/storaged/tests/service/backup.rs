@@ -1,0 +1,142 @@
+//! Off-site backup through the real service: a pool on a loop device, a
+//! library on it, backups to a local folder and to a REST server on
+//! loopback (rclone's restic server), each then checked and restored by
+//! Debian's `restic` program and compared file by file.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{LoopDisk, Unmount, checksums, photo};
+use futures_util::StreamExt;
+use shoebox_storaged::backup::Outcome;
+use shoebox_storaged::client::Storage1Proxy;
+
+fn restic(repository: &str, password: &str, args: &[&str]) -> std::process::Output {
+    Command::new("restic")
+        .args(["--no-cache", "-r", repository])
+        .args(args)
+        .env("RESTIC_PASSWORD", password)
+        .output()
+        .expect("restic is missing: run ci/install-test-deps.sh")
+}
+
+/// Backs up now and waits for the BackupFinished signal.
+async fn back_up(client: &Storage1Proxy<'_>) -> Outcome {
+    let mut finished = client.receive_backup_finished().await.unwrap();
+    let job = client.backup_now("manual").await.unwrap();
+    assert!(!job.is_empty(), "a configured backup starts");
+    let signal = tokio::time::timeout(Duration::from_secs(300), finished.next())
+        .await
+        .expect("BackupFinished within 5 minutes")
+        .unwrap();
+    signal.args().unwrap().outcome
+}
+
+/// What `restic restore latest` gives back, compared with the pool.
+fn restored_matches(repository: &str, password: &str, pool: &Path, scratch: &Path) {
+    let check = restic(repository, password, &["check", "--read-data"]);
+    assert!(check.status.success(), "restic check: {}", String::from_utf8_lossy(&check.stderr));
+    let target = scratch.join("restored");
+    let restore = restic(repository, password, &["restore", "latest", "--target", target.to_str().unwrap()]);
+    assert!(
+        restore.status.success(),
+        "restic restore: {}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert_eq!(checksums(&target.join("shoebox/library")), checksums(&pool.join("library")));
+    assert_eq!(checksums(&target.join("shoebox/db")), checksums(&pool.join("db")));
+    assert!(!target.join("shoebox/cache").exists(), "derived files are not backed up");
+    std::fs::remove_dir_all(&target).unwrap();
+}
+
+/// rclone serving a restic REST repository on a loopback port; stopped on drop.
+struct RestServer(Child, String);
+
+impl RestServer {
+    fn start(folder: &Path) -> RestServer {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("rclone")
+            .args(["serve", "restic", "--addr", &format!("127.0.0.1:{port}"), folder.to_str().unwrap()])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rclone is missing: run ci/install-test-deps.sh");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "rclone serve restic did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RestServer(child, format!("rest:http://127.0.0.1:{port}/"))
+    }
+}
+
+impl Drop for RestServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backups_to_a_folder_and_a_rest_server_are_read_back_by_restic() {
+    if !crate::common::can_make_pools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let harness = crate::common::harness(dir.path());
+    let disk = LoopDisk::new(dir.path(), "disk.img");
+    let pool = dir.path().join("data");
+    let _unmount = Unmount(pool.clone());
+    let _service = harness.start();
+    let client = harness.client().await;
+
+    assert_eq!(
+        client.backup_now("timer").await.unwrap(),
+        "",
+        "nothing set up: the timer's call still succeeds"
+    );
+    let refused = client.configure_backup("relative/folder", "").await.unwrap_err().to_string();
+    assert!(refused.contains("absolute folder"), "{refused}");
+    assert!(!client.backup_status().await.unwrap().configured);
+
+    let repository = dir.path().join("usb-disk/shoebox-backup");
+    let password = client.configure_backup(repository.to_str().unwrap(), "").await.unwrap();
+    assert_eq!(password.len(), 64, "a generated key");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.path().join("state/backup.json")).unwrap().permissions());
+    assert_eq!(mode & 0o077, 0, "the key is readable by root only");
+    let refused = client.backup_now("manual").await.unwrap_err().to_string();
+    assert!(refused.contains("create a pool first"), "{refused}");
+
+    client.create_pool(&[&disk.path], "single", "").await.unwrap();
+    for i in 0..30 {
+        std::fs::write(pool.join(format!("library/IMG_{i:04}.jpg")), photo(i, 200_000)).unwrap();
+    }
+    std::fs::write(pool.join("db/shoebox.db"), photo(7, 50_000)).unwrap();
+    std::fs::write(pool.join("cache/thumb.webp"), b"derived").unwrap();
+
+    let outcome = back_up(&client).await;
+    assert!(outcome.ok, "{outcome:?}");
+    assert!(outcome.files >= 31 && !outcome.snapshot_id.is_empty(), "{outcome:?}");
+    let status = client.backup_status().await.unwrap();
+    assert!(status.configured && !status.running && status.last == outcome, "{status:?}");
+    restored_matches(repository.to_str().unwrap(), &password, &pool, dir.path());
+
+    // The wrong key for an existing repository is refused and changes nothing.
+    let refused = client
+        .configure_backup(repository.to_str().unwrap(), "not the key")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("backup repository"), "{refused}");
+    assert_eq!(client.backup_status().await.unwrap().repository, repository.to_str().unwrap());
+
+    // A second backup after a change, to a REST server.
+    std::fs::write(pool.join("library/IMG_new.jpg"), photo(500, 200_000)).unwrap();
+    let server = RestServer::start(&dir.path().join("rest"));
+    let password = client.configure_backup(&server.1, "a key the owner chose").await.unwrap();
+    assert_eq!(password, "a key the owner chose");
+    let outcome = back_up(&client).await;
+    assert!(outcome.ok, "{outcome:?}");
+    restored_matches(&server.1, &password, &pool, dir.path());
+}
