@@ -69,17 +69,8 @@ for arg in "$@"; do
     esac
 done
 
-START=$SECONDS
-PASSED=0
-FAILED=0
-FAILED_NAMES=()
-
-pass() { PASSED=$((PASSED + 1)); printf '  ok    %s\n' "$1"; }
-fail() {
-    FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1")
-    printf '  FAIL  %s\n' "$1"
-    if [[ -n ${2:-} ]]; then printf '%s\n' "$2" | sed 's/^/        /'; fi
-}
+# shellcheck source=ci/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 section() { printf '\n== %s\n' "$1"; }
 
 as_root() {

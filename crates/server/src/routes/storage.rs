@@ -22,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/shoebox/storage/pool", get(pool))
         .route("/shoebox/storage/pool/scrub", post(scrub))
         .route("/shoebox/storage/snapshots", get(snapshots).post(snapshot_now))
+        .route("/shoebox/storage/backup", get(backup_status).put(configure_backup))
+        .route("/shoebox/storage/backup/run", post(backup_now))
         .route("/shoebox/storage/snapshots/{name}/assets", get(snapshot_assets))
         .route("/shoebox/storage/snapshots/{name}/restore", post(restore))
 }
@@ -191,4 +193,49 @@ async fn restore(
         })
         .collect();
     Ok(Json(json!({ "albumId": album_id, "results": results })))
+}
+
+async fn backup_status(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
+    let b = storage(&state).await?.backup_status().await.map_err(unavailable)?;
+    let finished = (b.last.finished > 0).then(|| {
+        chrono::DateTime::from_timestamp(b.last.finished, 0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    });
+    Ok(Json(json!({
+        "configured": b.configured, "repository": b.repository, "running": b.running,
+        "doneBytes": b.done_bytes, "totalBytes": b.total_bytes,
+        "last": finished.map(|at| json!({
+            "finishedAt": at, "ok": b.last.ok, "error": b.last.message,
+            "snapshotId": b.last.snapshot_id, "files": b.last.files, "bytes": b.last.bytes,
+        })),
+    })))
+}
+
+#[derive(Deserialize)]
+struct BackupTarget {
+    repository: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Sets the off-site repository; answers with its key, which the owner must keep.
+async fn configure_backup(State(state): State<AppState>, _admin: AdminAuth, Json(target): Json<BackupTarget>) -> ApiResult<Json<Value>> {
+    let password = storage(&state)
+        .await?
+        .configure_backup(&target.repository, &target.password)
+        .await
+        .map_err(unavailable)?;
+    Ok(Json(json!({ "repository": target.repository, "password": password })))
+}
+
+async fn backup_now(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<(StatusCode, Json<Value>)> {
+    let job = storage(&state).await?.backup_now("ui").await.map_err(unavailable)?;
+    if job.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "No off-site backup is set up: choose where backups go first",
+        ));
+    }
+    Ok((StatusCode::ACCEPTED, Json(json!({ "jobId": job }))))
 }

@@ -21,18 +21,24 @@ fn request(method: &str, path: &str, body: &str) -> String {
     )
 }
 
-/// Sends one HTTP/1.1 request over TLS, trusting only `cert`, and returns the raw answer.
-fn https(port: u16, cert: &CertificateDer<'static>, request: &str) -> String {
+/// A TLS client that trusts only `cert` and offers `alpn` (as browsers
+/// offer h2 before http/1.1).
+fn tls_client(cert: &CertificateDer<'static>, alpn: &[&[u8]]) -> rustls::ClientConnection {
     let mut roots = RootCertStore::empty();
     roots.add(cert.clone()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let name = ServerName::try_from("shoebox.local").unwrap();
-    let mut tls = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    rustls::ClientConnection::new(Arc::new(config), ServerName::try_from("shoebox.local").unwrap()).unwrap()
+}
+
+/// Sends one HTTP/1.1 request over TLS, trusting only `cert`, and returns the raw answer.
+fn https(port: u16, cert: &CertificateDer<'static>, request: &str) -> String {
+    let mut tls = tls_client(cert, &[]);
     let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut stream = rustls::Stream::new(&mut tls, &mut socket);
     stream.write_all(request.as_bytes()).unwrap();
@@ -88,6 +94,19 @@ fn http_and_https_listeners_serve_the_same_api() {
         login.starts_with("HTTP/1.1 401"),
         "a wrong password is a 401, not a server error: {login}"
     );
+
+    // A browser offers h2 first: what the server agrees to, it must speak.
+    let mut tls = tls_client(key.cert.der(), &[b"h2", b"http/1.1"]);
+    let mut socket = TcpStream::connect(("127.0.0.1", https_port)).unwrap();
+    let mut stream = rustls::Stream::new(&mut tls, &mut socket);
+    // The HTTP/2 connection preface and an empty SETTINGS frame.
+    stream.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").unwrap();
+    let mut frame = [0u8; 9];
+    stream.read_exact(&mut frame).unwrap();
+    match stream.conn.alpn_protocol() {
+        Some(b"h2") => assert_eq!(frame[3], 0x04, "the server's first HTTP/2 frame is its SETTINGS: {frame:?}"),
+        other => assert_eq!(other, Some(&b"http/1.1"[..]), "an agreed protocol"),
+    }
 
     let cleartext_on_tls = plain(https_port, &ping);
     assert!(!cleartext_on_tls.contains("pong"), "the HTTPS port does not answer plain HTTP");

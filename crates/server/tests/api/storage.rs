@@ -68,10 +68,53 @@ fn the_admin_sees_the_disks_storaged_reports() {
     let (status, body) = send(s.post("/api/shoebox/storage/pool/scrub").bearer_auth(&admin));
     assert_eq!(status, 400, "{body}");
     assert!(body["message"].as_str().unwrap().contains("no pool yet"), "{body}");
+    let (status, backup) = send(s.get("/api/shoebox/storage/backup").bearer_auth(&admin));
+    assert_eq!(
+        (status, &backup["configured"], &backup["last"]),
+        (200, &json!(false), &Value::Null),
+        "{backup}"
+    );
+    let (status, body) = send(s.post("/api/shoebox/storage/backup/run").bearer_auth(&admin));
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = send(
+        s.put("/api/shoebox/storage/backup")
+            .bearer_auth(&admin)
+            .json(&json!({"repository": "nowhere"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("absolute folder"), "{body}");
+    let repository = dir.path().join("backup");
+    let (status, body) = send(
+        s.put("/api/shoebox/storage/backup")
+            .bearer_auth(&admin)
+            .json(&json!({"repository": repository})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["password"].as_str().map(str::len),
+        Some(64),
+        "a generated key is handed to the owner"
+    );
+    let (status, body) = send(s.post("/api/shoebox/storage/backup/run").bearer_auth(&admin));
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("create a pool first"), "{body}");
+
     let user = s.user(&admin, "u@example.com");
-    for (method, path) in [("GET", "pool"), ("GET", "snapshots"), ("POST", "snapshots"), ("POST", "pool/scrub")] {
+    for (method, path) in [
+        ("GET", "pool"),
+        ("GET", "snapshots"),
+        ("POST", "snapshots"),
+        ("POST", "pool/scrub"),
+        ("GET", "backup"),
+        ("PUT", "backup"),
+        ("POST", "backup/run"),
+    ] {
         let url = format!("/api/shoebox/storage/{path}");
-        let request = if method == "GET" { s.get(&url) } else { s.post(&url) };
+        let request = match method {
+            "GET" => s.get(&url),
+            "PUT" => s.put(&url).json(&json!({"repository": "/tmp/x"})),
+            _ => s.post(&url),
+        };
         assert_eq!(send(request.bearer_auth(&user)).0, 403, "{method} {path} is for admins only");
     }
 }

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Build the Debian-based test image of the appliance (amd64) from this
+# repository's rootfs/ and systemd/ trees and the already built binaries.
+# ci/image-test.sh boots it under QEMU; no Yocto here.
+#
+#   ci/build-test-image.sh      build (or reuse) and print the image folder
+#
+# Output: target/image-test/image-<hash>/{root.img,vmlinuz,initrd.img}, and
+# the link target/image-test/image pointing at it. root.img is a bare ext4
+# file system (the root disk, /dev/vda); the kernel and initrd boot directly
+# with QEMU's -kernel/-initrd. The data disk (btrfs, label shoebox-data) is
+# made per test run by ci/image-test.sh, not here. This is not the GPT
+# layout of board/qemu-x86-64/partitions.toml (no A/B slots, no ESP): the
+# units find the data disk by its label all the same, and the first-boot
+# script sees that /data is not a partition and leaves it as it is.
+#
+# Two caches, each keyed on a hash of its inputs, so a rerun rebuilds
+# nothing and new binaries cost seconds, not a new debootstrap:
+#   base-<hash>.tar.zst   Debian bookworm from mmdebstrap (packages below)
+#   image-<hash>/         the base + rootfs/ + systemd/ + binaries
+#
+# Environment:
+#   SHOEBOX_BIN_DIR      where shoeboxd and shoebox-storaged are (target/debug)
+#   SHOEBOX_IMAGE_DIR    output folder (target/image-test)
+#   SHOEBOX_IMAGE_MIRROR Debian mirror (http://deb.debian.org/debian)
+#
+# Needs root (mmdebstrap in root mode, file ownership in the image).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+SELF="$REPO/ci/build-test-image.sh"
+BIN_DIR=${SHOEBOX_BIN_DIR:-$REPO/target/debug}
+OUT=${SHOEBOX_IMAGE_DIR:-$REPO/target/image-test}
+MIRROR=${SHOEBOX_IMAGE_MIRROR:-http://deb.debian.org/debian}
+SUITE=bookworm
+
+# What the appliance needs at run time: systemd with udev (for
+# /dev/disk/by-label), the system bus, Avahi with mDNS name lookup, the
+# tools shoebox-firstboot and shoebox-storaged call (openssl, util-linux's
+# lsblk/findmnt/partx, fdisk's sfdisk, btrfs-progs), ps for the report unit,
+# and a kernel with its initramfs.
+PACKAGES=(systemd systemd-sysv udev dbus avahi-daemon libnss-mdns btrfs-progs e2fsprogs
+    util-linux fdisk openssl procps iproute2 kmod linux-image-amd64 initramfs-tools zstd)
+ROOT_SIZE=2G   # the size of a root slot in board/qemu-x86-64/partitions.toml
+
+log() { printf '[build-test-image] %s\n' "$*" >&2; }
+die() { printf '[build-test-image] error: %s\n' "$*" >&2; exit 1; }
+
+[[ $EUID -eq 0 ]] || die "needs root (mmdebstrap, file ownership in the image)"
+for bin in shoeboxd shoebox-storaged; do
+    [[ -x $BIN_DIR/$bin ]] || die "$BIN_DIR/$bin is missing: build it first (cargo build), or set SHOEBOX_BIN_DIR"
+done
+mkdir -p "$OUT"
+
+# --------------------------------------------------------------- base tree
+# Keyed on what mmdebstrap is asked for; bump BASE_RECIPE when changing how.
+BASE_RECIPE="1 $SUITE $MIRROR ${PACKAGES[*]}"
+base_key=$(printf '%s' "$BASE_RECIPE" | sha256sum | cut -c1-16)
+base=$OUT/base-$base_key.tar.zst
+
+if [[ -s $base ]]; then
+    log "base tree cached: ${base#"$REPO"/}"
+else
+    log "mmdebstrap $SUITE (${#PACKAGES[@]} packages) -> ${base#"$REPO"/}"
+    start=$SECONDS
+    rm -f "$OUT"/base-*.tar.zst
+    # Documentation, manuals and translations are never read on the box;
+    # leaving them out makes the image smaller and faster to write.
+    mmdebstrap --quiet --variant=minbase --mode=root --format=tar \
+        --include="$(IFS=,; echo "${PACKAGES[*]}")" \
+        --dpkgopt='path-exclude=/usr/share/doc/*' \
+        --dpkgopt='path-exclude=/usr/share/man/*' \
+        --dpkgopt='path-exclude=/usr/share/locale/*' \
+        --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+        "$SUITE" "$base.tmp" "deb $MIRROR $SUITE main" >&2
+    # mmdebstrap picks the compressor from the file name; compress here so
+    # the .tmp name can mark an unfinished file.
+    zstd -q -T0 --rm "$base.tmp" -o "$base.zst.tmp"
+    mv "$base.zst.tmp" "$base"
+    log "base tree built in $((SECONDS - start))s"
+fi
+
+# ------------------------------------------------------------------ image
+# A debug build of shoeboxd reads the web UI from web/dist on disk
+# (rust-embed embeds it in release builds only), at the absolute path it was
+# built from. For such a binary the image carries web/dist at that path.
+web_dist=
+if grep -qaF "$REPO/web/dist" "$BIN_DIR/shoeboxd"; then
+    [[ -f $REPO/web/dist/index.html ]] || die "$BIN_DIR/shoeboxd is a debug build that reads $REPO/web/dist, which has no index.html"
+    web_dist=$REPO/web/dist
+fi
+
+tree_hash() { # files under the given paths: names, modes and contents
+    (cd "$REPO" && find "$@" -type f -printf '%p %m\n' | LC_ALL=C sort &&
+        find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+}
+image_key=$( {
+    echo "$base_key"
+    sha256sum "$SELF" "$BIN_DIR/shoeboxd" "$BIN_DIR/shoebox-storaged" | cut -d' ' -f1
+    tree_hash rootfs systemd
+    if [[ -n $web_dist ]]; then echo "$web_dist"; tree_hash web/dist; fi
+} | sha256sum | cut -c1-16)
+image=$OUT/image-$image_key
+
+if [[ -f $image/complete ]]; then
+    log "image cached: ${image#"$REPO"/}"
+else
+    log "assembling ${image#"$REPO"/}"
+    start=$SECONDS
+    rm -rf "$OUT"/image-* "$OUT/tree"
+    tree=$OUT/tree
+    mkdir -p "$tree" "$image"
+    tar --zstd -xpf "$base" -C "$tree" --numeric-owner
+
+    # The appliance's files: rootfs/ over /, units, binaries. Owned by
+    # root whoever checked the repository out; modes as in git.
+    tar -C "$REPO/rootfs" --exclude=./README.md --owner=0 --group=0 --numeric-owner -cf - . |
+        tar -C "$tree" -xpf - --no-overwrite-dir
+    mapfile -t units < <(find "$REPO/systemd" -maxdepth 1 -type f \( -name '*.service' -o -name '*.timer' \
+        -o -name '*.mount' -o -name '*.socket' -o -name '*.path' -o -name '*.target' \) | LC_ALL=C sort)
+    install -m 0644 -o root -g root "${units[@]}" "$tree/usr/lib/systemd/system/"
+    install -m 0755 -o root -g root "$BIN_DIR/shoeboxd" "$BIN_DIR/shoebox-storaged" "$tree/usr/bin/"
+    if [[ -n $web_dist ]]; then
+        # rust-embed resolves <crate>/../../web/dist, so the crate folder must exist too.
+        mkdir -p "$tree$REPO/crates/server" "$tree$REPO/web"
+        cp -r "$web_dist" "$tree$REPO/web/dist"
+        log "debug build of shoeboxd: web UI copied to $REPO/web/dist in the image"
+    fi
+
+    # --- test-image only: what a flashed box gets from its image builder ---
+    # Root is the whole of /dev/vda; no partition table.
+    printf '/dev/vda / ext4 rw,noatime,errors=remount-ro 0 1\n' >"$tree/etc/fstab"
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\tshoebox\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
+    # A machine id of its own, so that no boot is a "first boot", where
+    # systemd-firstboot would ask its questions on the console.
+    printf '%s\n' "$(printf 'shoebox-image-test %s' "$image_key" | md5sum | cut -c1-32)" >"$tree/etc/machine-id"
+    # The test LAN has no DHCP server: a fixed address on it (ci/image-test.sh
+    # puts its client on the same /24).
+    mkdir -p "$tree/etc/systemd/network"
+    cat >"$tree/etc/systemd/network/50-image-test.network" <<'EOF'
+# Test image only: the LAN of ci/image-test.sh has no DHCP server.
+[Match]
+Type=ether
+
+[Network]
+Address=198.18.77.10/24
+LinkLocalAddressing=no
+IPv6AcceptRA=no
+EOF
+    # Reports on the serial console what cannot be seen from the LAN: the
+    # user shoeboxd runs as, and whether any unit failed during boot.
+    mkdir -p "$tree/usr/libexec/shoebox-image-test"
+    cat >"$tree/usr/libexec/shoebox-image-test/report" <<'EOF'
+#!/bin/sh
+# Test image only (ci/image-test.sh reads these lines from the console log).
+# Wait for the boot to settle: `running` or `degraded` (a unit failed).
+state=$(systemctl is-system-running --wait)
+echo "IMAGE-TEST system-state=$state"
+echo "IMAGE-TEST failed-units=$(systemctl --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')"
+echo "IMAGE-TEST shoeboxd-user=$(ps -o user= -C shoeboxd | tr '\n' ' ')"
+# The kernel keeps 15 characters of a process name: shoebox-storage(d).
+echo "IMAGE-TEST storaged-user=$(ps -o user= -C shoebox-storage | tr '\n' ' ')"
+echo "IMAGE-TEST data-mount=$(findmnt -n -o SOURCE,FSTYPE /data) state-mount=$(findmnt -n -o SOURCE /var/lib/shoebox)"
+EOF
+    chmod 0755 "$tree/usr/libexec/shoebox-image-test/report"
+    cat >"$tree/usr/lib/systemd/system/shoebox-image-test-report.service" <<'EOF'
+# Test image only: see /usr/libexec/shoebox-image-test/report.
+[Unit]
+Description=Image test report on the serial console
+After=shoeboxd.service shoebox-storaged.service
+
+[Service]
+# exec, not oneshot: the script waits for the boot to finish, and a oneshot
+# would itself hold the boot unfinished.
+Type=exec
+ExecStart=/usr/libexec/shoebox-image-test/report
+StandardOutput=journal+console
+
+[Install]
+WantedBy=multi-user.target
+EOF
+
+    # Enable every unit that has an [Install] section, as that section says
+    # (the others are started by timers or dependencies), plus the network
+    # and the report.
+    mapfile -t enable < <(grep -l '^\[Install\]' "${units[@]}" | xargs -n1 basename)
+    chroot "$tree" systemctl enable --quiet "${enable[@]}" systemd-networkd.service shoebox-image-test-report.service
+    log "enabled: ${enable[*]}"
+    # The shoebox user and its folders are not made here: sysusers.d and
+    # tmpfiles.d do that at boot, which is part of what the test checks.
+
+    cp -L "$tree/vmlinuz" "$image/vmlinuz"
+    cp -L "$tree/initrd.img" "$image/initrd.img"
+    rm -f "$image/root.img"
+    truncate -s "$ROOT_SIZE" "$image/root.img"
+    mkfs.ext4 -q -L shoebox-root -d "$tree" "$image/root.img"
+    rm -rf "$tree"
+    touch "$image/complete"
+    log "image assembled in $((SECONDS - start))s"
+fi
+
+ln -sfn "$(basename "$image")" "$OUT/image"
+echo "$image"

@@ -1,0 +1,542 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317 # cleanup and wait_for's conditions are called indirectly
+# The appliance image test: builds the Debian test image
+# (ci/build-test-image.sh, cached), boots it under qemu-system-x86_64 with
+# software emulation, and checks it from outside as a person on the LAN
+# would. Runs every check it can even after a failure and ends with
+# "image-test: N passed, N failed"; exits non-zero if anything failed.
+#
+# The LAN is made of network namespaces of our own, so no packet of the
+# guest ever leaves this machine:
+#
+#   namespace "lan":    QEMU ── tap0 ─┐
+#                                     br0
+#   namespace "client":  eth0 ── veth ┘      (curl, avahi-daemon, avahi-browse)
+#
+# The client runs its own avahi-daemon (on a private D-Bus bus, with /run
+# private to it) so that avahi-browse sees the guest's announcements exactly
+# as a laptop on the LAN would.
+#
+# What it checks (boot 1, then a clean power-off and boot 2 on the same disks):
+#   mDNS       shoebox.local resolves to the box; _http._tcp on 80 and
+#              _https._tcp on 443 are announced (avahi-browse from the client)
+#   web UI     http://shoebox.local/ (port 80) serves the UI and its script;
+#              Immich's port 2283 answers /api/server/ping
+#   HTTPS      port 443 serves the web UI with a self-signed certificate
+#              for shoebox.local made on the box (shoebox-firstboot), which
+#              curl verifies; and answers a request as a browser makes it
+#              (ALPN offering h2 and http/1.1)
+#   wizard     admin sign-up, login, box name, time zone, backup target,
+#              setup complete (the calls the web UI's wizard makes)
+#   storaged   GET /api/shoebox/storage/disks answers 200 with the disks:
+#              shoeboxd reached shoebox-storaged on the system bus
+#   library    a photo uploaded with POST /api/assets gets its thumbnail
+#   console    shoeboxd runs as user shoebox, not root; no unit failed
+#              (reported by a test-only unit of the image on ttyS0)
+#   reboot     after a clean power-off (ACPI power button) and a new boot
+#              on the same disks: same login, same asset bytes, same
+#              settings, same certificate
+#
+# Artifacts: target/image-test/run/ (serial console of each boot, QEMU's
+# stderr, the certificate). Environment:
+#   SHOEBOX_BIN_DIR        binaries for the image (target/debug)
+#   SHOEBOX_IMAGE_DIR      image and artifact folder (target/image-test)
+#   SHOEBOX_QEMU_ACCEL     QEMU accelerator (tcg,thread=multi)
+#   SHOEBOX_BOOT_TIMEOUT   seconds a boot may take until the web UI answers (480)
+#   SHOEBOX_IMAGE_NO_INSTALL=1  do not run ci/install-image-deps.sh
+#
+# Needs root (network namespaces, tap device, mmdebstrap).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+OUT=${SHOEBOX_IMAGE_DIR:-$REPO/target/image-test}
+RUN=$OUT/run
+ACCEL=${SHOEBOX_QEMU_ACCEL:-tcg,thread=multi}
+BOOT_TIMEOUT=${SHOEBOX_BOOT_TIMEOUT:-480}
+
+# The test LAN: addresses from the benchmarking range (RFC 2544), which no
+# real host uses; they exist only inside our namespaces. The guest's address
+# is set in the image (ci/build-test-image.sh), as there is no DHCP here.
+GUEST_IP=198.18.77.10
+CLIENT_IP=198.18.77.2
+GUEST_MAC=52:54:00:5b:0c:0a
+BOX=shoebox.local
+NS_LAN=shoebox-lan-$$
+NS_CLIENT=shoebox-client-$$
+
+ADMIN_EMAIL=admin@example.com
+ADMIN_PASSWORD='correct horse battery staple'
+TIME_ZONE=Europe/Paris
+BACKUP_TARGET=/media/backup
+
+if [[ $EUID -ne 0 ]]; then
+    echo "image-test: SKIPPED: needs root (network namespaces, a tap device, mmdebstrap)"
+    exit 0
+fi
+
+# shellcheck source=ci/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
+
+PHASES=() PHASE='' PHASE_START=0
+phase() { # closes the running phase (if any) and starts the next
+    if [[ -n $PHASE ]]; then PHASES+=("$(printf '%-30s %5ss' "$PHASE" $((SECONDS - PHASE_START)))"); fi
+    PHASE=${1:-}; PHASE_START=$SECONDS
+    if [[ -n $PHASE ]]; then printf '\n== %s\n' "$PHASE"; fi
+}
+
+finish() {
+    phase
+    printf '\nimage-test: phase durations\n'; printf '  %s\n' "${PHASES[@]}"
+    printf '  %-30s %5ss\n' total $((SECONDS - START))
+    printf 'artifacts: %s\n' "${RUN#"$REPO"/}"
+    if ((FAILED)); then printf 'failed:\n'; printf '  - %s\n' "${FAILED_NAMES[@]}"; fi
+    # Last line in the plain "N passed, N failed" form CI summaries read.
+    printf 'image-test: %d passed, %d failed\n' "$PASSED" "$FAILED"
+    if ((FAILED)); then exit 1; fi
+    exit 0
+}
+
+# ------------------------------------------------------------- clean-up
+QEMU_PID='' AVAHI_PID='' DBUS_PID=''
+stop_pid() {
+    if [[ -n $1 ]]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi
+}
+cleanup() {
+    set +e
+    stop_pid "$QEMU_PID"; stop_pid "$AVAHI_PID"; stop_pid "$DBUS_PID"
+    ip netns del "$NS_LAN" 2>/dev/null || true
+    ip netns del "$NS_CLIENT" 2>/dev/null || true
+    # The disks are scratch; the logs stay as artifacts.
+    rm -f "$RUN"/*.img "$RUN"/*.qcow2 "$RUN"/*.sock
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+in_client() { ip netns exec "$NS_CLIENT" "$@"; }
+
+# ------------------------------------------------------------- waiting
+# Polls a condition until a deadline; no fixed sleeps stand in for it.
+# Gives up early when QEMU has exited.
+wait_for() { # <seconds> <command...>
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do
+        if [[ -n $QEMU_PID ]] && ! kill -0 "$QEMU_PID" 2>/dev/null; then return 2; fi
+        ((SECONDS < deadline)) || return 1
+        sleep 1
+    done
+}
+
+console_tail() { # the end of the console log, for a failure message
+    printf 'last lines of %s:\n' "${CONSOLE#"$REPO"/}"
+    tail -n 40 "$CONSOLE" 2>/dev/null | tr -d '\r'
+}
+
+# ------------------------------------------------------------- network
+setup_network() {
+    ip netns add "$NS_LAN"
+    ip netns add "$NS_CLIENT"
+    ip -n "$NS_LAN" link set lo up
+    ip -n "$NS_CLIENT" link set lo up
+    ip -n "$NS_LAN" link add br0 type bridge
+    ip -n "$NS_LAN" link set br0 up
+    ip -n "$NS_LAN" tuntap add dev tap0 mode tap
+    ip -n "$NS_LAN" link set tap0 master br0 up
+    ip -n "$NS_LAN" link add client0 type veth peer name eth0 netns "$NS_CLIENT"
+    ip -n "$NS_LAN" link set client0 master br0 up
+    ip -n "$NS_CLIENT" addr add "$CLIENT_IP/24" dev eth0
+    ip -n "$NS_CLIENT" link set eth0 up
+}
+
+# A second avahi-daemon for the client. It must not touch the host's bus or
+# /run: its bus is a private dbus-daemon (libdbus takes the "system" bus
+# from DBUS_SYSTEM_BUS_ADDRESS), and /run is a private tmpfs for its pid
+# file and socket.
+start_client_avahi() {
+    export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$RUN/client-bus.sock"
+    cat >"$RUN/client-bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>unix:path=$RUN/client-bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+    cat >"$RUN/client-avahi.conf" <<'EOF'
+[server]
+host-name=lan-client
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=eth0
+enable-dbus=yes
+[wide-area]
+enable-wide-area=no
+[publish]
+disable-publishing=yes
+EOF
+    # Started by `ip netns exec` itself (not through a shell function), so
+    # that $! is the daemon's own process id, which clean-up stops.
+    ip netns exec "$NS_CLIENT" dbus-daemon --nofork --nopidfile --config-file="$RUN/client-bus.conf" >"$RUN/client-bus.log" 2>&1 &
+    DBUS_PID=$!
+    wait_for 10 test -S "$RUN/client-bus.sock" || { fail "client D-Bus for avahi starts"; return 1; }
+    # shellcheck disable=SC2016 # $1 belongs to the inner shell
+    ip netns exec "$NS_CLIENT" unshare --mount sh -c 'mount -t tmpfs tmpfs /run && exec avahi-daemon --no-chroot --no-drop-root -f "$1"' \
+        sh "$RUN/client-avahi.conf" >"$RUN/client-avahi.log" 2>&1 &
+    AVAHI_PID=$!
+}
+
+# ------------------------------------------------------------- the VM
+IMAGE='' CONSOLE=''
+make_disks() {
+    qemu-img create -q -f qcow2 -F raw -b "$IMAGE/root.img" "$RUN/root.qcow2"
+    # The boot disk's data partition, by label (systemd/data.mount).
+    truncate -s 1G "$RUN/data.img"
+    mkfs.btrfs -q -L shoebox-data "$RUN/data.img" >"$RUN/mkfs-data.log"
+    # A disk with nothing on it, which storaged should offer as blank.
+    truncate -s 256M "$RUN/blank.img"
+}
+
+boot() { # <boot number>
+    CONSOLE=$RUN/console-boot$1.log
+    : >"$CONSOLE"
+    # -no-reboot: a guest reboot or kernel panic ends QEMU, which the
+    # waits notice at once instead of running into their deadline.
+    ip netns exec "$NS_LAN" qemu-system-x86_64 -name shoebox-image-test \
+        -machine q35 -accel "$ACCEL" -cpu max -smp 2 -m 2048 \
+        -nodefaults -display none -no-reboot \
+        -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" \
+        -append "root=/dev/vda rw console=ttyS0,115200 net.ifnames=0 panic=-1" \
+        -drive "file=$RUN/root.qcow2,if=virtio,format=qcow2" \
+        -drive "file=$RUN/data.img,if=virtio,format=raw" \
+        -drive "file=$RUN/blank.img,if=virtio,format=raw" \
+        -netdev tap,id=lan,ifname=tap0,script=no,downscript=no \
+        -device "virtio-net-pci,netdev=lan,mac=$GUEST_MAC,romfile=" \
+        -device virtio-rng-pci \
+        -serial "file:$CONSOLE" \
+        -monitor "unix:$RUN/monitor.sock,server=on,wait=off" \
+        2>"$RUN/qemu-boot$1.stderr" &
+    QEMU_PID=$!
+}
+
+# Waits until the web UI answers on port 80; false (with the console's
+# tail) on a timeout or when QEMU exited.
+wait_for_web() { # <boot number>
+    local t0=$SECONDS rc=0
+    wait_for "$BOOT_TIMEOUT" in_client curl -fs -o /dev/null --max-time 5 "http://$GUEST_IP/api/server/ping" || rc=$?
+    if ((rc == 0)); then
+        pass "boot $1: the web UI answers on port 80 after $((SECONDS - t0))s"
+        return 0
+    fi
+    if ((rc == 2)); then
+        fail "boot $1: QEMU exited before the web UI answered" "$(cat "$RUN/qemu-boot$1.stderr"; console_tail)"
+    else
+        fail "boot $1: the web UI did not answer on port 80 within ${BOOT_TIMEOUT}s" "$(console_tail)"
+    fi
+    return 1
+}
+
+# A clean power-off: the ACPI power button, as a person would press it;
+# systemd stops every service and unmounts /data before the VM turns off.
+power_off() {
+    local t0=$SECONDS rc=0
+    echo system_powerdown | socat - "UNIX-CONNECT:$RUN/monitor.sock" >/dev/null
+    local deadline=$((SECONDS + 180))
+    while kill -0 "$QEMU_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
+    if kill -0 "$QEMU_PID" 2>/dev/null; then
+        fail "clean power-off within 180s" "$(console_tail)"
+        stop_pid "$QEMU_PID"; QEMU_PID=''
+        return 1
+    fi
+    wait "$QEMU_PID" || rc=$?
+    QEMU_PID=''
+    if ((rc == 0)) && grep -q 'reboot: Power down' "$CONSOLE"; then
+        pass "clean power-off in $((SECONDS - t0))s (the kernel reached 'Power down')"
+    else
+        fail "clean power-off (QEMU exit status $rc)" "$(console_tail)"
+        return 1
+    fi
+}
+
+# ------------------------------------------------------------- HTTP
+BOX_ADDR=$GUEST_IP   # replaced by the address mDNS gives for shoebox.local
+TOKEN=''
+# curl against the box by name, as a browser on the LAN would use it.
+box_curl() { in_client curl -sS --max-time 150 --resolve "$BOX:80:$BOX_ADDR" --resolve "$BOX:443:$BOX_ADDR" --resolve "$BOX:2283:$BOX_ADDR" "$@"; }
+# api <method> <path> [json body] -> prints "<status> <body>"
+api() {
+    local args=(-X "$1" -w '\n%{http_code}' "http://$BOX/api$2")
+    [[ -n $TOKEN ]] && args+=(-H "Authorization: Bearer $TOKEN")
+    [[ -n ${3:-} ]] && args+=(-H 'Content-Type: application/json' --data "$3")
+    local out
+    out=$(box_curl "${args[@]}") || { echo "000 curl failed"; return 0; }
+    printf '%s %s\n' "${out##*$'\n'}" "${out%$'\n'*}"
+}
+status_of() { echo "${1%% *}"; }
+body_of() { echo "${1#* }"; }
+expect_status() { # <name> <wanted status> <api output>
+    if [[ $(status_of "$3") == "$2" ]]; then pass "$1"; return 0; fi
+    fail "$1" "status $(status_of "$3"), wanted $2: $(body_of "$3" | head -c 600)"
+    return 1
+}
+
+login() {
+    local r
+    TOKEN=''
+    r=$(api POST /auth/login "$(jq -nc --arg e "$ADMIN_EMAIL" --arg p "$ADMIN_PASSWORD" '{email: $e, password: $p}')")
+    expect_status "$1" 201 "$r" || return 1
+    TOKEN=$(body_of "$r" | jq -r .accessToken)
+}
+
+# ------------------------------------------------------------- checks
+check_mdns() {
+    local out line rc=0
+    # The browser's cache fills within a second or two of the announcements;
+    # poll until both services are seen with their host, address and port.
+    browse() {
+        out=$(in_client timeout 20 avahi-browse --resolve --terminate --parsable --no-db-lookup "$1" 2>&1) || return 1
+        line=$(awk -F';' -v box="$BOX" -v port="$2" '$1 == "=" && $3 == "IPv4" && $7 == box && $9 == port' <<<"$out" | head -n1)
+        [[ -n $line ]]
+    }
+    if wait_for 90 browse _http._tcp 80; then
+        BOX_ADDR=$(cut -d';' -f8 <<<"$line")
+        pass "mDNS: _http._tcp '$(cut -d';' -f4 <<<"$line" | sed 's/\\032/ /g')' on $BOX:80 ($BOX_ADDR) $(cut -d';' -f10 <<<"$line")"
+    else
+        fail "mDNS: _http._tcp on $BOX port 80 is announced" "avahi-browse said:"$'\n'"$out"$'\n'"client avahi-daemon:"$'\n'"$(tail -5 "$RUN/client-avahi.log")"
+    fi
+    if wait_for 30 browse _https._tcp 443; then
+        pass "mDNS: _https._tcp on $BOX:443 $(cut -d';' -f10 <<<"$line")"
+    else
+        fail "mDNS: _https._tcp on $BOX port 443 is announced" "$out"
+    fi
+    out=$(in_client timeout 20 avahi-resolve --name "$BOX" -4 2>&1) || rc=$?
+    if ((rc == 0)) && [[ $(awk '{print $2}' <<<"$out") == "$GUEST_IP" ]]; then
+        pass "mDNS: $BOX resolves to $GUEST_IP"
+    else
+        fail "mDNS: $BOX resolves to $GUEST_IP" "$out"
+    fi
+}
+
+check_web_ui() {
+    local page script headers
+    page=$(box_curl -f "http://$BOX/" 2>&1) || true
+    script=$(grep -o 'src="/assets/[^"]*\.js"' <<<"$page" | head -n1 | sed 's/^src="//; s/"$//')
+    if [[ $page == *'<title>Shoebox</title>'* && -n $script ]]; then
+        pass "web UI: http://$BOX/ serves the page"
+    else
+        fail "web UI: http://$BOX/ serves the page" "$(head -c 600 <<<"$page")"
+        return
+    fi
+    headers=$(box_curl -f -o /dev/null -D - "http://$BOX$script" 2>&1) || true
+    if grep -qi '^content-type: .*javascript' <<<"$headers"; then
+        pass "web UI: its script $script is served"
+    else
+        fail "web UI: its script $script is served" "$headers"
+    fi
+    local r
+    r=$(box_curl "http://$BOX:2283/api/server/ping" 2>&1) || true
+    if [[ $(jq -r .res <<<"$r" 2>/dev/null) == pong ]]; then pass "Immich port 2283 answers /api/server/ping"
+    else fail "Immich port 2283 answers /api/server/ping" "$r"; fi
+}
+
+CERT_FINGERPRINT=''
+check_https() { # <label>
+    local cert=$RUN/cert-$1.pem out fp
+    in_client openssl s_client -connect "$BOX_ADDR:443" -servername "$BOX" </dev/null 2>/dev/null |
+        openssl x509 -out "$cert" 2>/dev/null || true
+    if [[ ! -s $cert ]]; then
+        fail "HTTPS: port 443 presents a certificate" "$(in_client openssl s_client -connect "$BOX_ADDR:443" </dev/null 2>&1 | tail -5)"
+        return
+    fi
+    # Self-signed for shoebox.local: with the box's own certificate as the
+    # only trust anchor, curl verifies the chain and the host name.
+    out=$(box_curl --http1.1 --cacert "$cert" "https://$BOX/" 2>&1) || true
+    if [[ $out == *'<title>Shoebox</title>'* ]]; then
+        pass "HTTPS: https://$BOX/ serves the web UI over HTTP/1.1, verified against the box's own certificate ($(openssl x509 -in "$cert" -noout -subject))"
+    else
+        fail "HTTPS: https://$BOX/ serves the web UI over HTTP/1.1, verified against the box's own certificate" \
+            "$(head -c 600 <<<"$out")"$'\n'"$(openssl x509 -in "$cert" -noout -subject -issuer -ext subjectAltName 2>&1)"
+    fi
+    # Browsers offer HTTP/2 by ALPN and speak whatever the server accepts.
+    if out=$(box_curl -f --cacert "$cert" -o /dev/null -w '%{http_version}' "https://$BOX/api/server/ping" 2>&1); then
+        pass "HTTPS: answers a request as browsers make it (ALPN h2, http/1.1; HTTP/$out used)"
+    else
+        fail "HTTPS: answers a request as browsers make it (ALPN h2, http/1.1)" \
+            "$out"$'\n'"$(box_curl -v --cacert "$cert" -o /dev/null "https://$BOX/api/server/ping" 2>&1 | grep -i 'alpn')"$'\n'"(if the server accepted h2: shoeboxd offers h2 by ALPN but its HTTP server speaks HTTP/1.1 only)"
+    fi
+    fp=$(openssl x509 -in "$cert" -noout -fingerprint -sha256 | cut -d= -f2)
+    if [[ -z $CERT_FINGERPRINT ]]; then
+        CERT_FINGERPRINT=$fp
+    elif [[ $fp == "$CERT_FINGERPRINT" ]]; then
+        pass "HTTPS: the certificate survived the reboot (/var/lib/shoebox on the data disk)"
+    else
+        fail "HTTPS: the certificate survived the reboot" "before $CERT_FINGERPRINT, after $fp"
+    fi
+}
+
+check_wizard() {
+    local r
+    r=$(api GET /shoebox/setup)
+    if [[ $(status_of "$r") == 200 ]] &&
+        [[ $(body_of "$r" | jq -c '[.complete, .adminCreated, .appliance]') == '[false,false,true]' ]]; then
+        pass "wizard: a new box shows the setup wizard (appliance, no admin yet)"
+    else
+        fail "wizard: a new box shows the setup wizard (appliance, no admin yet)" "$r"
+    fi
+    r=$(api POST /auth/admin-sign-up "$(jq -nc --arg e "$ADMIN_EMAIL" --arg p "$ADMIN_PASSWORD" '{email: $e, password: $p, name: "Admin"}')")
+    expect_status "wizard: admin sign-up" 201 "$r" || return 1
+    login "wizard: the admin logs in" || return 1
+    # One call per wizard step, as the web UI makes them.
+    expect_status "wizard: box name" 200 "$(api PUT /shoebox/setup '{"hostname": "shoebox"}')" || return 1
+    expect_status "wizard: time zone $TIME_ZONE" 200 "$(api PUT /shoebox/setup "{\"timeZone\": \"$TIME_ZONE\"}")" || return 1
+    expect_status "wizard: backup target $BACKUP_TARGET" 200 "$(api PUT /shoebox/setup "{\"backupTarget\": \"$BACKUP_TARGET\"}")" || return 1
+    r=$(api PUT /shoebox/setup '{"complete": true}')
+    if [[ $(status_of "$r") == 200 && $(body_of "$r" | jq .complete) == true ]]; then
+        pass "wizard: setup marked complete"
+    else
+        fail "wizard: setup marked complete" "$r"
+    fi
+}
+
+check_storage() {
+    local r disks
+    r=$(api GET /shoebox/storage/disks)
+    if ! expect_status "storaged: GET /api/shoebox/storage/disks (shoeboxd -> D-Bus -> shoebox-storaged)" 200 "$r"; then return; fi
+    disks=$(body_of "$r")
+    if [[ $(jq -c '[.[] | select(.path == "/dev/vda") | .system]' <<<"$disks") == '[true]' &&
+        $(jq -c '[.[] | select(.path == "/dev/vdc") | .blank, .system]' <<<"$disks") == '[true,false]' ]]; then
+        pass "storaged: lists the system disk (vda, marked) and the blank disk (vdc, offered)"
+    else
+        fail "storaged: lists the system disk (vda, marked) and the blank disk (vdc, offered)" "$disks"
+    fi
+}
+
+PHOTO=$RUN/photo.jpg ASSET_ID='' PHOTO_SHA1=''
+check_upload() {
+    # A real JPEG (each run starts with an empty data disk).
+    ffmpeg -loglevel error -y -f lavfi -i "testsrc=size=640x480:rate=1" -frames:v 1 "$PHOTO"
+    PHOTO_SHA1=$(openssl dgst -sha1 -binary "$PHOTO" | base64)
+    local out status body
+    out=$(box_curl -w '\n%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -F deviceAssetId=image-test-photo -F deviceId=image-test \
+        -F fileCreatedAt=2001-02-03T04:05:06.000Z -F fileModifiedAt=2001-02-03T04:05:06.000Z \
+        -F "assetData=@$PHOTO;filename=photo.jpg;type=image/jpeg" "http://$BOX/api/assets" 2>&1) || true
+    status=${out##*$'\n'} body=${out%$'\n'*}
+    if [[ $status == 201 && $(jq -r .status <<<"$body" 2>/dev/null) == created ]]; then
+        ASSET_ID=$(jq -r .id <<<"$body")
+        pass "library: a photo uploaded with POST /api/assets (asset $ASSET_ID)"
+    else
+        fail "library: a photo uploaded with POST /api/assets" "status $status: $body"
+        return
+    fi
+    local r
+    r=$(api GET "/shoebox/jobs/wait-idle?timeoutSeconds=120")
+    if [[ $(status_of "$r") == 200 && $(body_of "$r" | jq .idle) == true ]]; then
+        local headers
+        headers=$(box_curl -o /dev/null -D - -H "Authorization: Bearer $TOKEN" "http://$BOX/api/assets/$ASSET_ID/thumbnail" 2>&1) || true
+        # The placeholder for a missing thumbnail is marked no-store.
+        if grep -q '^HTTP/[0-9.]* 200' <<<"$headers" && grep -qi '^content-type: image/' <<<"$headers" &&
+            ! grep -qi 'no-store' <<<"$headers"; then
+            pass "library: the box made the photo's thumbnail"
+        else
+            fail "library: the box made the photo's thumbnail" "$headers"
+        fi
+    else
+        fail "library: background jobs finish" "$r"
+    fi
+}
+
+check_console() { # <boot number>: the report of the test-only unit
+    local line
+    console_has() { grep -q 'IMAGE-TEST storaged-user=' "$CONSOLE"; }
+    if ! wait_for 120 console_has; then
+        fail "boot $1: console report of the test unit" "$(console_tail)"
+        return
+    fi
+    grep -a 'IMAGE-TEST' "$CONSOLE" | tr -d '\r' | sed 's/^/        /'
+    line=$(grep -a 'IMAGE-TEST shoeboxd-user=' "$CONSOLE" | tr -d '\r' | sed 's/.*shoeboxd-user=//; s/ *$//')
+    if [[ $line == shoebox ]]; then pass "boot $1: shoeboxd runs as user shoebox, not root"
+    else fail "boot $1: shoeboxd runs as user shoebox, not root" "ps says: '$line'"; fi
+    line=$(grep -a 'IMAGE-TEST storaged-user=' "$CONSOLE" | tr -d '\r' | sed 's/.*storaged-user=//; s/ *$//')
+    if [[ $line == root ]]; then pass "boot $1: shoebox-storaged runs (as root)"
+    else fail "boot $1: shoebox-storaged runs (as root)" "ps says: '$line'"; fi
+    line=$(grep -a 'IMAGE-TEST failed-units=' "$CONSOLE" | tr -d '\r' | sed 's/.*failed-units=//; s/ *$//')
+    if [[ -z $line ]]; then pass "boot $1: no unit failed"
+    else fail "boot $1: no unit failed" "failed: $line"$'\n'"$(grep -a 'FAILED\|Failed' "$CONSOLE" | tr -d '\r' | head -20)"; fi
+}
+
+check_after_reboot() {
+    login "after reboot: the admin logs in with the same password" || return
+    local r
+    r=$(api GET "/assets/$ASSET_ID")
+    if [[ $(status_of "$r") == 200 && $(body_of "$r" | jq -r .checksum) == "$PHOTO_SHA1" ]]; then
+        pass "after reboot: the asset is in the library with its checksum"
+    else
+        fail "after reboot: the asset is in the library with its checksum" "$r"
+    fi
+    local got
+    got=$(box_curl -f -H "Authorization: Bearer $TOKEN" "http://$BOX/api/assets/$ASSET_ID/original" | openssl dgst -sha1 -binary | base64) || true
+    if [[ $got == "$PHOTO_SHA1" ]]; then pass "after reboot: the original's bytes are unchanged"
+    else fail "after reboot: the original's bytes are unchanged" "sha1 $got, uploaded $PHOTO_SHA1"; fi
+    r=$(api GET /shoebox/setup)
+    if [[ $(body_of "$r" | jq -c '[.complete, .adminCreated, .hostname, .timeZone, .backupTarget]' 2>/dev/null) == \
+        "[true,true,\"shoebox\",\"$TIME_ZONE\",\"$BACKUP_TARGET\"]" ]]; then
+        pass "after reboot: setup complete, name, time zone and backup target kept"
+    else
+        fail "after reboot: setup complete, name, time zone and backup target kept" "$r"
+    fi
+}
+
+# ------------------------------------------------------------- main
+rm -rf "$RUN"
+mkdir -p "$RUN"
+
+if [[ -z ${SHOEBOX_IMAGE_NO_INSTALL:-} ]]; then
+    phase "install image test dependencies"
+    "$REPO/ci/install-image-deps.sh" || { fail "ci/install-image-deps.sh"; finish; }
+fi
+
+phase "image build"
+if IMAGE=$("$REPO/ci/build-test-image.sh"); then
+    pass "test image ${IMAGE#"$REPO"/}"
+else
+    fail "ci/build-test-image.sh"; finish
+fi
+
+phase "network namespaces"
+setup_network
+start_client_avahi || finish
+make_disks
+pass "LAN: namespaces $NS_LAN (QEMU, tap0, br0) and $NS_CLIENT ($CLIENT_IP)"
+
+phase "boot 1"
+boot 1
+echo "  QEMU ($ACCEL), console: ${CONSOLE#"$REPO"/}"
+wait_for_web 1 || finish
+
+phase "checks, boot 1"
+check_mdns
+check_web_ui
+check_https boot1
+check_wizard
+check_storage
+check_upload
+check_console 1
+
+phase "clean power-off, boot 2"
+power_off || finish
+boot 2
+wait_for_web 2 || finish
+
+phase "checks, boot 2"
+if [[ -n $TOKEN && -n $ASSET_ID ]]; then
+    check_after_reboot
+else
+    fail "after reboot: library and settings (nothing was stored on boot 1)"
+fi
+check_https boot2
+check_console 2
+finish
