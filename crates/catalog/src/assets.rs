@@ -432,6 +432,22 @@ impl Catalog {
     }
 
     /// Records the derived files and the displayed (orientation-applied) size.
+    /// Every derived file the catalog names: (asset id, catalog-relative path).
+    pub fn derived_files(&self) -> Result<Vec<(String, String)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT id, thumbnail_path, preview_path, encoded_video_path FROM assets")?;
+        let rows = stmt.query_map([], |r| {
+            let paths: [Option<String>; 3] = [r.get(1)?, r.get(2)?, r.get(3)?];
+            Ok((r.get::<_, String>(0)?, paths))
+        })?;
+        let mut files = Vec::new();
+        for row in rows {
+            let (id, paths) = row?;
+            files.extend(paths.into_iter().flatten().map(|p| (id.clone(), p)));
+        }
+        Ok(files)
+    }
+
     pub fn set_derivatives(&self, asset_id: &str, thumbnail_path: &str, preview_path: &str, width: i64, height: i64) -> Result<()> {
         self.write(|tx| {
             tx.execute(

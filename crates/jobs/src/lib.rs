@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use handlers::Context;
-use shoebox_catalog::{Catalog, Job, now_millis};
+use shoebox_catalog::{Catalog, Job, JobKind, now_millis};
 use shoebox_media::Layout;
 use shoebox_media::video::TranscodeSettings;
 use tokio::sync::{Notify, Semaphore, watch};
@@ -86,12 +86,18 @@ impl Runner {
 
     /// Runs until `shutdown` turns true, then waits for jobs in flight.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let catalog = self.catalog.clone();
+        let (catalog, layout) = (self.catalog.clone(), self.layout.clone());
         match tokio::task::spawn_blocking(move || catalog.requeue_running_jobs()).await {
             Ok(Ok(n)) if n > 0 => {
                 tracing::info!(jobs = n, "re-queued jobs interrupted by the last shutdown")
             }
             Ok(Err(e)) => tracing::error!(error = %e, "could not re-queue interrupted jobs"),
+            _ => {}
+        }
+        let catalog = self.catalog.clone();
+        match tokio::task::spawn_blocking(move || requeue_missing_derivatives(&catalog, &layout)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(assets = n, "derived files are missing (a restored library?); making them again"),
+            Ok(Err(e)) => tracing::error!(error = %e, "could not check the derived files"),
             _ => {}
         }
         let slots = self.slots.clone();
@@ -187,4 +193,32 @@ async fn execute(context: Context, workers: &rayon::ThreadPool, job: Job) {
         Err(e) => e.to_string(),
     };
     tracing::error!(error = %failure, "could not record a job's outcome; it will run again after restart");
+}
+
+/// Backups leave derived files out, so a restored library has a catalog
+/// naming thumbnails that are not there: queue them again. Checked once
+/// per cache folder (a stamp marks it done), since it stats every file.
+fn requeue_missing_derivatives(catalog: &Catalog, layout: &Layout) -> Result<usize, shoebox_catalog::Error> {
+    let stamp = layout.resolve("cache/.derivatives-checked");
+    if stamp.exists() {
+        return Ok(0);
+    }
+    let missing: std::collections::BTreeSet<String> = catalog
+        .derived_files()?
+        .into_iter()
+        .filter(|(_, path)| !layout.resolve(path).exists())
+        .map(|(id, _)| id)
+        .collect();
+    for id in &missing {
+        catalog.enqueue(JobKind::GenerateThumbnails, id)?;
+    }
+    // Not fatal: without the stamp the check just runs again next start.
+    if let Err(e) = stamp
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&stamp, ""))
+    {
+        tracing::warn!(error = %e, "could not stamp the cache folder as checked");
+    }
+    Ok(missing.len())
 }

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use rustic_backend::BackendOptions;
 use rustic_core::{
-    BackupOptions, ConfigOptions, Credentials, KeyOptions, PathList, Progress, ProgressBars, ProgressType, Repository, RepositoryOptions,
-    RusticProgress, SnapshotOptions,
+    BackupOptions, ConfigOptions, Credentials, KeyOptions, LocalDestination, LsOptions, PathList, Progress, ProgressBars, ProgressType,
+    Repository, RepositoryOptions, RestoreOptions, RusticProgress, SnapshotOptions,
 };
 use serde::{Deserialize, Serialize};
 use zbus::zvariant::Type;
@@ -145,6 +145,33 @@ impl Target {
             files: summary.total_files_processed,
             bytes: summary.total_bytes_processed,
         })
+    }
+
+    /// Restores `/shoebox/<part>` of the latest backup into `dest` (a new
+    /// folder). Every blob read is checked against its hash and MAC as it is
+    /// decrypted, so a damaged repository fails here, before anything is used.
+    pub fn restore_part(&self, part: &str, dest: &Path) -> Result<(), Error> {
+        let repo = self.repository(Quiet)?.open(&Credentials::password(&self.password))?.to_indexed()?;
+        let node = repo.node_from_snapshot_path(&format!("latest:/shoebox/{part}"), |s| s.hostname == "shoebox")?;
+        let listing = repo.ls(&node, &LsOptions::default())?;
+        let destination = LocalDestination::new(dest.to_str().unwrap_or_default(), true, !node.is_dir())?;
+        let options = RestoreOptions::default();
+        let plan = repo.prepare_restore(&options, listing.clone(), &destination, false)?;
+        repo.restore(plan, &options, listing, &destination)?;
+        Ok(())
+    }
+
+    /// The id of the backup [`Target::restore_part`] restores from.
+    pub fn latest(&self) -> Result<String, Error> {
+        let repo = self.repository(Quiet)?.open(&Credentials::password(&self.password))?;
+        let snapshots = repo.get_all_snapshots()?;
+        let latest = snapshots
+            .iter()
+            .filter(|s| s.hostname == "shoebox")
+            .max_by_key(|s| s.time.timestamp());
+        latest
+            .map(|s| s.id.to_string())
+            .ok_or_else(|| Error::Repository("it holds no Shoebox backup".into()))
     }
 }
 

@@ -27,6 +27,7 @@ pub trait Storage1 {
     fn configure_backup(&self, repository: &str, password: &str) -> zbus::Result<String>;
     fn backup_now(&self, trigger: &str) -> zbus::Result<String>;
     fn backup_status(&self) -> zbus::Result<backup::Status>;
+    fn restore_backup(&self, repository: &str, password: &str) -> zbus::Result<String>;
 
     #[zbus(signal)]
     fn backup_progress(&self, done_bytes: u64, total_bytes: u64) -> zbus::Result<()>;

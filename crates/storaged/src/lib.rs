@@ -13,3 +13,4 @@ pub mod pool;
 pub mod private_bus;
 pub mod service;
 pub mod snapshots;
+pub mod testing;

@@ -43,8 +43,10 @@ pub enum Error {
     Disks(#[from] disks::Error),
     #[error(transparent)]
     Backup(#[from] backup::Error),
-    #[error("a backup reads a snapshot of the pool: create a pool first")]
+    #[error("backups are read from, and restored onto, the pool: create a pool first")]
     BackupWithoutPool,
+    #[error("the library already holds photos or a catalog: a backup is restored only onto a blank box")]
+    NotBlankLibrary,
 }
 
 impl From<Error> for FdoError {
@@ -258,6 +260,27 @@ impl Inner {
         Ok(Some((target, dir, counter)))
     }
 
+    /// Restores the latest backup onto the (blank) pool; the box then keeps
+    /// backing up to the same repository.
+    fn restore_backup(&self, repository: String, password: String) -> Result<String, Error> {
+        let _changing = self.changing.lock().expect("changing lock");
+        Target::check_address(&repository)?;
+        if self.config.pool.recorded()?.is_none() {
+            return Err(Error::BackupWithoutPool);
+        }
+        self.config.pool.ensure_mounted()?;
+        let mount = &self.config.pool.mount;
+        if mount.join("db/shoebox.db").exists() || holds_files(&mount.join("library")) {
+            return Err(Error::NotBlankLibrary);
+        }
+        let target = Target { repository, password };
+        let id = target.latest()?;
+        restore_parts(mount, &target)?;
+        target.save(&self.config.backup_file)?;
+        tracing::info!(snapshot = id, repository = target.repository, "restored from backup");
+        Ok(id)
+    }
+
     fn snapshot_now(&self, trigger: &str) -> Result<String, Error> {
         let _changing = self.changing.lock().expect("changing lock");
         if self.config.pool.recorded()?.is_none() {
@@ -278,6 +301,49 @@ impl Inner {
         self.config.pool.ensure_mounted()?;
         Ok(snapshots::list(&self.config.pool.mount)?)
     }
+}
+
+/// Whether any file (not just folders) is under `dir`.
+fn holds_files(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => holds_files(&entry.path()),
+            _ => true,
+        })
+}
+
+/// Restores the library, then the catalog, each into a staging folder in
+/// its own subvolume (a rename cannot cross subvolumes), and moves them into
+/// place only once both are complete, the catalog last: until then the box
+/// has no catalog and still counts as blank, so a failed restore can be
+/// tried again.
+fn restore_parts(mount: &std::path::Path, target: &Target) -> Result<(), Error> {
+    const PARTS: [&str; 2] = ["library", "db"];
+    let staging = |part: &str| mount.join(part).join(".restoring");
+    let io = |path: &std::path::Path, e| pool::Error::Io(path.display().to_string(), e);
+    let result = (|| -> Result<(), Error> {
+        for part in PARTS {
+            let dir = staging(part);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+            }
+            target.restore_part(part, &dir)?;
+        }
+        for part in PARTS {
+            for entry in std::fs::read_dir(staging(part)).map_err(|e| io(&staging(part), e))?.flatten() {
+                let to = mount.join(part).join(entry.file_name());
+                std::fs::rename(entry.path(), &to).map_err(|e| io(&to, e))?;
+            }
+        }
+        Ok(())
+    })();
+    for part in PARTS {
+        let _ = std::fs::remove_dir_all(staging(part));
+    }
+    result
 }
 
 /// Runs a prepared backup, sending BackupProgress each second and
@@ -527,6 +593,21 @@ impl Storage {
         log_call(c, &h, "ConfigureBackup", &repository).await?;
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.configure_backup(repository, password)).await
+    }
+
+    /// Restores the latest backup in `repository` onto this box's pool,
+    /// which must be blank. Returns the backup's id. A wrong key or a
+    /// damaged repository is an error and leaves the box blank.
+    async fn restore_backup(
+        &self,
+        repository: String,
+        password: String,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<String> {
+        log_call(c, &h, "RestoreBackup", &repository).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.restore_backup(repository, password)).await
     }
 
     /// Snapshots the pool and backs the snapshot up in the background.

@@ -872,3 +872,22 @@ fn geotagged_photos_are_map_markers_for_their_owner_only() {
     let (status, body) = send(s.get("/api/map/markers?fileCreatedAfter=yesterday").bearer_auth(&token));
     assert_eq!(status, 400, "{body}");
 }
+
+#[test]
+fn derived_files_lost_with_the_cache_folder_are_made_again_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let id = s.created(&token, "a.jpg", jpeg(640, 480, 3));
+    s.wait_idle(&token);
+    s.stop();
+    // What a restore from backup looks like: the catalog without derived files.
+    std::fs::remove_dir_all(dir.path().join("cache")).unwrap();
+    let s = Server::start(dir.path());
+    let token = s.login("admin@example.com", crate::common::PASSWORD);
+    s.wait_idle(&token);
+    let r = s.get(&format!("/api/assets/{id}/thumbnail")).bearer_auth(&token).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_ne!(r.headers()["cache-control"], "no-store", "the real thumbnail, not the placeholder");
+    assert!(!files_under(&dir.path().join("cache/thumbs")).is_empty());
+}

@@ -8,10 +8,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{LoopDisk, Unmount, checksums, photo};
+use crate::common::{checksums, photo};
 use futures_util::StreamExt;
 use shoebox_storaged::backup::Outcome;
 use shoebox_storaged::client::Storage1Proxy;
+use shoebox_storaged::testing::{LoopDisk, Unmount};
 
 fn restic(repository: &str, password: &str, args: &[&str]) -> std::process::Output {
     Command::new("restic")
@@ -80,7 +81,7 @@ impl Drop for RestServer {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn backups_to_a_folder_and_a_rest_server_are_read_back_by_restic() {
-    if !crate::common::can_make_pools() {
+    if !shoebox_storaged::testing::can_make_pools() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ use shoebox_storaged::service::{BUS_NAME, OBJECT_PATH};
 
 #[tokio::test]
 async fn root_lists_disks_and_other_users_are_refused_by_the_bus() {
-    if !crate::common::is_root() {
+    if !shoebox_storaged::testing::is_root() {
         eprintln!("SKIPPED: needs root (the project's bus policy lets only root own {BUS_NAME})");
         return;
     }

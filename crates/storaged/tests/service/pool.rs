@@ -5,9 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{LoopDisk, Unmount, checksums, photo, sh};
+use crate::common::{checksums, photo, sh};
 use shoebox_storaged::client::Storage1Proxy;
 use shoebox_storaged::pool::Status;
+use shoebox_storaged::testing::{LoopDisk, Unmount};
 
 async fn until(what: &str, client: &Storage1Proxy<'_>, done: impl Fn(&Status) -> bool) -> Status {
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -30,7 +31,7 @@ fn refusal(e: zbus::Error) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_raid1_pool_survives_a_lost_disk_and_is_rebuilt_onto_a_new_one() {
-    if !crate::common::can_make_pools() {
+    if !shoebox_storaged::testing::can_make_pools() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

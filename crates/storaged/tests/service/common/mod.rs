@@ -1,79 +1,20 @@
-//! What the storage service's root tests share: loop-device disks, the
-//! service on a private bus, and checksums of what is on disk.
+//! What the storage service's root tests share: the service on a private
+//! bus, and checksums of what is on disk (loop-device disks are in the
+//! library's `testing`, which shoeboxd's tests use too).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
 use shoebox_storaged::client::Storage1Proxy;
 use shoebox_storaged::private_bus::{PrivateBus, Service};
 
-pub fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
-/// Root and btrfs-progs, or a SKIPPED line saying what is missing.
-pub fn can_make_pools() -> bool {
-    if !is_root() {
-        eprintln!("SKIPPED: needs root (loop devices, mkfs.btrfs, mount)");
-        return false;
-    }
-    assert!(
-        Command::new("mkfs.btrfs").arg("--version").output().is_ok(),
-        "mkfs.btrfs is missing: run ci/install-test-deps.sh (btrfs-progs)"
-    );
-    true
-}
-
 pub fn sh(program: &str, args: &[&str]) -> String {
     let out = Command::new(program).args(args).output().unwrap();
     assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// A sparse image file on a loop device; detached when dropped.
-pub struct LoopDisk {
-    pub path: String,
-    attached: bool,
-}
-
-impl LoopDisk {
-    pub fn new(dir: &Path, name: &str) -> LoopDisk {
-        let image = dir.join(name);
-        std::fs::File::create(&image).unwrap().set_len(320 << 20).unwrap();
-        let path = sh("losetup", &["--find", "--show", image.to_str().unwrap()]).trim().to_owned();
-        LoopDisk { path, attached: true }
-    }
-
-    /// The disk is pulled out.
-    pub fn detach(&mut self) {
-        sh("losetup", &["--detach", &self.path]);
-        self.attached = false;
-    }
-}
-
-impl Drop for LoopDisk {
-    fn drop(&mut self) {
-        if self.attached {
-            let _ = Command::new("losetup").args(["--detach", &self.path]).status();
-        }
-    }
-}
-
-/// Unmounts the pool when the test ends, pass or fail.
-pub struct Unmount(pub PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        while Command::new("umount")
-            .arg(&self.0)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-        {}
-    }
 }
 
 pub struct Harness {
