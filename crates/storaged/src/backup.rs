@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use rustic_backend::BackendOptions;
 use rustic_core::{
-    BackupOptions, ConfigOptions, Credentials, KeyOptions, LocalDestination, LsOptions, PathList, Progress, ProgressBars, ProgressType,
-    Repository, RepositoryOptions, RestoreOptions, RusticProgress, SnapshotOptions,
+    BackupOptions, ConfigOptions, Credentials, KeepOptions, KeyOptions, LocalDestination, LsOptions, PathList, Progress, ProgressBars,
+    ProgressType, PruneOptions, Repository, RepositoryOptions, RestoreOptions, RusticProgress, SnapshotOptions,
 };
 use serde::{Deserialize, Serialize};
 use zbus::zvariant::Type;
@@ -141,10 +141,28 @@ impl Target {
             finished: chrono::Utc::now().timestamp(),
             ok: true,
             message: String::new(),
-            snapshot_id: saved.id.to_string(),
+            snapshot_id: saved.id.to_hex().to_string(),
             files: summary.total_files_processed,
             bytes: summary.total_bytes_processed,
         })
+    }
+
+    /// Applies the retention (the newest backup of each of the last 7 days,
+    /// 4 weeks and 12 months) and frees what no kept backup uses. Returns
+    /// how many backups were dropped.
+    pub fn forget_and_prune(&self) -> Result<usize, Error> {
+        let repo = self.repository(Quiet)?.open(&Credentials::password(&self.password))?;
+        let ours = repo.get_all_snapshots()?.into_iter().filter(|s| s.hostname == "shoebox").collect();
+        let keep = KeepOptions::default().keep_daily(7).keep_weekly(4).keep_monthly(12);
+        let decided = keep.apply(ours, &rustic_core::jiff::Zoned::now())?;
+        let dropped: Vec<_> = decided.iter().filter(|f| !f.keep).map(|f| f.snapshot.id).collect();
+        if !dropped.is_empty() {
+            repo.delete_snapshots(&dropped)?;
+            let options = PruneOptions::default();
+            let plan = repo.prune_plan(&options)?;
+            repo.prune(&options, plan)?;
+        }
+        Ok(dropped.len())
     }
 
     /// Restores `/shoebox/<part>` of the latest backup into `dest` (a new
@@ -170,7 +188,7 @@ impl Target {
             .filter(|s| s.hostname == "shoebox")
             .max_by_key(|s| s.time.timestamp());
         latest
-            .map(|s| s.id.to_string())
+            .map(|s| s.id.to_hex().to_string())
             .ok_or_else(|| Error::Repository("it holds no Shoebox backup".into()))
     }
 }

@@ -359,7 +359,15 @@ async fn run_backup(
     let emitter = SignalEmitter::new(&connection, OBJECT_PATH).expect("a valid object path");
     let work = {
         let counter = Arc::clone(&counter);
-        tokio::task::spawn_blocking(move || target.back_up(&dir, &trigger, counter))
+        tokio::task::spawn_blocking(move || {
+            let mut outcome = target.back_up(&dir, &trigger, counter)?;
+            // The backup is safe by now; a failed clean-up is reported, not fatal.
+            match target.forget_and_prune() {
+                Ok(dropped) => tracing::info!(dropped, "backup retention applied"),
+                Err(e) => outcome.message = format!("backed up, but old backups could not be pruned: {e}"),
+            }
+            Ok(outcome)
+        })
     };
     tokio::pin!(work);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));

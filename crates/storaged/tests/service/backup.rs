@@ -123,6 +123,24 @@ async fn backups_to_a_folder_and_a_rest_server_are_read_back_by_restic() {
     assert!(status.configured && !status.running && status.last == outcome, "{status:?}");
     restored_matches(repository.to_str().unwrap(), &password, &pool, dir.path());
 
+    // Retention keeps the newest backup of each day (and, as restic does,
+    // the oldest one overall): of three today, the middle one goes.
+    let mut outcomes = vec![outcome];
+    for i in 0..2 {
+        std::fs::write(pool.join(format!("library/IMG_later_{i}.jpg")), photo(400 + i, 200_000)).unwrap();
+        let later = back_up(&client).await;
+        assert!(later.ok && later.message.is_empty(), "{later:?}");
+        outcomes.push(later);
+    }
+    let listed = restic(repository.to_str().unwrap(), &password, &["snapshots", "--json"]);
+    let kept: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let mut kept: Vec<&str> = kept.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    kept.sort();
+    let mut expected = [outcomes[0].snapshot_id.as_str(), outcomes[2].snapshot_id.as_str()];
+    expected.sort();
+    assert_eq!(kept, expected, "{}", String::from_utf8_lossy(&listed.stdout));
+    restored_matches(repository.to_str().unwrap(), &password, &pool, dir.path());
+
     // The wrong key for an existing repository is refused and changes nothing.
     let refused = client
         .configure_backup(repository.to_str().unwrap(), "not the key")
