@@ -171,5 +171,16 @@ async fn a_raid1_pool_survives_a_lost_disk_and_is_rebuilt_onto_a_new_one() {
     assert_eq!(status.scrub.errors, 0, "{status:?}");
     assert!(status.devices.iter().all(|d| d.errors == 0), "{status:?}");
     assert_eq!(checksums(&mount.join("library")), library);
+
+    // A third disk grows the pool; the data stays mirrored.
+    let d = LoopDisk::new(dir.path(), "d.img");
+    let message = refusal(client.add_disk(&c.path, "").await.unwrap_err());
+    assert!(message.contains("already in the pool"), "{message}");
+    client.add_disk(&d.path, "").await.unwrap();
+    let status = until("the new disk and the rebalance", &client, |s| s.activity.is_empty()).await;
+    assert_eq!(status.last_error, "");
+    assert_eq!(status.devices.len(), 3, "{status:?}");
+    assert_eq!((status.data_profile.as_str(), status.metadata_profile.as_str()), ("raid1", "raid1"));
+    assert_eq!(checksums(&mount.join("library")), library);
     drop(service);
 }
