@@ -97,6 +97,19 @@ impl Catalog {
         Ok(out)
     }
 
+    /// Runs `f` while the catalog's files are complete and still: the WAL
+    /// is checkpointed into the database file and a write lock is held, so
+    /// other writers wait (up to the busy timeout) and a plain file copy
+    /// made by `f` is a consistent catalog.
+    pub fn while_still<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        let mut conn = self.conn()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f();
+        tx.rollback()?;
+        Ok(out)
+    }
+
     /// The schema version the catalog is at.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self.conn()?.query_row("PRAGMA user_version", [], |r| r.get(0))?)

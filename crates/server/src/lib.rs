@@ -44,9 +44,22 @@ pub fn init_logging(config: &Config) {
 /// How often expired trash is purged and stale limiter entries dropped.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Opens the data folder, repairs what a crash left, serves until SIGINT or
-/// SIGTERM, then lets requests and jobs in flight finish.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// Why the server stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGINT or SIGTERM.
+    Asked,
+    /// The server asked to be started again (see `AppState::restart`).
+    ToRestart,
+}
+
+/// The exit status that tells the service manager to start shoeboxd again
+/// (EX_TEMPFAIL; `Restart=on-failure` acts on it).
+pub const RESTART_EXIT_CODE: i32 = 75;
+
+/// Opens the data folder, repairs what a crash left, serves until SIGINT,
+/// SIGTERM or a restart request, then lets requests and jobs in flight finish.
+pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     // Installed first, so a stop request during start-up is kept, not fatal.
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -92,13 +105,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     purge_expired_trash(&state).await;
     let sweeper = tokio::spawn(maintenance(state.clone(), shutdown_rx.clone()));
 
+    let restart = state.restart.clone();
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop_serving, serving) = watch::channel(false);
     let mut servers = listen::serve(&config, app, serving).await?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
-    }
+    let stopped = tokio::select! {
+        _ = terminate.recv() => Stopped::Asked,
+        _ = interrupt.recv() => Stopped::Asked,
+        _ = restart.notified() => Stopped::ToRestart,
+    };
     let _ = stop_serving.send(true);
     while let Some(served) = servers.join_next().await {
         served??;
@@ -107,7 +122,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = shutdown_tx.send(true);
     let _ = jobs.await;
     let _ = sweeper.await;
-    Ok(())
+    Ok(stopped)
 }
 
 /// How long the mobile apps' sync keeps deletion records: a phone away for

@@ -24,6 +24,9 @@ pub struct AppState {
     pub started: Instant,
     /// Video hardware found at start-up, for the status page.
     pub hardware: Arc<Hardware>,
+    /// Asks the server to stop so that its service manager starts it again
+    /// (after the library moved onto a new pool, say).
+    pub restart: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -39,6 +42,7 @@ impl AppState {
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
             started: Instant::now(),
             hardware: Arc::new(hardware),
+            restart: Arc::default(),
         }
     }
 

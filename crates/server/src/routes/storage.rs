@@ -19,7 +19,8 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/shoebox/storage/disks", get(disks))
-        .route("/shoebox/storage/pool", get(pool))
+        .route("/shoebox/storage/pool", get(pool).post(create_pool))
+        .route("/shoebox/storage/pool/plan", post(plan_pool))
         .route("/shoebox/storage/pool/scrub", post(scrub))
         .route("/shoebox/storage/snapshots", get(snapshots).post(snapshot_now))
         .route("/shoebox/storage/backup", get(backup_status).put(configure_backup))
@@ -238,4 +239,46 @@ async fn backup_now(State(state): State<AppState>, _admin: AdminAuth) -> ApiResu
         ));
     }
     Ok((StatusCode::ACCEPTED, Json(json!({ "jobId": job }))))
+}
+
+#[derive(Deserialize)]
+struct PoolRequest {
+    disks: Vec<String>,
+    profile: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// What creating the pool would erase, and the token that confirms it.
+async fn plan_pool(State(state): State<AppState>, _admin: AdminAuth, Json(request): Json<PoolRequest>) -> ApiResult<Json<Value>> {
+    let disks: Vec<&str> = request.disks.iter().map(String::as_str).collect();
+    let plan = storage(&state)
+        .await?
+        .plan_pool(&disks, &request.profile)
+        .await
+        .map_err(unavailable)?;
+    Ok(Json(json!({ "token": plan.token, "erases": plan.erases })))
+}
+
+/// Creates the pool and moves the library onto it, then restarts the
+/// server on it. The catalog is held still meanwhile, so the copy the
+/// storage service makes of it is consistent.
+async fn create_pool(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Json(request): Json<PoolRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let storage = storage(&state).await?;
+    let runtime = tokio::runtime::Handle::current();
+    let catalog = state.catalog.clone();
+    let created = tokio::task::spawn_blocking(move || {
+        let disks: Vec<&str> = request.disks.iter().map(String::as_str).collect();
+        catalog.while_still(|| runtime.block_on(storage.create_pool(&disks, &request.profile, &request.token)))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    created.map_err(unavailable)?;
+    tracing::info!("the library moved onto the new pool; restarting on it");
+    state.restart.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "restarting": true }))))
 }

@@ -281,3 +281,65 @@ fn photos_and_an_album_deleted_for_good_come_back_from_a_snapshot() {
         .json(&json!({"assetIds": [photos[1]]}));
     assert_eq!(send(r).0, 403);
 }
+
+#[test]
+fn the_library_moves_onto_a_new_pool_and_the_server_restarts_on_it() {
+    if !shoebox_storaged::testing::can_make_pools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let disk = shoebox_storaged::testing::LoopDisk::new(dir.path(), "disk.img");
+    // The disk holds someone's file system: only a plan's token lets it go.
+    assert!(Command::new("mkfs.btrfs").args(["-q", &disk.path]).status().unwrap().success());
+    let data = dir.path().join("data");
+    let _unmount = shoebox_storaged::testing::Unmount(data.clone());
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf");
+    let bus = PrivateBus::start(&dir.path().join("bus"), &policy).expect("dbus-daemon is missing: run ci/install-test-deps.sh");
+    let storaged = Path::new(env!("CARGO_BIN_EXE_shoeboxd")).with_file_name("shoebox-storaged");
+    let state = dir.path().join("state");
+    let args = [
+        "--pool-mount",
+        data.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--include-loop-devices",
+    ];
+    let _service = bus.run_service(&storaged, &args).unwrap();
+    let config = config(dir.path(), &bus.address);
+
+    let s = Server::start_with(&data, &["--config", &config]);
+    let admin = s.admin();
+    let photo = s.created(&admin, "a.jpg", crate::common::jpeg(320, 240, 9));
+    let request = json!({"disks": [disk.path], "profile": "single"});
+    let (status, body) = send(s.post("/api/shoebox/storage/pool").bearer_auth(&admin).json(&request));
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("token"), "{body}");
+    let (status, plan) = send(s.post("/api/shoebox/storage/pool/plan").bearer_auth(&admin).json(&request));
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["erases"].as_array().unwrap().len(), 1, "{plan}");
+    let confirmed = json!({"disks": [disk.path], "profile": "single", "token": plan["token"]});
+    let (status, body) = send(s.post("/api/shoebox/storage/pool").bearer_auth(&admin).json(&confirmed));
+    assert_eq!((status, &body["restarting"]), (202, &json!(true)), "{body}");
+    let exit = s.wait();
+    assert_eq!(
+        exit.code(),
+        Some(shoebox_server::RESTART_EXIT_CODE),
+        "the server stops to be started again"
+    );
+
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        mounts.contains(&format!(" {} ", data.display())),
+        "the pool is mounted on the data folder"
+    );
+    let s = Server::start_with(&data, &["--config", &config]);
+    let admin = s.login("admin@example.com", crate::common::PASSWORD);
+    assert_eq!(s.asset(&admin, &photo)["originalFileName"], "a.jpg", "the library came along");
+    let (status, pool) = send(s.get("/api/shoebox/storage/pool").bearer_auth(&admin));
+    assert_eq!(
+        (status, &pool["present"], &pool["mounted"]),
+        (200, &json!(true), &json!(true)),
+        "{pool}"
+    );
+}

@@ -179,6 +179,13 @@ impl Server {
         status
     }
 
+    /// Waits for the server to exit by itself.
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+
     pub fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
