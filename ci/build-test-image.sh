@@ -20,7 +20,7 @@
 #   image-<hash>/         the base + rootfs/ + systemd/ + binaries
 #
 # Environment:
-#   SHOEBOX_BIN_DIR      where shoeboxd and shoebox-storaged are (target/debug)
+#   SHOEBOX_BIN_DIR      where shoeboxd and shoebox-storaged are (target/release)
 #   SHOEBOX_IMAGE_DIR    output folder (target/image-test)
 #   SHOEBOX_IMAGE_MIRROR Debian mirror (http://deb.debian.org/debian)
 #
@@ -29,7 +29,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 SELF="$REPO/ci/build-test-image.sh"
-BIN_DIR=${SHOEBOX_BIN_DIR:-$REPO/target/debug}
+BIN_DIR=${SHOEBOX_BIN_DIR:-$REPO/target/release}
 OUT=${SHOEBOX_IMAGE_DIR:-$REPO/target/image-test}
 MIRROR=${SHOEBOX_IMAGE_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
@@ -48,7 +48,7 @@ die() { printf '[build-test-image] error: %s\n' "$*" >&2; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "needs root (mmdebstrap, file ownership in the image)"
 for bin in shoeboxd shoebox-storaged; do
-    [[ -x $BIN_DIR/$bin ]] || die "$BIN_DIR/$bin is missing: build it first (cargo build), or set SHOEBOX_BIN_DIR"
+    [[ -x $BIN_DIR/$bin ]] || die "$BIN_DIR/$bin is missing: build it first (cargo build --release), or set SHOEBOX_BIN_DIR"
 done
 mkdir -p "$OUT"
 

@@ -39,9 +39,11 @@
 #
 # Artifacts: target/image-test/run/ (serial console of each boot, QEMU's
 # stderr, the certificate). Environment:
-#   SHOEBOX_BIN_DIR        binaries for the image (target/debug)
+#   SHOEBOX_BIN_DIR        binaries for the image (target/release)
 #   SHOEBOX_IMAGE_DIR      image and artifact folder (target/image-test)
-#   SHOEBOX_QEMU_ACCEL     QEMU accelerator (tcg,thread=multi)
+#   SHOEBOX_QEMU_ACCEL     QEMU accelerator (default: KVM where /dev/kvm
+#                          opens, QEMU falling back to tcg,thread=multi when
+#                          KVM does not start; software emulation otherwise)
 #   SHOEBOX_BOOT_TIMEOUT   seconds a boot may take until the web UI answers (480)
 #   SHOEBOX_IMAGE_NO_INSTALL=1  do not run ci/install-image-deps.sh
 #
@@ -51,7 +53,15 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 OUT=${SHOEBOX_IMAGE_DIR:-$REPO/target/image-test}
 RUN=$OUT/run
-ACCEL=${SHOEBOX_QEMU_ACCEL:-tcg,thread=multi}
+if [[ -n ${SHOEBOX_QEMU_ACCEL:-} ]]; then
+    ACCEL_ARGS=(-accel "$SHOEBOX_QEMU_ACCEL")
+elif [[ -r /dev/kvm && -w /dev/kvm ]]; then
+    # QEMU tries each -accel in turn: software emulation if KVM fails to start.
+    ACCEL_ARGS=(-accel kvm -accel tcg,thread=multi)
+else
+    ACCEL_ARGS=(-accel tcg,thread=multi)
+fi
+ACCEL=${ACCEL_ARGS[*]}
 BOOT_TIMEOUT=${SHOEBOX_BOOT_TIMEOUT:-480}
 
 # The test LAN: addresses from the benchmarking range (RFC 2544), which no
@@ -206,7 +216,7 @@ boot() { # <boot number>
     # -no-reboot: a guest reboot or kernel panic ends QEMU, which the
     # waits notice at once instead of running into their deadline.
     ip netns exec "$NS_LAN" qemu-system-x86_64 -name shoebox-image-test \
-        -machine q35 -accel "$ACCEL" -cpu max -smp 2 -m 2048 \
+        -machine q35 "${ACCEL_ARGS[@]}" -cpu max -smp 2 -m 2048 \
         -nodefaults -display none -no-reboot \
         -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" \
         -append "root=/dev/vda rw console=ttyS0,115200 net.ifnames=0 panic=-1" \

@@ -1,6 +1,6 @@
 //! Off-site backup through the real service: a pool on a loop device, a
-//! library on it, backups to a local folder and to a REST server on
-//! loopback (rclone's restic server), each then checked and restored by
+//! library on it, backups to a local folder, to a REST server and to an
+//! SFTP server on loopback (both served by rclone), each then checked and restored by
 //! Debian's `restic` program and compared file by file.
 
 use std::net::TcpListener;
@@ -52,27 +52,47 @@ fn restored_matches(repository: &str, password: &str, pool: &Path, scratch: &Pat
     std::fs::remove_dir_all(&target).unwrap();
 }
 
-/// rclone serving a restic REST repository on a loopback port; stopped on drop.
-struct RestServer(Child, String);
+/// A server rclone runs on a loopback port (`rclone serve <protocol>`),
+/// and the repository address storaged is given for it; stopped on drop.
+struct RcloneServer(Child, String);
 
-impl RestServer {
-    fn start(folder: &Path) -> RestServer {
+impl RcloneServer {
+    fn start(protocol: &str, args: &[&str], folder: &Path, address: impl FnOnce(u16) -> String) -> RcloneServer {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new("rclone")
-            .args(["serve", "restic", "--addr", &format!("127.0.0.1:{port}"), folder.to_str().unwrap()])
+            .args(["serve", protocol, "--addr", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .arg(folder)
             .stderr(Stdio::null())
             .spawn()
             .expect("rclone is missing: run ci/install-test-deps.sh");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "rclone serve restic did not listen");
+            assert!(Instant::now() < deadline, "rclone serve {protocol} did not listen");
             std::thread::sleep(Duration::from_millis(50));
         }
-        RestServer(child, format!("rest:http://127.0.0.1:{port}/"))
+        RcloneServer(child, address(port))
+    }
+
+    /// A restic REST server.
+    fn rest(folder: &Path) -> RcloneServer {
+        Self::start("restic", &[], folder, |port| format!("rest:http://127.0.0.1:{port}/"))
+    }
+
+    /// An SFTP server with a password login, reached by storaged through
+    /// the rclone program (`rclone:` addresses), as SFTP and S3 targets are.
+    fn sftp(folder: &Path) -> RcloneServer {
+        let obscured = Command::new("rclone").args(["obscure", "sftp secret"]).output().unwrap();
+        let obscured = String::from_utf8(obscured.stdout).unwrap().trim().to_owned();
+        std::fs::create_dir_all(folder).unwrap();
+        // rclone makes its own host keys.
+        Self::start("sftp", &["--user", "shoebox", "--pass", "sftp secret"], folder, |port| {
+            format!("rclone::sftp,host=127.0.0.1,port={port},user=shoebox,pass={obscured}:backup")
+        })
     }
 }
 
-impl Drop for RestServer {
+impl Drop for RcloneServer {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -80,7 +100,7 @@ impl Drop for RestServer {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn backups_to_a_folder_and_a_rest_server_are_read_back_by_restic() {
+async fn backups_to_a_folder_a_rest_server_and_sftp_are_read_back_by_restic() {
     if !shoebox_storaged::testing::can_make_pools() {
         return;
     }
@@ -152,10 +172,18 @@ async fn backups_to_a_folder_and_a_rest_server_are_read_back_by_restic() {
 
     // A second backup after a change, to a REST server.
     std::fs::write(pool.join("library/IMG_new.jpg"), photo(500, 200_000)).unwrap();
-    let server = RestServer::start(&dir.path().join("rest"));
+    let server = RcloneServer::rest(&dir.path().join("rest"));
     let password = client.configure_backup(&server.1, "a key the owner chose").await.unwrap();
     assert_eq!(password, "a key the owner chose");
     let outcome = back_up(&client).await;
     assert!(outcome.ok, "{outcome:?}");
     restored_matches(&server.1, &password, &pool, dir.path());
+
+    // And over SFTP; restic reads it back from the same folder.
+    let folder = dir.path().join("sftp");
+    let server = RcloneServer::sftp(&folder);
+    let password = client.configure_backup(&server.1, "").await.unwrap();
+    let outcome = back_up(&client).await;
+    assert!(outcome.ok, "{outcome:?}");
+    restored_matches(folder.join("backup").to_str().unwrap(), &password, &pool, dir.path());
 }
