@@ -50,7 +50,7 @@ test('the appliance wizard names the box for the phone app', async () => {
   // A folder path with ".." passes the page's own check; the server's message is shown.
   await page.getByLabel('Backup target').fill('/mnt/../etc');
   await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByRole('alert').filter({ hasText: 'backupTarget: "/mnt/../etc" is neither an absolute folder path' }).waitFor();
+  await page.getByRole('alert').filter({ hasText: 'backupTarget: "/mnt/../etc" is neither an absolute folder' }).waitFor();
   await page.getByLabel('Backup target').fill('');
   await page.getByRole('button', { name: 'Skip' }).click();
 

@@ -112,7 +112,7 @@ step('the setup wizard takes a blank box to the timeline', async () => {
   await page.getByRole('button', { name: 'Back' }).click();
   await page.getByRole('heading', { name: 'Where the library lives' }).waitFor();
   await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Backup target').fill('sftp:backup@nas.local:/srv/shoebox');
+  await page.getByLabel('Backup target').fill('rest:https://nas.local:8000/shoebox');
   await page.getByRole('button', { name: 'Next' }).click();
 
   await page.getByRole('heading', { name: 'Connect the phone app' }).waitFor();
@@ -127,7 +127,7 @@ step('the setup wizard takes a blank box to the timeline', async () => {
   assert.equal(saved.complete, false, 'setup completes only on the last page');
   assert.equal(saved.hostname, 'family-photos');
   assert.equal(saved.timeZone, 'Europe/Paris');
-  assert.equal(saved.backupTarget, 'sftp:backup@nas.local:/srv/shoebox');
+  assert.equal(saved.backupTarget, 'rest:https://nas.local:8000/shoebox');
 
   await page.getByRole('button', { name: 'Open my library' }).click();
   await page.getByRole('heading', { name: 'Photos', exact: true }).waitFor();

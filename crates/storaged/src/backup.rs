@@ -18,7 +18,9 @@ use zbus::zvariant::Type;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("the repository address must be an absolute folder, rest:http(s)://..., or rclone:<remote>:<path>; not {0:?}")]
+    #[error(
+        "{0:?} is neither an absolute folder (e.g. /mnt/usb-backup) nor a repository address (rest:http(s)://host/path, or rclone:<remote>:<path> for SFTP and S3)"
+    )]
     Address(String),
     #[error("no off-site backup is set up yet")]
     NotConfigured,
@@ -39,6 +41,16 @@ impl From<Box<rustic_core::RusticError>> for Error {
 pub struct Target {
     pub repository: String,
     pub password: String,
+    /// rustic's cache of the repository's index, beside the target's file
+    /// in the service's state folder (not in root's home, which is on the
+    /// read-only system); none when unset.
+    #[serde(skip)]
+    pub cache: Option<PathBuf>,
+}
+
+/// The cache folder of the target saved in `file`.
+pub fn cache_beside(file: &Path) -> PathBuf {
+    file.with_file_name("backup-cache")
 }
 
 /// A finished (or failed) backup, as the dashboard shows it.
@@ -63,18 +75,26 @@ pub struct Counter {
 }
 
 impl Target {
+    /// Whether `repository` is an address the service can back up to.
     pub fn check_address(repository: &str) -> Result<(), Error> {
-        let ok = Path::new(repository).is_absolute()
-            || repository.starts_with("rest:http://")
-            || repository.starts_with("rest:https://")
-            || repository.strip_prefix("rclone:").is_some_and(|r| r.contains(':'));
+        let folder = Path::new(repository).is_absolute() && !repository.split('/').any(|part| part == "..");
+        let address = !repository.contains(char::is_whitespace)
+            && (repository.starts_with("rest:http://")
+                || repository.starts_with("rest:https://")
+                || repository.strip_prefix("rclone:").is_some_and(|r| r.contains(':')));
+        let ok = folder || address;
         if ok { Ok(()) } else { Err(Error::Address(repository.to_owned())) }
     }
 
     pub fn load(file: &Path) -> Result<Option<Target>, Error> {
         match std::fs::read(file) {
             Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
+                .map(|target: Target| {
+                    Some(Target {
+                        cache: Some(cache_beside(file)),
+                        ..target
+                    })
+                })
                 .map_err(|e| Error::Io(file.display().to_string(), std::io::Error::other(e))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Io(file.display().to_string(), e)),
@@ -104,7 +124,11 @@ impl Target {
 
     fn repository(&self, progress: impl ProgressBars) -> Result<Repository<()>, Error> {
         let backends = BackendOptions::default().repository(self.repository.clone()).to_backends()?;
-        Ok(Repository::new_with_progress(&RepositoryOptions::default(), &backends, progress)?)
+        let options = match &self.cache {
+            Some(dir) => RepositoryOptions::default().cache_dir(dir.clone()),
+            None => RepositoryOptions::default().no_cache(true),
+        };
+        Ok(Repository::new_with_progress(&options, &backends, progress)?)
     }
 
     /// Opens the repository, making it first if there is none at the address;

@@ -235,7 +235,11 @@ impl Inner {
         } else {
             password
         };
-        let target = Target { repository, password };
+        let target = Target {
+            repository,
+            password,
+            cache: Some(backup::cache_beside(&self.config.backup_file)),
+        };
         target.init_or_open()?;
         target.save(&self.config.backup_file)?;
         tracing::info!(repository = target.repository, "off-site backup set up");
@@ -273,7 +277,11 @@ impl Inner {
         if mount.join("db/shoebox.db").exists() || holds_files(&mount.join("library")) {
             return Err(Error::NotBlankLibrary);
         }
-        let target = Target { repository, password };
+        let target = Target {
+            repository,
+            password,
+            cache: Some(backup::cache_beside(&self.config.backup_file)),
+        };
         let id = target.latest()?;
         restore_parts(mount, &target)?;
         target.save(&self.config.backup_file)?;

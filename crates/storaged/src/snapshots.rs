@@ -117,11 +117,26 @@ pub fn prune(pool: &Path, retention: Retention) -> Result<Vec<String>, Error> {
 /// The period a time falls in, as a comparable key (year, period, hour, kind).
 type PeriodOf = fn(DateTime<Utc>) -> (i32, u32, u32, u32);
 
-/// The names `retention` keeps (restic's `forget --keep-*` rule): per
-/// period kind, the newest snapshot of each of the last N periods that have
-/// one. The newest snapshot is always kept.
+/// How many snapshots someone asked for by hand (not the timer's, not a
+/// backup's) are kept: the newest ones, whatever their age.
+pub const KEPT_BY_HAND: usize = 10;
+
+/// Whether a snapshot was taken on schedule (the timer, or a backup's).
+fn scheduled(snapshot: &Snapshot) -> bool {
+    snapshot.trigger == "timer" || snapshot.trigger.starts_with("backup")
+}
+
+/// The names kept. Scheduled snapshots follow `retention` (restic's
+/// `forget --keep-*` rule: per period kind, the newest snapshot of each of
+/// the last N periods that have one); one taken by hand is never thinned
+/// out by the schedule's, only pushed out by [`KEPT_BY_HAND`] newer ones.
+/// The newest snapshot is always kept.
 pub fn kept(snapshots: &[Snapshot], retention: Retention) -> HashSet<String> {
-    let mut newest_first: Vec<&Snapshot> = snapshots.iter().collect();
+    let mut by_hand: Vec<&Snapshot> = snapshots.iter().filter(|s| !scheduled(s)).collect();
+    by_hand.sort_by_key(|s| std::cmp::Reverse(s.created));
+    let mut keep: HashSet<String> = by_hand.iter().take(KEPT_BY_HAND).map(|s| s.name.clone()).collect();
+    keep.extend(snapshots.iter().max_by_key(|s| s.created).map(|s| s.name.clone()));
+    let mut newest_first: Vec<&Snapshot> = snapshots.iter().filter(|s| scheduled(s)).collect();
     newest_first.sort_by_key(|s| std::cmp::Reverse(s.created));
     let periods: [(usize, PeriodOf); 4] = [
         (retention.hourly, |t| (t.year(), t.ordinal(), t.hour(), 0)),
@@ -129,7 +144,6 @@ pub fn kept(snapshots: &[Snapshot], retention: Retention) -> HashSet<String> {
         (retention.weekly, |t| (t.iso_week().year(), t.iso_week().week(), 0, 1)),
         (retention.monthly, |t| (t.year(), t.month(), 0, 2)),
     ];
-    let mut keep: HashSet<String> = newest_first.first().map(|s| s.name.clone()).into_iter().collect();
     for (count, period) in periods {
         let mut last = None;
         let mut kept = 0;
@@ -180,6 +194,32 @@ mod tests {
         );
         assert!(keep.contains("s743"), "January's last snapshot is its month's");
         assert!(keep.len() <= 24 + 7 + 4 + 12 && keep.len() >= 24 + 6, "{} kept", keep.len());
+    }
+
+    #[test]
+    fn snapshots_taken_by_hand_outlive_the_schedule() {
+        let mut snapshots = hourly_for(2);
+        let before_update = snapshots[20].created + 60;
+        snapshots.push(Snapshot {
+            name: "by-hand".into(),
+            created: before_update,
+            trigger: "manual".into(),
+        });
+        let keep = kept(&snapshots, Retention::default());
+        assert!(
+            keep.contains("by-hand"),
+            "a snapshot taken by hand is not thinned out by the hourly ones"
+        );
+        let many: Vec<Snapshot> = (0..15)
+            .map(|i| Snapshot {
+                name: format!("m{i}"),
+                created: i,
+                trigger: "ui".into(),
+            })
+            .collect();
+        let keep = kept(&many, Retention::default());
+        assert_eq!(keep.len(), KEPT_BY_HAND);
+        assert!(keep.contains("m14") && !keep.contains("m4"), "the newest ones stay");
     }
 
     #[test]

@@ -2,18 +2,25 @@ import type {
   Album,
   AlbumWithAssets,
   Asset,
+  BackupStatus,
+  BackupTarget,
   Bucket,
   BucketAssets,
+  Disk,
   Jobs,
   MapMarker,
   Partner,
   Person,
+  Pool,
+  RestoreResult,
   SearchResult,
   SharedLink,
   SharedLinkChange,
   SharedLinkSettings,
   Setup,
   SetupChange,
+  Snapshot,
+  SnapshotAsset,
   Status,
   Storage,
   User,
@@ -29,6 +36,9 @@ export class ApiError extends Error {
     super(message);
   }
 }
+
+/** What to show for a failed call: the server's message when there is one. */
+export const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 type Listener = () => void;
 let onUnauthorized: Listener = () => {};
@@ -191,4 +201,23 @@ export const api = {
   status: () => request<Status>('/shoebox/status'),
   storage: () => request<Storage>('/server/storage'),
   version: () => request<Version>('/server/version'),
+
+  // The storage service, through shoeboxd. Where none runs every call is a
+  // 503 whose message says the host manages its disks.
+  disks: () => request<Disk[]>('/shoebox/storage/disks'),
+  pool: () => request<Pool>('/shoebox/storage/pool'),
+  scrubPool: () => request<void>('/shoebox/storage/pool/scrub', { method: 'POST' }),
+  snapshots: () => request<Snapshot[]>('/shoebox/storage/snapshots'),
+  takeSnapshot: () => request<Snapshot>('/shoebox/storage/snapshots', { method: 'POST' }),
+  snapshotAssets: (name: string) => request<SnapshotAsset[]>(`/shoebox/storage/snapshots/${encodeURIComponent(name)}/assets`),
+  restoreFromSnapshot: (name: string, assetIds: string[]) =>
+    request<{ albumId: string | null; results: RestoreResult[] }>(`/shoebox/storage/snapshots/${encodeURIComponent(name)}/restore`, {
+      method: 'POST',
+      ...json({ assetIds }),
+    }),
+  backup: () => request<BackupStatus>('/shoebox/storage/backup'),
+  /** An empty password has the service make one; the answer carries the key either way. */
+  setBackupTarget: (repository: string, password: string) =>
+    request<BackupTarget>('/shoebox/storage/backup', { method: 'PUT', ...json({ repository, password }) }),
+  backUpNow: () => request<{ jobId: string }>('/shoebox/storage/backup/run', { method: 'POST' }),
 };

@@ -209,3 +209,108 @@ export interface Version {
   minor: number;
   patch: number;
 }
+
+// The storage service's view (`/api/shoebox/storage/...`, admin only).
+
+/** A whole disk the storage service sees. */
+export interface Disk {
+  path: string;
+  model: string;
+  serial: string;
+  sizeBytes: number;
+  /** "usb", "sata", "nvme", … or "" when the kernel does not say. */
+  transport: string;
+  /** No partitions and no file system. */
+  blank: boolean;
+  /** The system runs from it: never offered for the pool. */
+  system: boolean;
+  inPool: boolean;
+  /** SMART overall health: "passed", "failing", or "" when not reported. */
+  smart: string;
+}
+
+export interface PoolMember {
+  devid: number;
+  /** "" when the disk is missing. */
+  path: string;
+  sizeBytes: number;
+  missing: boolean;
+  /** Read, write, flush, checksum and generation errors since the pool was made. */
+  errors: number;
+}
+
+export interface Scrub {
+  /** "never", "running", "finished", "aborted" or "interrupted". */
+  state: string;
+  /** As btrfs prints it ("Wed Nov 25 09:29:29 2026"), or "". */
+  started: string;
+  errors: number;
+  corrected: number;
+}
+
+export interface Pool {
+  present: boolean;
+  uuid: string;
+  mounted: boolean;
+  /** A member is missing: no redundancy until it is replaced. */
+  degraded: boolean;
+  dataProfile: string;
+  metadataProfile: string;
+  sizeBytes: number;
+  usedBytes: number;
+  devices: PoolMember[];
+  scrub: Scrub;
+  /** A long operation in progress ("replacing devid 2 with /dev/sdc"), or "". */
+  activity: string;
+  /** Why the last long operation failed, or "". */
+  lastError: string;
+}
+
+export interface Snapshot {
+  name: string;
+  createdAt: string;
+  /** What asked for it: "ui", "timer", "backup-ui", "before-update", … */
+  trigger: string;
+}
+
+/** An asset as a snapshot's catalog holds it. */
+export interface SnapshotAsset {
+  id: string;
+  ownerId: string;
+  originalFileName: string;
+  type: string;
+  fileCreatedAt: string;
+  /** The library still has these bytes for this owner. */
+  inLibrary: boolean;
+}
+
+export interface RestoreResult {
+  /** The asset's id in the snapshot. */
+  id: string;
+  status: 'restored' | 'present' | 'failed';
+  assetId?: string;
+  error?: string;
+}
+
+export interface BackupStatus {
+  configured: boolean;
+  repository: string;
+  running: boolean;
+  doneBytes: number;
+  totalBytes: number;
+  last: {
+    finishedAt: string;
+    ok: boolean;
+    /** The failure, or a warning on success (old backups not pruned); "" when none. */
+    error: string;
+    snapshotId: string;
+    files: number;
+    bytes: number;
+  } | null;
+}
+
+/** Where backups go, and the key that opens them. */
+export interface BackupTarget {
+  repository: string;
+  password: string;
+}

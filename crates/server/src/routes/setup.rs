@@ -134,23 +134,12 @@ fn check_time_zone(zone: &str) -> ApiResult<String> {
         .map_err(|_| ApiError::bad_request(format!("timeZone: {zone:?} is not an IANA time zone name such as \"Europe/Paris\"")))
 }
 
-/// A backup target is a folder (a USB disk mounted on the box) or a
-/// restic-style repository address, which the backup service understands.
+/// A backup target is what the storage service backs up to: a folder (a
+/// USB disk mounted on the box) or a repository address.
 fn check_backup_target(target: &str) -> ApiResult<String> {
-    const SCHEMES: [&str; 6] = ["sftp:", "s3:", "rest:", "b2:", "azure:", "gs:"];
-    let folder = target.starts_with('/') && !target.split('/').any(|part| part == "..");
-    let repository = SCHEMES.iter().any(|s| {
-        target
-            .strip_prefix(s)
-            .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
-    });
-    if folder || repository {
-        Ok(target.to_owned())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "backupTarget: {target:?} is neither an absolute folder path (e.g. /mnt/usb-backup) nor a repository address starting with sftp:, s3:, rest:, b2:, azure: or gs:"
-        )))
-    }
+    shoebox_storaged::backup::Target::check_address(target)
+        .map(|()| target.to_owned())
+        .map_err(|e| ApiError::bad_request(format!("backupTarget: {e}")))
 }
 
 #[cfg(test)]
@@ -175,13 +164,20 @@ mod tests {
     fn backup_targets_are_folders_or_repository_addresses() {
         for good in [
             "/mnt/usb",
-            "sftp:me@nas:/srv/backup",
+            "rclone::sftp,host=nas,user=me:/srv/backup",
             "rest:http://10.0.0.2:8000/",
-            "s3:s3.example.com/bucket",
+            "rclone:s3remote:bucket/shoebox",
         ] {
             assert!(check_backup_target(good).is_ok(), "{good:?} refused");
         }
-        for bad in ["backup", "/mnt/../etc", "sftp:", "ftp://host/x", "s3:a b"] {
+        for bad in [
+            "backup",
+            "/mnt/../etc",
+            "sftp:me@nas:/x",
+            "rclone:",
+            "ftp://host/x",
+            "rest:http://a b",
+        ] {
             assert!(check_backup_target(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -40,7 +40,7 @@ fn setup_is_open_until_an_admin_completes_it_and_survives_a_restart() {
         assert!(body["message"].as_str().unwrap().starts_with(field), "{body}");
     }
 
-    let change = json!({"hostname": "attic", "timeZone": "Europe/Paris", "backupTarget": "sftp:me@nas:/backup", "complete": true});
+    let change = json!({"hostname": "attic", "timeZone": "Europe/Paris", "backupTarget": "rest:https://nas:8000/backup", "complete": true});
     let (status, body) = send(server.put("/api/shoebox/setup").bearer_auth(&admin).json(&change));
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -53,7 +53,7 @@ fn setup_is_open_until_an_admin_completes_it_and_survives_a_restart() {
     let (_, after) = send(server.get("/api/shoebox/setup"));
     assert_eq!(after["complete"], true);
     assert_eq!(after["adminCreated"], true);
-    assert_eq!(after["backupTarget"], "sftp:me@nas:/backup");
+    assert_eq!(after["backupTarget"], "rest:https://nas:8000/backup");
 
     let (status, body) = send(
         server
