@@ -109,10 +109,15 @@ pub fn signature(path: &str) -> Option<Signature> {
 fn smart_health(path: &str) -> String {
     // smartctl's exit status is a bit mask that is non-zero for a failing
     // disk too, so the JSON is read whatever the status.
-    let Ok(out) = std::process::Command::new("smartctl").args(["-H", "-j", path]).output() else {
-        return String::new();
-    };
-    let passed = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+    match std::process::Command::new("smartctl").args(["-H", "-j", path]).output() {
+        Ok(out) => smart_verdict(&out.stdout),
+        Err(_) => String::new(),
+    }
+}
+
+/// "passed", "failing", or "" from `smartctl -H -j`'s JSON.
+fn smart_verdict(json: &[u8]) -> String {
+    let passed = serde_json::from_slice::<serde_json::Value>(json)
         .ok()
         .and_then(|v| v["smart_status"]["passed"].as_bool());
     match passed {
@@ -194,6 +199,17 @@ mod tests {
         let whole = br#"{"blockdevices":[{"name":"vda","path":"/dev/vda","type":"disk","size":1000,"fstype":null,"mountpoints":["/"]}]}"#;
         let vda = &parse(whole, false).unwrap()[0];
         assert!(vda.system && !vda.blank, "a disk mounted whole is neither free nor blank");
+    }
+
+    #[test]
+    fn smart_health_is_read_from_smartctl_json() {
+        let passing = br#"{"smartctl":{"exit_status":0},"device":{"name":"/dev/sda"},"smart_status":{"passed":true}}"#;
+        let failing = br#"{"smartctl":{"exit_status":8},"smart_status":{"passed":false}}"#;
+        let unsupported = br#"{"smartctl":{"exit_status":4,"messages":[{"string":"Unable to detect device type"}]}}"#;
+        assert_eq!(smart_verdict(passing), "passed");
+        assert_eq!(smart_verdict(failing), "failing");
+        assert_eq!(smart_verdict(unsupported), "");
+        assert_eq!(smart_verdict(b"not json"), "");
     }
 
     #[test]
