@@ -5,7 +5,9 @@
 //!   target/release/shoebox-bench ingest --photos 1000
 //!   target/release/shoebox-bench timeline --assets 1000000
 //!   target/release/shoebox-bench video
+//!   crates/bench/compare-derivatives.sh   (derivatives vs vipsthumbnail and sharp)
 
+mod derivatives;
 mod ingest;
 mod server;
 mod timeline;
@@ -15,6 +17,8 @@ use clap::Parser;
 
 #[derive(Parser)]
 enum Bench {
+    /// Thumbnail and preview generation on a folder of photographs
+    Derivatives(derivatives::DerivativesArgs),
     /// Upload throughput, thumbnail throughput and memory
     Ingest(ingest::IngestArgs),
     /// Timeline query latency on a large seeded catalog
@@ -25,6 +29,7 @@ enum Bench {
 
 fn main() -> anyhow::Result<()> {
     match Bench::parse() {
+        Bench::Derivatives(args) => derivatives::run(args),
         Bench::Ingest(args) => ingest::run(args),
         Bench::Timeline(args) => timeline::run(args),
         Bench::Video(args) => video::run(args),
