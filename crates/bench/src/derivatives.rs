@@ -27,7 +27,10 @@ pub fn run(args: DerivativesArgs) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", args.corpus.display()))?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg")))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg"))
+        })
         .collect();
     photos.sort();
     ensure!(!photos.is_empty(), "no JPEG files in {}", args.corpus.display());

@@ -256,7 +256,16 @@ impl Pool {
             Ok(_) => Ok(()),
             Err(whole) => {
                 tracing::warn!(error = %whole, "pool does not mount whole; mounting degraded");
-                run("mount", &["-t", "btrfs", "-o", "noatime,degraded", &source, target])?;
+                let degraded = ["-t", "btrfs", "-o", "noatime,degraded", &source, target];
+                if let Err(e) = run("mount", &degraded) {
+                    // The kernel may still list a pulled member under a
+                    // device name another disk has taken since: start its
+                    // list afresh and try once more.
+                    tracing::warn!(error = %e, "degraded mount failed; rescanning devices");
+                    run("btrfs", &["device", "scan", "--forget"])?;
+                    run("btrfs", &["device", "scan"])?;
+                    run("mount", &degraded)?;
+                }
                 Ok(())
             }
         }

@@ -4,6 +4,21 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use tokio::sync::{Mutex, MutexGuard};
+
+/// Held by each test that makes and pulls disks: the kernel's btrfs device
+/// list and loop device numbers are machine-wide, and a disk pulled by one
+/// test must not come back as another test's new disk mid-mount.
+static DISKS: Mutex<()> = Mutex::const_new(());
+
+pub async fn disks_to_myself() -> MutexGuard<'static, ()> {
+    DISKS.lock().await
+}
+
+/// [`disks_to_myself`] for tests that do not run on an async runtime.
+pub fn disks_to_myself_blocking() -> MutexGuard<'static, ()> {
+    DISKS.blocking_lock()
+}
 
 pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))

@@ -108,6 +108,7 @@ fn a_library_backed_up_off_site_comes_back_on_a_blank_box() {
     if !can_make_pools() {
         return;
     }
+    let _disks = shoebox_storaged::testing::disks_to_myself_blocking();
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let (disk1, disk2) = (LoopDisk::new(dir.path(), "one.img"), LoopDisk::new(dir.path(), "two.img"));

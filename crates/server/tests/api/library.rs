@@ -528,7 +528,7 @@ fn trash_older_than_the_configured_days_is_emptied_with_its_files() {
     let files = files_under(&dir.path().join("library"));
     assert_eq!(files.len(), 1, "only the kept original is left: {files:?}");
     assert_eq!(
-        files_under(&dir.path().join("cache")).len(),
+        files_under(&dir.path().join("cache/thumbs")).len(),
         2,
         "the purged photo's thumbnail and preview are gone"
     );

@@ -287,6 +287,7 @@ fn the_library_moves_onto_a_new_pool_and_the_server_restarts_on_it() {
     if !shoebox_storaged::testing::can_make_pools() {
         return;
     }
+    let _disks = shoebox_storaged::testing::disks_to_myself_blocking();
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let disk = shoebox_storaged::testing::LoopDisk::new(dir.path(), "disk.img");

@@ -104,6 +104,7 @@ async fn backups_to_a_folder_a_rest_server_and_sftp_are_read_back_by_restic() {
     if !shoebox_storaged::testing::can_make_pools() {
         return;
     }
+    let _disks = shoebox_storaged::testing::disks_to_myself().await;
     let dir = tempfile::tempdir().unwrap();
     let harness = crate::common::harness(dir.path());
     let disk = LoopDisk::new(dir.path(), "disk.img");

@@ -34,6 +34,7 @@ async fn a_raid1_pool_survives_a_lost_disk_and_is_rebuilt_onto_a_new_one() {
     if !shoebox_storaged::testing::can_make_pools() {
         return;
     }
+    let _disks = shoebox_storaged::testing::disks_to_myself().await;
     let dir = tempfile::tempdir().unwrap();
     let harness = crate::common::harness(dir.path());
     let a = LoopDisk::new(dir.path(), "a.img");
