@@ -1,4 +1,5 @@
-// On the appliance the wizard talks about disks and hands the phone the
+// On the appliance the wizard offers to pool disks (here the storage
+// service is absent, so it says so and goes on) and hands the phone the
 // box's mDNS name rather than the address the browser happened to use.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +18,8 @@ let page;
 before(async () => {
   configDir = await mkdtemp(join(tmpdir(), 'shoebox-web-e2e-config-'));
   const config = join(configDir, 'shoebox.toml');
-  await writeFile(config, 'appliance = true\n');
+  // A bus where nothing listens: the storage service is absent, on any host.
+  await writeFile(config, `appliance = true\nstorage_bus = ${JSON.stringify(`unix:path=${join(configDir, 'no-such-bus')}`)}\n`);
   server = await startServer('appliance', { args: ['--config', config] });
   browser = await launchBrowser();
   page = await newPage(browser, server);
@@ -44,7 +46,10 @@ test('the appliance wizard names the box for the phone app', async () => {
   await page.getByRole('heading', { name: 'Time zone' }).waitFor();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('heading', { name: 'Where the library lives' }).waitFor();
-  await page.getByText('Choosing and pooling disks').waitFor();
+  // Without the storage service there are no disks to pool: its message, and the library stays in the data folder.
+  await page.getByTestId('storage-absent').filter({ hasText: 'The storage service (shoebox-storaged) is not running here' }).waitFor();
+  await page.getByText(`The library stays in the data folder ${server.dataDir}`).waitFor();
+  assert.equal(await page.getByRole('checkbox').count(), 0, 'no disks offered');
   await page.getByRole('button', { name: 'Next' }).click();
 
   // A folder path with ".." passes the page's own check; the server's message is shown.

@@ -20,22 +20,72 @@ export const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS ?? 60_000);
 mkdirSync(artifacts, { recursive: true });
 
 /**
+ * The status shoeboxd exits with to be started again (after moving the
+ * library onto a new pool); crates/server's RESTART_EXIT_CODE.
+ */
+export const RESTART_EXIT_CODE = 75;
+
+/** How long a server has to stop after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 30_000;
+
+/**
  * Starts shoeboxd on a free port and resolves once its JSON log names the
  * address it listens on: on a fresh data folder unless `dataDir` is given,
  * with any extra `args`. The log goes to target/web-e2e/<name>.log.
+ *
+ * With `restartOnRequest`, the harness is its service manager, as systemd
+ * is on the appliance: whenever shoeboxd exits with RESTART_EXIT_CODE it is
+ * started again on the same data folder and the same port, so a page
+ * opened on it keeps its origin (and its cookie) across the restart.
  */
-export async function startServer(name, { dataDir: existing, args = [] } = {}) {
+export async function startServer(name, { dataDir: existing, args = [], restartOnRequest = false } = {}) {
   const bin = process.env.SHOEBOX_BIN ?? join(repo, 'target/debug/shoeboxd');
   const dataDir = existing ?? (await mkdtemp(join(tmpdir(), 'shoebox-web-e2e-')));
-  const child = spawn(bin, ['--data-dir', dataDir, '--port', '0', '--listen', '127.0.0.1', '--log-format', 'json', ...args], {
-    env: { ...process.env, RUST_LOG: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const log = createWriteStream(join(artifacts, `${name}.log`), { flags: 'a' });
-  child.stderr.pipe(log);
-  const exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
+  const launch = (port) => launchServer(bin, ['--data-dir', dataDir, '--port', port, '--listen', '127.0.0.1', '--log-format', 'json', ...args], log);
 
-  const address = await new Promise((resolveAddress, reject) => {
+  let running = launch('0');
+  const address = await running.listening;
+  let stopping = false;
+  let restarts = 0;
+  const restartWhenAsked = (instance) =>
+    instance.exited.then(({ code }) => {
+      if (stopping || code !== RESTART_EXIT_CODE) return;
+      restarts++;
+      log.write(`[harness] shoeboxd exited with ${code}: starting it again on ${address}\n`);
+      running = launch(address.slice(address.lastIndexOf(':') + 1));
+      // A failed start shows in the log and in the test, which waits for the server.
+      running.listening.catch((e) => log.write(`[harness] ${e.message}\n`));
+      restartWhenAsked(running);
+    });
+  if (restartOnRequest) restartWhenAsked(running);
+
+  return {
+    url: `http://${address}`,
+    dataDir,
+    /** How many times the server was started again after asking for it. */
+    get restarts() {
+      return restarts;
+    },
+    /** Stops the server (and any restart); the data folder goes too unless it is kept for a restart. */
+    async stop({ keepData = false } = {}) {
+      stopping = true;
+      await running.stop();
+      log.end();
+      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One shoeboxd process; `listening` resolves with its address, or rejects if it exits first. */
+function launchServer(bin, args, log) {
+  const child = spawn(bin, args, { env: { ...process.env, RUST_LOG: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Not ended with the process: a restarted server writes on to the same log.
+  child.stderr.pipe(log, { end: false });
+  // 'close', not 'exit': by then its output is read to the end, so nothing is written to a log already ended.
+  const exited = new Promise((resolveExit) => child.once('close', (code, signal) => resolveExit({ code, signal })));
+
+  const listening = new Promise((resolveAddress, reject) => {
     const lines = createInterface({ input: child.stdout });
     let found = false;
     lines.on('line', (line) => {
@@ -58,14 +108,25 @@ export async function startServer(name, { dataDir: existing, args = [] } = {}) {
   });
 
   return {
-    url: `http://${address}`,
-    dataDir,
-    /** Stops the server; the data folder goes too unless it is kept for a restart. */
-    async stop({ keepData = false } = {}) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    listening,
+    exited,
+    /**
+     * SIGTERM, then SIGKILL after STOP_GRACE_MS, as systemd does: a server
+     * that hangs on its way out must not hang the tests' cleanup with it.
+     */
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      let timer;
+      const late = new Promise((resolveLate) => (timer = setTimeout(() => resolveLate(true), STOP_GRACE_MS)));
+      if (await Promise.race([exited.then(() => false), late])) {
+        const message = `shoeboxd (pid ${child.pid}) did not stop within ${STOP_GRACE_MS / 1000} s of SIGTERM: killed`;
+        log.write(`[harness] ${message}\n`);
+        console.warn(message);
+        child.kill('SIGKILL');
+      }
+      clearTimeout(timer);
       await exited;
-      log.end();
-      if (!keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -4,17 +4,13 @@
 // that is shoeboxd's data folder: the pool's health, a snapshot, a photo
 // deleted for good and restored from it, and an off-site backup.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
-import { artifacts, call, launchBrowser, newPage, pageErrors, photos, repo, screenshot, startServer, TIMEOUT } from './harness.mjs';
+import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT } from './harness.mjs';
+import { attachLoopDisk, busctl, needsRoot, releaseDisks, startBus, startStoraged } from './storage-service.mjs';
 
-const run = promisify(execFile);
 const ADMIN = { name: 'Alice Admin', email: 'alice@example.com', password: 'correct horse battery' };
 const PHOTO = 'GPS.jpg';
 // The storage page is long: a tall window keeps each section's screenshot whole.
@@ -93,260 +89,149 @@ describe('without a storage service', () => {
   });
 });
 
-const isRoot = process.getuid?.() === 0;
+describe('with the real storage service', { skip: needsRoot }, () => {
+  let dir;
+  let bus;
+  let storaged;
+  let disk;
+  let dataDir;
+  let server;
+  let page;
+  let photoId;
+  let snapshotName;
 
-describe(
-  'with the real storage service',
-  { skip: isRoot ? false : 'needs root (loop devices, mkfs.btrfs, mount, owning org.shoebox.Storage1 on the bus)' },
-  () => {
-    let dir;
-    let bus;
-    let storaged;
-    let disk;
-    let dataDir;
-    let server;
-    let page;
-    let photoId;
-    let snapshotName;
-
-    before(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'shoebox-web-e2e-storage-'));
-      // Not created here: storaged makes the pool's mount point itself.
-      dataDir = join(dir, 'data');
-      bus = await startBus(join(dir, 'bus'));
-      storaged = await startStoraged(bus.address, join(dir, 'cache'), [
-        '--pool-mount',
-        dataDir,
-        '--state-dir',
-        join(dir, 'state'),
-        '--include-loop-devices',
-      ]);
-      disk = await attachLoopDisk(join(dir, 'disk.img'));
-      // As the appliance's first boot would: the pool exists before shoeboxd starts on it.
-      await busctl(bus.address, 'CreatePool', 'asss', '1', disk, 'single', '');
-      const config = join(dir, 'shoebox.toml');
-      await writeFile(config, `storage_bus = ${JSON.stringify(bus.address)}\n`);
-      server = await startServer('storage', { dataDir, args: ['--config', config] });
-      page = await signIn(server);
-    });
-
-    // Every step runs even when an earlier one failed, so nothing is left
-    // mounted or attached on the machine.
-    after(async () => {
-      await page
-        ?.context()
-        .close()
-        .catch(() => {});
-      await server?.stop({ keepData: true }).catch(() => {});
-      await storaged?.stop();
-      // The pool may be mounted more than once (a retry by storaged); unmount until nothing is.
-      if (dataDir) while (await succeeds('umount', [dataDir]));
-      if (disk) await succeeds('losetup', ['--detach', disk]);
-      await bus?.stop();
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
-
-    step('the pool is healthy, with its one disk, and a scrub finds no errors', async () => {
-      await openStoragePage(page);
-      const pool = page.getByTestId('pool');
-      await pool.getByTestId('pool-health').filter({ hasText: 'Healthy' }).waitFor();
-      await pool.getByTestId('pool-member').filter({ hasText: disk }).filter({ hasText: 'No errors' }).waitFor();
-      assert.equal(await pool.getByTestId('pool-member').count(), 1);
-      await pool.getByText('single (one copy)').waitFor();
-      await pool.getByTestId('pool-space').filter({ hasText: /used of \d+(\.\d)? MiB/ }).waitFor();
-      await page.getByTestId('disk-row').filter({ hasText: disk }).filter({ hasText: 'In the pool' }).waitFor();
-
-      await pool.getByTestId('scrub').filter({ hasText: 'never been scrubbed' }).waitFor();
-      await pool.getByRole('button', { name: 'Scrub now' }).click();
-      await pool.getByTestId('scrub').filter({ hasText: /Last scrub started .+: finished,\s+no errors\./s }).waitFor();
-      await pool.getByRole('button', { name: 'Scrub now' }).and(page.locator(':enabled')).waitFor();
-      await screenshot(page, '61-storage-pool');
-    });
-
-    step('a snapshot taken on the page is listed, newest first', async () => {
-      await page.getByRole('link', { name: 'Photos', exact: true }).click();
-      await page.getByTestId('upload-input').setInputFiles(join(photos, PHOTO));
-      await page.getByTestId('upload-panel').getByRole('heading', { name: 'Uploaded 1' }).waitFor();
-      await call(page, 'GET', '/api/shoebox/jobs/wait-idle?timeoutSeconds=120');
-      await page.getByRole('button', { name: 'Close uploads' }).click();
-      photoId = await page.getByTestId('tile').getAttribute('data-asset-id');
-      assert.ok(photoId);
-
-      await openStoragePage(page);
-      await page.getByText('No snapshots yet.').waitFor();
-      await page.getByRole('button', { name: 'Take a snapshot now' }).click();
-      const taken = page.getByRole('status').filter({ hasText: /^Snapshot \S+ taken\.$/ });
-      await taken.waitFor();
-      snapshotName = (await taken.textContent()).split(' ')[1];
-      const newest = page.getByTestId('snapshot-row').first();
-      await newest.filter({ hasText: snapshotName }).filter({ hasText: 'From this page' }).waitFor();
-    });
-
-    step('a photo deleted for good comes back from the snapshot', async () => {
-      // Not the trash: gone from the catalog and the disk.
-      await call(page, 'DELETE', '/api/assets', { ids: [photoId], force: true });
-      assert.equal((await page.request.get(`/api/assets/${photoId}`)).ok(), false, 'the photo is gone');
-
-      await page.reload();
-      await page.getByRole('heading', { name: 'Storage', exact: true }).waitFor();
-      await page.getByTestId('snapshot-row').filter({ hasText: snapshotName }).getByRole('button', { name: 'Show photos' }).click();
-      const contents = page.getByRole('region', { name: `Photos in snapshot ${snapshotName}` });
-      await contents.getByTestId('snapshot-summary').filter({ hasText: 'holds 1 item; 1 missing from the library' }).waitFor();
-      const row = contents.locator(`[data-asset-id="${photoId}"]`);
-      await row.filter({ hasText: PHOTO }).filter({ hasText: 'Missing' }).filter({ hasText: ADMIN.name }).waitFor();
-      // By keyboard: Space ticks the box, Enter presses Restore.
-      await row.getByRole('checkbox', { name: `Select ${PHOTO}` }).focus();
-      await page.keyboard.press('Space');
-      const restore = contents.getByRole('button', { name: 'Restore 1 selected' });
-      await restore.waitFor();
-      await restore.focus();
-      await page.keyboard.press('Enter');
-      await contents.getByRole('status').filter({ hasText: '1 restored.' }).waitFor();
-      await row.getByTestId('restore-result').filter({ hasText: 'Restored' }).waitFor();
-      // The list is read again: the photo is in the library once more.
-      await row.filter({ hasText: 'In the library' }).waitFor();
-      await screenshot(page, '62-storage-restored');
-
-      await page.getByRole('link', { name: 'Photos', exact: true }).click();
-      await page.locator(`[data-asset-id="${photoId}"]`).waitFor();
-      assert.equal((await call(page, 'GET', `/api/assets/${photoId}`)).originalFileName, PHOTO, 'back under its own id');
-    });
-
-    step('an off-site backup to a folder: its key shown once, then a backup that succeeds', async () => {
-      await openStoragePage(page);
-      await page.getByText('Off-site backup is not set up yet').waitFor();
-      const repository = page.getByLabel('Repository');
-
-      // The service's refusal is shown next to the form, in its words.
-      await repository.fill('usb-disk');
-      await page.getByRole('button', { name: 'Save backup target' }).click();
-      await page.getByRole('form', { name: 'Where backups go' }).getByRole('alert').filter({ hasText: 'absolute folder' }).waitFor();
-
-      const folder = join(dir, 'usb-disk', 'backup');
-      await repository.fill(folder);
-      await page.getByLabel('Key (optional)').fill('');
-      await page.getByRole('button', { name: 'Save backup target' }).click();
-      const key = page.getByRole('region', { name: 'Keep this key safe' });
-      await key.waitFor();
-      assert.match(await key.getByLabel('Backup key').inputValue(), /^[0-9a-f]{64}$/, 'a generated key');
-      await key.getByRole('button', { name: 'Copy' }).waitFor();
-      await page.getByTestId('backup-repository').filter({ hasText: folder }).waitFor();
-      await screenshot(page, '63-storage-backup-key');
-      await key.getByRole('button', { name: 'I have stored the key' }).click();
-      await key.waitFor({ state: 'detached' });
-
-      await page.getByTestId('last-backup').filter({ hasText: 'No backup has run yet.' }).waitFor();
-      await page.getByRole('button', { name: 'Back up now' }).click();
-      await page
-        .getByTestId('last-backup')
-        .filter({ hasText: /Last backup succeeded .+: [1-9][\d,.]* files?,\s+\d/s })
-        .waitFor({ timeout: TIMEOUT * 3 });
-      await page.getByRole('button', { name: 'Back up now' }).and(page.locator(':enabled')).waitFor();
-      // The backup read a snapshot of its own, which the list now shows.
-      await page.getByTestId('snapshot-row').first().filter({ hasText: 'Before an off-site backup' }).waitFor();
-      await screenshot(page, '64-storage-backed-up');
-    });
-  },
-);
-
-/** Runs a tool; whether it succeeded (its failure is the answer, not an error). */
-async function succeeds(command, args) {
-  try {
-    await run(command, args);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The first line of `child`'s output that `wanted` accepts; fails if it exits first. */
-function lineFrom(child, stream, wanted, what) {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: stream });
-    let found = false;
-    lines.on('line', (line) => {
-      if (!found && wanted(line)) {
-        found = true;
-        resolve(line);
-      }
-    });
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      if (!found) reject(new Error(`${what} exited before it was ready: code ${code}, signal ${signal}`));
-    });
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'shoebox-web-e2e-storage-'));
+    // Not created here: storaged makes the pool's mount point itself.
+    dataDir = join(dir, 'data');
+    bus = await startBus(join(dir, 'bus'), 'storage');
+    storaged = await startStoraged(
+      bus.address,
+      join(dir, 'cache'),
+      ['--pool-mount', dataDir, '--state-dir', join(dir, 'state'), '--include-loop-devices'],
+      'storage',
+    );
+    disk = await attachLoopDisk(join(dir, 'disk.img'));
+    // As the appliance's first boot would: the pool exists before shoeboxd starts on it.
+    await busctl(bus.address, 'CreatePool', 'asss', '1', disk, 'single', '');
+    const config = join(dir, 'shoebox.toml');
+    await writeFile(config, `storage_bus = ${JSON.stringify(bus.address)}\n`);
+    server = await startServer('storage', { dataDir, args: ['--config', config] });
+    page = await signIn(server);
   });
-}
 
-/** Stops a child with SIGTERM and waits for it to exit. */
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-/**
- * A private dbus-daemon with the project's bus policy on top of a
- * permissive default, as crates/storaged/src/private_bus.rs starts it.
- */
-async function startBus(dir) {
-  const policyDir = join(dir, 'system.d');
-  await mkdir(policyDir, { recursive: true });
-  await copyFile(join(repo, 'rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf'), join(policyDir, 'org.shoebox.Storage1.conf'));
-  const config = join(dir, 'bus.conf');
-  await writeFile(
-    config,
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <listen>unix:path=${dir}/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-  <includedir>${policyDir}</includedir>
-</busconfig>
-`,
-  );
-  const daemon = spawn('dbus-daemon', ['--nofork', '--nosyslog', '--print-address', `--config-file=${config}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // Every step runs even when an earlier one failed, so nothing is left
+  // mounted or attached on the machine.
+  after(async () => {
+    await page
+      ?.context()
+      .close()
+      .catch(() => {});
+    await server?.stop({ keepData: true }).catch(() => {});
+    await storaged?.stop();
+    await releaseDisks(dir, [disk]);
+    await bus?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
-  daemon.stderr.pipe(createWriteStream(join(artifacts, 'storage-dbus.log')));
-  const address = (await lineFrom(daemon, daemon.stdout, (line) => line.trim() !== '', 'dbus-daemon (install the dbus package)')).trim();
-  return { address, stop: () => stop(daemon) };
-}
 
-/**
- * shoebox-storaged on the bus, once it serves; its log goes to
- * target/web-e2e/storage-storaged.log. The backup library keeps a cache
- * per repository under XDG_CACHE_HOME: `cacheDir`, so none is left behind.
- */
-async function startStoraged(address, cacheDir, args) {
-  const bin = process.env.STORAGED_BIN ?? join(repo, 'target/debug/shoebox-storaged');
-  const child = spawn(bin, ['--bus-address', address, ...args], {
-    env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info', XDG_CACHE_HOME: cacheDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  step('the pool is healthy, with its one disk, and a scrub finds no errors', async () => {
+    await openStoragePage(page);
+    const pool = page.getByTestId('pool');
+    await pool.getByTestId('pool-health').filter({ hasText: 'Healthy' }).waitFor();
+    await pool.getByTestId('pool-member').filter({ hasText: disk }).filter({ hasText: 'No errors' }).waitFor();
+    assert.equal(await pool.getByTestId('pool-member').count(), 1);
+    await pool.getByText('single (one copy)').waitFor();
+    await pool.getByTestId('pool-space').filter({ hasText: /used of \d+(\.\d)? MiB/ }).waitFor();
+    await page.getByTestId('disk-row').filter({ hasText: disk }).filter({ hasText: 'In the pool' }).waitFor();
+
+    await pool.getByTestId('scrub').filter({ hasText: 'never been scrubbed' }).waitFor();
+    await pool.getByRole('button', { name: 'Scrub now' }).click();
+    await pool.getByTestId('scrub').filter({ hasText: /Last scrub started .+: finished,\s+no errors\./s }).waitFor();
+    await pool.getByRole('button', { name: 'Scrub now' }).and(page.locator(':enabled')).waitFor();
+    await screenshot(page, '61-storage-pool');
   });
-  const log = createWriteStream(join(artifacts, 'storage-storaged.log'));
-  child.stderr.pipe(log, { end: false });
-  const serving = lineFrom(child, child.stdout, (line) => line.includes('serving'), `shoebox-storaged (${bin})`);
-  child.stdout.on('data', (chunk) => log.write(chunk));
-  await serving;
-  return { stop: () => stop(child).then(() => log.end()) };
-}
 
-/** A 320 MiB sparse image file on a free loop device; its path (/dev/loopN). */
-async function attachLoopDisk(image) {
-  await writeFile(image, '');
-  await truncate(image, 320 << 20);
-  const { stdout } = await run('losetup', ['--find', '--show', image]);
-  return stdout.trim();
-}
+  step('a snapshot taken on the page is listed, newest first', async () => {
+    await page.getByRole('link', { name: 'Photos', exact: true }).click();
+    await page.getByTestId('upload-input').setInputFiles(join(photos, PHOTO));
+    await page.getByTestId('upload-panel').getByRole('heading', { name: 'Uploaded 1' }).waitFor();
+    await call(page, 'GET', '/api/shoebox/jobs/wait-idle?timeoutSeconds=120');
+    await page.getByRole('button', { name: 'Close uploads' }).click();
+    photoId = await page.getByTestId('tile').getAttribute('data-asset-id');
+    assert.ok(photoId);
 
-/** A call to the service as the appliance's timers make them. */
-async function busctl(address, method, signature, ...args) {
-  await run('busctl', [`--address=${address}`, '--timeout=2min', 'call', 'org.shoebox.Storage1', '/org/shoebox/Storage1', 'org.shoebox.Storage1', method, signature, ...args]);
-}
+    await openStoragePage(page);
+    await page.getByText('No snapshots yet.').waitFor();
+    await page.getByRole('button', { name: 'Take a snapshot now' }).click();
+    const taken = page.getByRole('status').filter({ hasText: /^Snapshot \S+ taken\.$/ });
+    await taken.waitFor();
+    snapshotName = (await taken.textContent()).split(' ')[1];
+    const newest = page.getByTestId('snapshot-row').first();
+    await newest.filter({ hasText: snapshotName }).filter({ hasText: 'From this page' }).waitFor();
+  });
+
+  step('a photo deleted for good comes back from the snapshot', async () => {
+    // Not the trash: gone from the catalog and the disk.
+    await call(page, 'DELETE', '/api/assets', { ids: [photoId], force: true });
+    assert.equal((await page.request.get(`/api/assets/${photoId}`)).ok(), false, 'the photo is gone');
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'Storage', exact: true }).waitFor();
+    await page.getByTestId('snapshot-row').filter({ hasText: snapshotName }).getByRole('button', { name: 'Show photos' }).click();
+    const contents = page.getByRole('region', { name: `Photos in snapshot ${snapshotName}` });
+    await contents.getByTestId('snapshot-summary').filter({ hasText: 'holds 1 item; 1 missing from the library' }).waitFor();
+    const row = contents.locator(`[data-asset-id="${photoId}"]`);
+    await row.filter({ hasText: PHOTO }).filter({ hasText: 'Missing' }).filter({ hasText: ADMIN.name }).waitFor();
+    // By keyboard: Space ticks the box, Enter presses Restore.
+    await row.getByRole('checkbox', { name: `Select ${PHOTO}` }).focus();
+    await page.keyboard.press('Space');
+    const restore = contents.getByRole('button', { name: 'Restore 1 selected' });
+    await restore.waitFor();
+    await restore.focus();
+    await page.keyboard.press('Enter');
+    await contents.getByRole('status').filter({ hasText: '1 restored.' }).waitFor();
+    await row.getByTestId('restore-result').filter({ hasText: 'Restored' }).waitFor();
+    // The list is read again: the photo is in the library once more.
+    await row.filter({ hasText: 'In the library' }).waitFor();
+    await screenshot(page, '62-storage-restored');
+
+    await page.getByRole('link', { name: 'Photos', exact: true }).click();
+    await page.locator(`[data-asset-id="${photoId}"]`).waitFor();
+    assert.equal((await call(page, 'GET', `/api/assets/${photoId}`)).originalFileName, PHOTO, 'back under its own id');
+  });
+
+  step('an off-site backup to a folder: its key shown once, then a backup that succeeds', async () => {
+    await openStoragePage(page);
+    await page.getByText('Off-site backup is not set up yet').waitFor();
+    const repository = page.getByLabel('Repository');
+
+    // The service's refusal is shown next to the form, in its words.
+    await repository.fill('usb-disk');
+    await page.getByRole('button', { name: 'Save backup target' }).click();
+    await page.getByRole('form', { name: 'Where backups go' }).getByRole('alert').filter({ hasText: 'absolute folder' }).waitFor();
+
+    const folder = join(dir, 'usb-disk', 'backup');
+    await repository.fill(folder);
+    await page.getByLabel('Key (optional)').fill('');
+    await page.getByRole('button', { name: 'Save backup target' }).click();
+    const key = page.getByRole('region', { name: 'Keep this key safe' });
+    await key.waitFor();
+    assert.match(await key.getByLabel('Backup key').inputValue(), /^[0-9a-f]{64}$/, 'a generated key');
+    await key.getByRole('button', { name: 'Copy' }).waitFor();
+    await page.getByTestId('backup-repository').filter({ hasText: folder }).waitFor();
+    await screenshot(page, '63-storage-backup-key');
+    await key.getByRole('button', { name: 'I have stored the key' }).click();
+    await key.waitFor({ state: 'detached' });
+
+    await page.getByTestId('last-backup').filter({ hasText: 'No backup has run yet.' }).waitFor();
+    await page.getByRole('button', { name: 'Back up now' }).click();
+    await page
+      .getByTestId('last-backup')
+      .filter({ hasText: /Last backup succeeded .+: [1-9][\d,.]* files?,\s+\d/s })
+      .waitFor({ timeout: TIMEOUT * 3 });
+    await page.getByRole('button', { name: 'Back up now' }).and(page.locator(':enabled')).waitFor();
+    // The backup read a snapshot of its own, which the list now shows.
+    await page.getByTestId('snapshot-row').first().filter({ hasText: 'Before an off-site backup' }).waitFor();
+    await screenshot(page, '64-storage-backed-up');
+  });
+});

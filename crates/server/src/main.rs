@@ -5,10 +5,12 @@ use clap::Parser;
 fn main() -> anyhow::Result<()> {
     let config = shoebox_server::Config::load(shoebox_server::Args::parse())?;
     shoebox_server::init_logging(&config);
-    let stopped = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(shoebox_server::run(config))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let stopped = runtime.block_on(shoebox_server::run(config));
+    // A blocking task still waiting on the runtime (a D-Bus reply during a
+    // stop) must not keep the process from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    let stopped = stopped?;
     if stopped == shoebox_server::Stopped::ToRestart {
         tracing::info!("stopped to be started again");
         std::process::exit(shoebox_server::RESTART_EXIT_CODE);

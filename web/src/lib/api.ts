@@ -12,6 +12,8 @@ import type {
   Partner,
   Person,
   Pool,
+  PoolPlan,
+  PoolProfile,
   RestoreResult,
   SearchResult,
   SharedLink,
@@ -70,14 +72,17 @@ interface Options {
   body?: unknown;
   /** Login itself answers 401 for a wrong password; that is not an expired session. */
   quiet401?: boolean;
+  /** Gives up on the request (a probe that must not hang on a server going down). */
+  signal?: AbortSignal;
 }
 
-export async function request<T>(path: string, { method = 'GET', body, quiet401 = false }: Options = {}): Promise<T> {
+export async function request<T>(path: string, { method = 'GET', body, quiet401 = false, signal }: Options = {}): Promise<T> {
   const response = await fetch(`/api${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: 'same-origin',
+    signal,
   });
   if (!response.ok) {
     const message = await errorMessage(response);
@@ -200,12 +205,22 @@ export const api = {
   retryJobs: () => request<{ count: number }>('/shoebox/jobs/retry', { method: 'POST' }),
   status: () => request<Status>('/shoebox/status'),
   storage: () => request<Storage>('/server/storage'),
+  /** Answers whenever the server runs; no account needed. */
+  ping: (signal?: AbortSignal) => request<{ res: string }>('/server/ping', { signal }),
   version: () => request<Version>('/server/version'),
 
   // The storage service, through shoeboxd. Where none runs every call is a
   // 503 whose message says the host manages its disks.
   disks: () => request<Disk[]>('/shoebox/storage/disks'),
   pool: () => request<Pool>('/shoebox/storage/pool'),
+  planPool: (disks: string[], profile: PoolProfile) =>
+    request<PoolPlan>('/shoebox/storage/pool/plan', { method: 'POST', ...json({ disks, profile }) }),
+  /**
+   * Answers 202 once the library is on the new pool; the server then exits
+   * for its service manager to start it again there.
+   */
+  createPool: (disks: string[], profile: PoolProfile, token: string) =>
+    request<{ restarting: boolean }>('/shoebox/storage/pool', { method: 'POST', ...json({ disks, profile, token }) }),
   scrubPool: () => request<void>('/shoebox/storage/pool/scrub', { method: 'POST' }),
   snapshots: () => request<Snapshot[]>('/shoebox/storage/snapshots'),
   takeSnapshot: () => request<Snapshot>('/shoebox/storage/snapshots', { method: 'POST' }),

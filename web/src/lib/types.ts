@@ -229,6 +229,15 @@ export interface Disk {
   smart: string;
 }
 
+/** How the pool keeps data: one copy (`single`) or a copy on each of two disks (`raid1`). */
+export type PoolProfile = 'single' | 'raid1';
+
+/** What creating the pool would erase ("/dev/sdb (ST2000, 2000398934016 bytes)"), and the token that confirms it. */
+export interface PoolPlan {
+  token: string;
+  erases: string[];
+}
+
 export interface PoolMember {
   devid: number;
   /** "" when the disk is missing. */
