@@ -19,7 +19,7 @@ set -euo pipefail
 IMMICH_CLI_VERSION="3.2.2"
 NODE_VERSION="22.23.3"
 
-APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples chromium btrfs-progs restic rclone)
+APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples chromium btrfs-progs restic rclone fonts-dejavu-core python3-pip)
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$script_dir/.." && pwd)"

@@ -2,6 +2,9 @@
 //! A job is `pending` until a worker claims it (`running`); success deletes
 //! it, failure either schedules a retry or parks it as `failed` with its error.
 
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
 use crate::rusqlite::{OptionalExtension, Row, Transaction, params};
 use crate::{Catalog, Millis, Result, now_millis};
 
@@ -11,10 +14,17 @@ pub enum JobKind {
     GenerateThumbnails,
     /// Videos only: a playback copy when the original needs one.
     TranscodeVideo,
+    /// Text in the preview; queued only while the server can run it.
+    Ocr,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::ExtractMetadata, JobKind::GenerateThumbnails, JobKind::TranscodeVideo];
+    pub const ALL: [JobKind; 4] = [
+        JobKind::ExtractMetadata,
+        JobKind::GenerateThumbnails,
+        JobKind::TranscodeVideo,
+        JobKind::Ocr,
+    ];
 
     /// Immich's queue name for this kind of job.
     pub fn as_str(self) -> &'static str {
@@ -22,6 +32,7 @@ impl JobKind {
             JobKind::ExtractMetadata => "metadataExtraction",
             JobKind::GenerateThumbnails => "thumbnailGeneration",
             JobKind::TranscodeVideo => "videoConversion",
+            JobKind::Ocr => "ocr",
         }
     }
 
@@ -29,32 +40,63 @@ impl JobKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// The job that follows this one for the same asset, whether this one
+    /// The jobs that follow this one for the same asset, whether this one
     /// succeeded or failed for good: a photo with unreadable EXIF can still
     /// get a thumbnail.
-    pub fn next(self) -> Option<JobKind> {
+    fn follow_ups(self) -> &'static [JobKind] {
         match self {
-            JobKind::ExtractMetadata => Some(JobKind::GenerateThumbnails),
-            JobKind::GenerateThumbnails => Some(JobKind::TranscodeVideo),
-            JobKind::TranscodeVideo => None,
+            JobKind::ExtractMetadata => &[JobKind::GenerateThumbnails],
+            JobKind::GenerateThumbnails => &[JobKind::TranscodeVideo, JobKind::Ocr],
+            JobKind::TranscodeVideo | JobKind::Ocr => &[],
         }
+    }
+
+    /// Machine-learning work runs only where the server enables it (a
+    /// runtime and a model are there); until then it is not queued, and
+    /// jobs already queued wait.
+    fn is_optional(self) -> bool {
+        self == JobKind::Ocr
     }
 }
 
-fn enqueue_next(tx: &Transaction, job: &Job) -> Result<()> {
-    let (Some(kind), Some(asset)) = (job.kind.next(), &job.asset_id) else {
+fn enqueue_next(tx: &Transaction, job: &Job, enabled: &EnabledJobs) -> Result<()> {
+    let Some(asset) = &job.asset_id else {
         return Ok(());
     };
-    let applies = kind != JobKind::TranscodeVideo
-        || tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM assets WHERE id = ?1 AND kind = 'VIDEO')",
-            [asset],
-            |r| r.get(0),
-        )?;
-    if applies {
-        enqueue_in(tx, kind, asset, now_millis())?;
+    for &kind in job.kind.follow_ups() {
+        let applies = match kind {
+            JobKind::TranscodeVideo => tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM assets WHERE id = ?1 AND kind = 'VIDEO')",
+                [asset],
+                |r| r.get(0),
+            )?,
+            kind => enabled.allows(kind),
+        };
+        if applies {
+            enqueue_in(tx, kind, asset, now_millis())?;
+        }
     }
     Ok(())
+}
+
+/// The optional kinds of job this server runs (see [`JobKind::is_optional`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EnabledJobs(Arc<RwLock<HashSet<JobKind>>>);
+
+impl EnabledJobs {
+    fn allows(&self, kind: JobKind) -> bool {
+        !kind.is_optional() || self.0.read().unwrap_or_else(|p| p.into_inner()).contains(&kind)
+    }
+
+    /// The kinds a worker must not claim, for SQL.
+    fn waiting(&self) -> String {
+        let kinds: Vec<String> = JobKind::ALL
+            .into_iter()
+            .filter(|&k| !self.allows(k))
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect();
+        kinds.join(",")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +154,15 @@ impl Catalog {
         self.write(|tx| enqueue_in(tx, kind, asset_id, now_millis()))
     }
 
+    /// Lets an optional kind of job (machine learning) be queued and run.
+    pub fn enable_job(&self, kind: JobKind) {
+        self.enabled_jobs.0.write().unwrap_or_else(|p| p.into_inner()).insert(kind);
+    }
+
+    pub fn job_enabled(&self, kind: JobKind) -> bool {
+        self.enabled_jobs.allows(kind)
+    }
+
     /// Claims the oldest job that is due, if any.
     pub fn claim_job(&self, now: Millis) -> Result<Option<Job>> {
         self.write(|tx| {
@@ -119,8 +170,10 @@ impl Catalog {
                 .query_row(
                     &format!(
                         "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1
-                         WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?1 ORDER BY run_after, id LIMIT 1)
-                         RETURNING {COLUMNS}"
+                         WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?1
+                                     AND kind NOT IN ({waiting}) ORDER BY run_after, id LIMIT 1)
+                         RETURNING {COLUMNS}",
+                        waiting = self.enabled_jobs.waiting()
                     ),
                     [now],
                     from_row,
@@ -131,16 +184,21 @@ impl Catalog {
 
     /// When the next pending job becomes due.
     pub fn next_job_due(&self) -> Result<Option<Millis>> {
-        Ok(self
-            .conn()?
-            .query_row("SELECT min(run_after) FROM jobs WHERE state = 'pending'", [], |r| r.get(0))?)
+        Ok(self.conn()?.query_row(
+            &format!(
+                "SELECT min(run_after) FROM jobs WHERE state = 'pending' AND kind NOT IN ({})",
+                self.enabled_jobs.waiting()
+            ),
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Marks a job done and queues the next one for its asset, in one transaction.
     pub fn finish_job(&self, job: &Job) -> Result<()> {
         self.write(|tx| {
             tx.execute("DELETE FROM jobs WHERE id = ?1", [job.id])?;
-            enqueue_next(tx, job)
+            enqueue_next(tx, job, &self.enabled_jobs)
         })
     }
 
@@ -154,7 +212,7 @@ impl Catalog {
                 params![job.id, error, retry_at, now_millis()],
             )?;
             if retry_at.is_none() {
-                enqueue_next(tx, job)?;
+                enqueue_next(tx, job, &self.enabled_jobs)?;
             }
             Ok(())
         })
@@ -272,5 +330,37 @@ mod tests {
         cat.claim_job(now_millis()).unwrap().unwrap();
         assert_eq!(cat.requeue_running_jobs().unwrap(), 1);
         assert!(cat.claim_job(now_millis()).unwrap().is_some());
+    }
+
+    #[test]
+    fn text_recognition_follows_thumbnails_only_where_enabled_and_queued_ones_wait_otherwise() {
+        let (_d, cat) = crate::test_catalog();
+        let a = user(&cat, "a@x");
+        cat.commit_asset(&new_asset(&a, b"1")).unwrap().unwrap();
+        let run_through = |cat: &Catalog| {
+            let mut kinds = Vec::new();
+            while let Some(job) = cat.claim_job(now_millis()).unwrap() {
+                kinds.push(job.kind);
+                cat.finish_job(&job).unwrap();
+            }
+            kinds
+        };
+        assert_eq!(run_through(&cat), [JobKind::ExtractMetadata, JobKind::GenerateThumbnails]);
+
+        cat.commit_asset(&new_asset(&a, b"2")).unwrap().unwrap();
+        cat.enable_job(JobKind::Ocr);
+        assert_eq!(
+            run_through(&cat),
+            [JobKind::ExtractMetadata, JobKind::GenerateThumbnails, JobKind::Ocr]
+        );
+
+        // Queued by a server that could run it, found by one that cannot: it waits.
+        let asset = cat.commit_asset(&new_asset(&a, b"3")).unwrap().unwrap();
+        run_through(&cat);
+        cat.enqueue(JobKind::Ocr, &asset.id).unwrap();
+        let without = Catalog::open(&_d.path().join("test.db")).unwrap();
+        assert!(without.claim_job(now_millis()).unwrap().is_none());
+        assert_eq!(without.next_job_due().unwrap(), None, "a waiting job does not wake the workers");
+        assert_eq!(without.job_counts().unwrap().pending, 1);
     }
 }

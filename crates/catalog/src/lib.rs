@@ -12,6 +12,7 @@ mod assets;
 mod auth;
 mod jobs;
 mod migrate;
+mod ocr;
 mod partners;
 mod search;
 mod settings;
@@ -31,6 +32,7 @@ pub use albums::{Album, AlbumAssetChange, AlbumRole};
 pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visibility};
 pub use auth::{ApiKey, AuthSubject, Session};
 pub use jobs::{Job, JobCounts, JobKind};
+pub use ocr::OcrText;
 pub use partners::PartnerDirection;
 pub use search::{AssetSearch, MapFilter, MapMarker};
 pub use shared_links::{SharedLink, SharedLinkSettings};
@@ -67,6 +69,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Catalog {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    enabled_jobs: jobs::EnabledJobs,
 }
 
 impl Catalog {
@@ -78,7 +81,10 @@ impl Catalog {
             .max_size(8)
             .connection_timeout(Duration::from_secs(30))
             .build(manager)?;
-        let catalog = Self { pool };
+        let catalog = Self {
+            pool,
+            enabled_jobs: Default::default(),
+        };
         migrate::run(&mut *catalog.conn()?)?;
         Ok(catalog)
     }

@@ -431,3 +431,19 @@ CREATE TABLE shared_link_sessions (
 -- migration 10: a video's transcode for playback, when its original is not
 -- one every client plays.
 ALTER TABLE assets ADD COLUMN encoded_video_path TEXT;
+
+-- migration 11: text found in photos, one row per line, and when each
+-- asset was last read (zero lines is an answer too).
+CREATE TABLE asset_ocr (
+    id TEXT PRIMARY KEY,
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    x1 REAL NOT NULL, y1 REAL NOT NULL,
+    x2 REAL NOT NULL, y2 REAL NOT NULL,
+    x3 REAL NOT NULL, y3 REAL NOT NULL,
+    x4 REAL NOT NULL, y4 REAL NOT NULL,
+    box_score REAL NOT NULL,
+    text_score REAL NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX asset_ocr_asset ON asset_ocr (asset_id);
+ALTER TABLE assets ADD COLUMN ocr_at INTEGER;

@@ -1,5 +1,5 @@
 //! Metadata search: an owner's assets filtered by dates, camera, file name,
-//! type, flags and albums, a page at a time.
+//! text in the photo, type, flags and albums, a page at a time.
 
 use crate::rusqlite::params_from_iter;
 use crate::rusqlite::types::Value as Sql;
@@ -18,6 +18,8 @@ pub struct AssetSearch {
     pub file_name: Option<String>,
     /// Part of the description, any case.
     pub description: Option<String>,
+    /// Words found in the photo by text recognition, each anywhere, any case.
+    pub ocr: Option<String>,
     pub kind: Option<AssetKind>,
     pub favorite: Option<bool>,
     pub rating: Option<i64>,
@@ -72,6 +74,12 @@ impl Catalog {
         }
         if let Some(v) = &q.description {
             add("instr(lower(coalesce(e.description, '')), lower(?)) > 0", text(v))
+        }
+        for word in q.ocr.iter().flat_map(|v| v.split_whitespace()) {
+            add(
+                "EXISTS (SELECT 1 FROM asset_ocr o WHERE o.asset_id = a.id AND instr(lower(o.text), lower(?)) > 0)",
+                text(word),
+            )
         }
         if let Some(k) = q.kind {
             add("a.kind = ?", text(k.as_str()))

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use shoebox_catalog::{AssetKind, Catalog, Exif, Job, JobKind};
+use shoebox_catalog::{AssetKind, Catalog, Exif, Job, JobKind, OcrText};
 use shoebox_media::video::{self, TranscodeSettings};
 use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail};
 
@@ -36,12 +36,21 @@ impl From<shoebox_media::Error> for HandlerError {
     }
 }
 
+impl From<shoebox_ml::Error> for HandlerError {
+    fn from(e: shoebox_ml::Error) -> Self {
+        // A missing or damaged model or runtime is the box's to fix, not
+        // the photo's: the job retries once the admin has.
+        HandlerError::Transient(e.to_string())
+    }
+}
+
 /// What handlers work with.
 #[derive(Clone)]
 pub(crate) struct Context {
     pub catalog: Catalog,
     pub layout: Layout,
     pub video: Arc<TranscodeSettings>,
+    pub ocr: Option<Arc<crate::TextRecognition>>,
 }
 
 /// Runs one job.
@@ -119,6 +128,32 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
                 tracing::warn!(asset = asset.id, encoder = settings.accel.name(), %reason, "hardware transcoding failed; used software");
             }
             catalog.set_encoded_video(&asset.id, Some(&encoded))?;
+            Ok(())
+        }
+        JobKind::Ocr => {
+            let ocr = context
+                .ocr
+                .as_ref()
+                .ok_or_else(|| HandlerError::Transient("text recognition is not set up on this server; see the status page".into()))?;
+            let preview = asset
+                .preview_path
+                .as_deref()
+                .ok_or_else(|| HandlerError::Permanent("the asset has no preview to read text from".into()))?;
+            let image = image::open(layout.resolve(preview))
+                .map_err(|e| HandlerError::Permanent(format!("the preview could not be decoded: {e}")))?
+                .into_rgb8();
+            let lines = ocr.model.read(&image, &ocr.settings)?;
+            let texts: Vec<OcrText> = lines
+                .into_iter()
+                .map(|l| OcrText {
+                    id: String::new(),
+                    corners: l.corners.map(|[x, y]| [f64::from(x), f64::from(y)]),
+                    box_score: l.box_score.into(),
+                    text: l.text,
+                    text_score: l.text_score.into(),
+                })
+                .collect();
+            catalog.set_ocr(&asset.id, &texts)?;
             Ok(())
         }
     }

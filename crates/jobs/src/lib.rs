@@ -6,7 +6,8 @@
 //! cores), and record the outcome: success removes the job, a transient
 //! failure (I/O) retries with exponential backoff, a failure that comes from
 //! the file itself parks the job as `failed` with its error for the API.
-//! Jobs left running by a crash are re-queued at start-up.
+//! Jobs left running by a crash are re-queued at start-up. Text
+//! recognition follows thumbnails where the server has a model for it.
 
 #![forbid(unsafe_code)]
 
@@ -58,6 +59,14 @@ pub struct Runner {
     workers: Arc<rayon::ThreadPool>,
     waker: Waker,
     video: Arc<TranscodeSettings>,
+    ocr: Option<Arc<TextRecognition>>,
+}
+
+/// The OCR model jobs read text with, and how long it stays loaded unused.
+pub struct TextRecognition {
+    pub model: shoebox_ml::ocr::Ocr,
+    pub settings: shoebox_ml::ocr::Settings,
+    pub idle_unload: Duration,
 }
 
 impl Runner {
@@ -75,7 +84,15 @@ impl Runner {
             workers: Arc::new(workers),
             waker,
             video: Arc::new(TranscodeSettings::default()),
+            ocr: None,
         }
+    }
+
+    /// Reads text in previews with this model; OCR jobs are queued from now on.
+    pub fn with_text_recognition(mut self, ocr: Arc<TextRecognition>) -> Self {
+        self.catalog.enable_job(JobKind::Ocr);
+        self.ocr = Some(ocr);
+        self
     }
 
     /// How videos are transcoded (the encoder found at start-up, Immich's settings).
@@ -100,6 +117,9 @@ impl Runner {
             Ok(Err(e)) => tracing::error!(error = %e, "could not check the derived files"),
             _ => {}
         }
+        if let Some(ocr) = self.ocr.clone() {
+            tokio::spawn(unload_when_idle(ocr, shutdown.clone()));
+        }
         let slots = self.slots.clone();
         loop {
             if *shutdown.borrow() {
@@ -117,6 +137,7 @@ impl Runner {
                         catalog: self.catalog.clone(),
                         layout: self.layout.clone(),
                         video: self.video.clone(),
+                        ocr: self.ocr.clone(),
                     };
                     let (waker, workers) = (self.waker.clone(), self.workers.clone());
                     tokio::spawn(async move {
@@ -159,6 +180,20 @@ impl Runner {
             Ok(Ok(Some(due))) => Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0)).min(IDLE_POLL),
             _ => IDLE_POLL,
         }
+    }
+}
+
+/// Frees the models when unused for their idle time, as Immich's
+/// machine-learning service does, so an idle box stays small.
+async fn unload_when_idle(ocr: Arc<TextRecognition>, mut shutdown: watch::Receiver<bool>) {
+    let every = (ocr.idle_unload / 4).max(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        let ocr = ocr.clone();
+        let _ = tokio::task::spawn_blocking(move || ocr.model.unload_if_idle(ocr.idle_unload)).await;
     }
 }
 

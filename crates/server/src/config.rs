@@ -29,7 +29,8 @@ pub struct Args {
     /// (data_dir, port, listen, trash_days, job_concurrency, claimed_version,
     /// log_format, appliance, http_port, https_port, tls_cert, tls_key,
     /// storage_bus) plus
-    /// [logging] level
+    /// [logging] level, and [ml] runtime (libonnxruntime.so), models_dir,
+    /// ocr_model ("" turns text recognition off), idle_unload_seconds
     #[arg(long, short, env = "SHOEBOX_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -62,6 +63,16 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     storage_bus: Option<String>,
     logging: Option<Logging>,
+    ml: Option<MlFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MlFile {
+    runtime: Option<PathBuf>,
+    models_dir: Option<PathBuf>,
+    ocr_model: Option<String>,
+    idle_unload_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,6 +105,39 @@ pub struct Config {
     pub https: Option<Https>,
     /// D-Bus address where shoebox-storaged is found; the system bus when unset.
     pub storage_bus: Option<String>,
+    pub ml: Ml,
+}
+
+/// Machine learning: where ONNX Runtime and the models are.
+#[derive(Debug, Clone)]
+pub struct Ml {
+    /// `libonnxruntime.so`; when unset, the usual places are tried.
+    pub runtime: Option<PathBuf>,
+    /// Models in Immich's layout: `<name>/<detection|recognition|...>/model.onnx`.
+    pub models_dir: PathBuf,
+    /// The OCR model's name; `None` turns text recognition off.
+    pub ocr_model: Option<String>,
+    /// A model unused this long is unloaded (Immich's default: five minutes).
+    pub idle_unload: std::time::Duration,
+}
+
+impl Ml {
+    /// Where the runtime is looked for when the config names none: beside
+    /// the binary, where the appliance installs it, and where ci/fetch-ml.sh
+    /// puts it for a binary built in this repository's target folder.
+    pub fn runtime_candidates(&self) -> Vec<PathBuf> {
+        const NAME: &str = "libonnxruntime.so";
+        if let Some(path) = &self.runtime {
+            return vec![path.clone()];
+        }
+        let beside = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+        let mut places: Vec<PathBuf> = beside
+            .iter()
+            .flat_map(|dir| [dir.join(NAME), dir.join("../ml/runtime").join(NAME)])
+            .collect();
+        places.extend(["/usr/lib/shoebox", "/usr/local/lib", "/usr/lib"].map(|dir| Path::new(dir).join(NAME)));
+        places
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +155,13 @@ impl Config {
         };
         let data_dir = args.data_dir.or(file.data_dir).map_or_else(default_data_dir, Ok)?;
         let version = file.claimed_version.as_deref().unwrap_or("3.0.0");
+        let ml = file.ml.unwrap_or_default();
+        let ml = Ml {
+            runtime: ml.runtime,
+            models_dir: ml.models_dir.unwrap_or_else(|| data_dir.join("models")),
+            ocr_model: Some(ml.ocr_model.unwrap_or_else(|| "PP-OCRv5_mobile".into())).filter(|m| !m.is_empty()),
+            idle_unload: std::time::Duration::from_secs(ml.idle_unload_seconds.unwrap_or(300)),
+        };
         Ok(Config {
             data_dir,
             port: args.port.or(file.port).unwrap_or(2283),
@@ -125,6 +176,7 @@ impl Config {
             http_port: file.http_port.filter(|&p| p != 0),
             https: https(file.https_port, file.tls_cert, file.tls_key)?,
             storage_bus: file.storage_bus,
+            ml,
         })
     }
 }

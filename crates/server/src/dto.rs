@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use serde_json::{Value, json};
-use shoebox_catalog::{Album, AlbumRole, ApiKey, Asset, Exif, Millis, User, Visibility};
+use shoebox_catalog::{Album, AlbumRole, ApiKey, Asset, Exif, Millis, OcrText, User, Visibility};
 
 /// ISO-8601 UTC with milliseconds, as Immich writes dates.
 pub fn iso(millis: Millis) -> String {
@@ -100,6 +100,16 @@ pub fn exif(e: &Exif) -> Value {
 }
 
 /// `AssetResponseDto`
+/// One line of text read from an asset (`AssetOcrResponseDto`).
+pub fn ocr_line(asset_id: &str, line: &OcrText) -> Value {
+    let [[x1, y1], [x2, y2], [x3, y3], [x4, y4]] = line.corners;
+    json!({
+        "id": line.id, "assetId": asset_id, "text": line.text,
+        "boxScore": line.box_score, "textScore": line.text_score,
+        "x1": x1, "y1": y1, "x2": x2, "y2": y2, "x3": x3, "y3": y3, "x4": x4, "y4": y4,
+    })
+}
+
 pub fn asset(a: &Asset, exif_info: Option<&Exif>) -> Value {
     let mut v = json!({
         "id": a.id,

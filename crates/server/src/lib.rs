@@ -11,6 +11,7 @@ mod error;
 mod ingest;
 mod json;
 mod listen;
+mod ml;
 mod restore;
 mod routes;
 mod state;
@@ -29,6 +30,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 pub use config::{Args, Config, LogFormat};
+use ml::MachineLearning;
 use state::AppState;
 
 pub fn init_logging(config: &Config) {
@@ -98,9 +100,21 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
         accel,
         ..TranscodeSettings::default()
     };
-    let runner = Runner::new(catalog.clone(), layout.clone(), config.job_concurrency, waker.clone()).with_video_settings(video);
+    let mut runner = Runner::new(catalog.clone(), layout.clone(), config.job_concurrency, waker.clone()).with_video_settings(video);
+    let ml_config = config.ml.clone();
+    let ml = tokio::task::spawn_blocking(move || MachineLearning::start(&ml_config, 1)).await?;
+    if let Some(ocr) = &ml.ocr {
+        runner = runner.with_text_recognition(ocr.clone());
+        // Photos from before the model was there, or from a box without the runtime.
+        let c = catalog.clone();
+        match tokio::task::spawn_blocking(move || c.queue_ocr(false)).await? {
+            Ok(n) if n > 0 => tracing::info!(assets = n, "queued text recognition for photos not read yet"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not queue text recognition"),
+        }
+    }
     let jobs = tokio::spawn(runner.run(shutdown_rx.clone()));
-    let state = AppState::new(catalog, layout, config.clone(), waker, hardware);
+    let state = AppState::new(catalog, layout, config.clone(), waker, hardware, ml);
     // Once before serving, so a box that was off for a month is tidy when it answers.
     purge_expired_trash(&state).await;
     let sweeper = tokio::spawn(maintenance(state.clone(), shutdown_rx.clone()));

@@ -13,6 +13,7 @@ use shoebox_media::hwaccel::Hardware;
 
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
+use crate::ml::MachineLearning;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -24,13 +25,15 @@ pub struct AppState {
     pub started: Instant,
     /// Video hardware found at start-up, for the status page.
     pub hardware: Arc<Hardware>,
+    /// The ML runtime and models found at start-up.
+    pub ml: Arc<MachineLearning>,
     /// Asks the server to stop so that its service manager starts it again
     /// (after the library moved onto a new pool, say).
     pub restart: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
-    pub fn new(catalog: Catalog, layout: Layout, config: Config, jobs: Waker, hardware: Hardware) -> Self {
+    pub fn new(catalog: Catalog, layout: Layout, config: Config, jobs: Waker, hardware: Hardware, ml: MachineLearning) -> Self {
         // Ten attempts at once, then one every six seconds per client address:
         // plenty for people, far too slow for password guessing.
         let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero")).allow_burst(NonZeroU32::new(10).expect("non-zero"));
@@ -42,6 +45,7 @@ impl AppState {
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
             started: Instant::now(),
             hardware: Arc::new(hardware),
+            ml: Arc::new(ml),
             restart: Arc::default(),
         }
     }

@@ -32,6 +32,7 @@ async fn status(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<J
         "dataDir": state.layout.root().display().to_string(),
         "jobs": { "pending": counts.pending, "running": counts.running, "failed": counts.failed },
         "hardware": hardware_json(&state.hardware),
+        "machineLearning": state.ml.status_json(),
     })))
 }
 

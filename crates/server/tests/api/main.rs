@@ -9,6 +9,7 @@ mod immich_cli;
 mod library;
 mod listeners;
 mod mobile_app;
+mod ocr;
 mod partners;
 mod schema;
 mod setup;

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/assets/statistics", get(statistics))
         .route("/assets/{id}", get(info).put(update_one))
         .route("/assets/{id}/thumbnail", get(thumbnail))
+        .route("/assets/{id}/ocr", get(ocr))
         .route("/assets/{id}/original", get(original))
         .route("/assets/{id}/video/playback", get(playback))
         .route("/trash/restore", post(restore_all))
@@ -286,6 +287,18 @@ async fn info(State(state): State<AppState>, access: Access, Path(id): Path<Stri
         state.db(move |c| c.exif(&asset_id)).await?
     };
     Ok(Json(dto::asset(&asset, exif.as_ref())))
+}
+
+/// Text read from the asset, line by line. A shared link that hides
+/// metadata hides this too.
+async fn ocr(State(state): State<AppState>, access: Access, Path(id): Path<String>) -> ApiResult<Json<Vec<Value>>> {
+    let asset = viewable(&state, &access, id).await?;
+    if matches!(&access, Access::Link(link) if !link.settings.show_metadata) {
+        return Ok(Json(Vec::new()));
+    }
+    let asset_id = asset.id.clone();
+    let lines = state.db(move |c| c.ocr(&asset_id)).await?;
+    Ok(Json(lines.iter().map(|line| dto::ocr_line(&asset.id, line)).collect()))
 }
 
 #[derive(Deserialize, Default)]

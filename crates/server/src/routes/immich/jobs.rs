@@ -1,18 +1,20 @@
-//! Immich's queue overview for the admin UI (`GET /api/queues`).
+//! Immich's queue overview for the admin UI (`GET /api/queues`), and
+//! queue commands (`PUT /api/jobs/{name}`).
 
 use crate::json::Json;
 use axum::Router;
-use axum::extract::State;
-use axum::routing::get;
+use axum::extract::{Path, State};
+use axum::routing::{get, put};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::JobKind;
 
 use crate::auth::AdminAuth;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/queues", get(queues))
+    Router::new().route("/queues", get(queues)).route("/jobs/{name}", put(command))
 }
 
 async fn queues(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Vec<Value>>> {
@@ -27,13 +29,53 @@ async fn queues(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<J
     Ok(Json(
         counts
             .into_iter()
-            .map(|(kind, n)| {
-                json!({
-                    "name": kind.as_str(),
-                    "isPaused": false,
-                    "statistics": { "active": n.running, "completed": 0, "delayed": 0, "failed": n.failed, "paused": 0, "waiting": n.pending },
-                })
-            })
+            .map(|(kind, n)| json!({ "name": kind.as_str(), "isPaused": false, "statistics": statistics(n) }))
             .collect(),
     ))
+}
+
+fn statistics(n: shoebox_catalog::JobCounts) -> Value {
+    json!({ "active": n.running, "completed": 0, "delayed": 0, "failed": n.failed, "paused": 0, "waiting": n.pending })
+}
+
+#[derive(Deserialize)]
+struct Command {
+    command: String,
+    #[serde(default)]
+    force: bool,
+}
+
+/// `start` queues the work for every asset that lacks it (all of them
+/// with `force`). Only text recognition takes it yet: the other queues
+/// already follow every upload.
+async fn command(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(name): Path<String>,
+    Json(body): Json<Command>,
+) -> ApiResult<Json<Value>> {
+    let kind = JobKind::parse(&name).ok_or_else(|| ApiError::bad_request(format!("Shoebox has no queue named {name:?}")))?;
+    match (kind, body.command.as_str()) {
+        (JobKind::Ocr, "start") if state.catalog.job_enabled(kind) => {
+            let force = body.force;
+            state.db(move |c| c.queue_ocr(force)).await?;
+            state.jobs.wake();
+        }
+        (JobKind::Ocr, "start") => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "Text recognition is off: install ONNX Runtime and the OCR model (the status page says which is missing), then restart",
+            ));
+        }
+        (_, command) => {
+            return Err(ApiError::bad_request(format!(
+                "Shoebox does not run {command:?} on the {name} queue"
+            )));
+        }
+    }
+    let counts = state.db(move |c| c.job_counts_by_kind(Some(kind))).await?;
+    Ok(Json(json!({
+        "jobCounts": statistics(counts),
+        "queueStatus": { "isActive": counts.running > 0, "isPaused": false },
+    })))
 }

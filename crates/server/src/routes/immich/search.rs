@@ -31,6 +31,7 @@ struct MetadataSearch {
     lens_model: Option<String>,
     original_file_name: Option<String>,
     description: Option<String>,
+    ocr: Option<String>,
     r#type: Option<String>,
     is_favorite: Option<bool>,
     rating: Option<i64>,
@@ -59,6 +60,7 @@ async fn metadata(State(state): State<AppState>, auth: Auth, Json(q): Json<Metad
         lens_model: q.lens_model,
         file_name: q.original_file_name.filter(|n| !n.is_empty()),
         description: q.description.filter(|d| !d.is_empty()),
+        ocr: q.ocr.filter(|t| !t.trim().is_empty()),
         kind: match q.r#type.as_deref() {
             None => None,
             Some("IMAGE") => Some(AssetKind::Image),

@@ -1,0 +1,150 @@
+//! Models on disk in Immich's layout, loaded on first use and unloaded
+//! when idle.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ort::session::Session;
+use ort::value::Tensor;
+
+use crate::{Error, Result, Runtime};
+
+/// One network of a model, named as Immich names its folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelPart {
+    Detection,
+    Recognition,
+    Visual,
+    Textual,
+}
+
+impl ModelPart {
+    pub fn folder(self) -> &'static str {
+        match self {
+            ModelPart::Detection => "detection",
+            ModelPart::Recognition => "recognition",
+            ModelPart::Visual => "visual",
+            ModelPart::Textual => "textual",
+        }
+    }
+}
+
+/// The models folder: `<root>/<model name>/<part>/model.onnx`, as Immich's
+/// machine-learning cache lays it out.
+#[derive(Debug, Clone)]
+pub struct ModelStore {
+    root: PathBuf,
+}
+
+impl ModelStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        ModelStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file of one part of a model. The name comes from settings, so it
+    /// must not reach outside the folder.
+    pub fn path(&self, name: &str, part: ModelPart) -> Result<PathBuf> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if name.is_empty() || name.starts_with('.') || !name.chars().all(allowed) {
+            return Err(Error::BadModelName(name.to_owned()));
+        }
+        Ok(self.root.join(name).join(part.folder()).join("model.onnx"))
+    }
+
+    /// Whether every part of a model is present.
+    pub fn has(&self, name: &str, parts: &[ModelPart]) -> bool {
+        parts.iter().all(|&part| self.path(name, part).is_ok_and(|p| p.is_file()))
+    }
+}
+
+/// A network that loads on first use and can be unloaded when idle.
+/// Sessions run one inference at a time; callers queue on the lock.
+pub struct Model {
+    runtime: Arc<Runtime>,
+    path: PathBuf,
+    loaded: Mutex<Option<Loaded>>,
+}
+
+struct Loaded {
+    session: Session,
+    last_used: Instant,
+}
+
+impl Model {
+    pub fn new(runtime: Arc<Runtime>, path: PathBuf) -> Self {
+        Model {
+            runtime,
+            path,
+            loaded: Mutex::new(None),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the session, loading it first if needed.
+    pub(crate) fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+        let mut slot = self.lock();
+        if slot.is_none() {
+            tracing::info!(model = %self.path.display(), "loading model");
+            *slot = Some(Loaded {
+                session: self.runtime.session(&self.path)?,
+                last_used: Instant::now(),
+            });
+        }
+        let loaded = slot.as_mut().expect("loaded above");
+        loaded.last_used = Instant::now();
+        f(&mut loaded.session)
+    }
+
+    /// Runs the network on one float tensor and hands `read` the first
+    /// output's shape and values.
+    pub(crate) fn infer<T, const N: usize>(
+        &self,
+        shape: [usize; N],
+        data: Vec<f32>,
+        read: impl FnOnce(&[i64], &[f32]) -> Result<T>,
+    ) -> Result<T> {
+        self.with_session(|session| {
+            let input = Tensor::from_array((shape, data)).map_err(|e| self.failed(e))?;
+            let outputs = session.run(ort::inputs![input]).map_err(|e| self.failed(e))?;
+            let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| self.failed(e))?;
+            read(shape, values)
+        })
+    }
+
+    /// Frees the session when it has not been used for `idle`; true when it did.
+    /// A model in use keeps its lock, so it is never unloaded mid-inference.
+    pub fn unload_if_idle(&self, idle: Duration) -> bool {
+        let Ok(mut slot) = self.loaded.try_lock() else {
+            return false;
+        };
+        if slot.as_ref().is_some_and(|l| l.last_used.elapsed() >= idle) {
+            *slot = None;
+            tracing::info!(model = %self.path.display(), "unloaded idle model");
+            return true;
+        }
+        false
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.lock().is_some()
+    }
+
+    pub(crate) fn failed(&self, reason: impl std::fmt::Display) -> Error {
+        Error::Model {
+            path: self.path.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Loaded>> {
+        self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

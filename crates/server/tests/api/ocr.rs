@@ -1,0 +1,174 @@
+//! Text in photos end to end: the real PP-OCR models and ONNX Runtime
+//! (from ci/fetch-ml.sh) read an uploaded photo of a sign, and its words
+//! find it; without the runtime the server runs on and the work waits.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{Server, eventually, schema, send};
+use serde_json::{Value, json};
+
+fn ml_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ml");
+    assert!(
+        dir.join("runtime/libonnxruntime.so").is_file(),
+        "ONNX Runtime is missing: run ci/fetch-ml.sh"
+    );
+    dir
+}
+
+/// A config file pointing at the runtime (or a path where there is none)
+/// and the models ci/fetch-ml.sh unpacked.
+fn config(dir: &Path, runtime: &Path) -> PathBuf {
+    let ml = ml_dir();
+    let file = dir.join("ml.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[ml]\nruntime = {:?}\nmodels_dir = {:?}\nocr_model = \"PP-OCRv6_small\"\nidle_unload_seconds = 1\n",
+            runtime,
+            ml.join("models")
+        ),
+    )
+    .unwrap();
+    file
+}
+
+fn start(data: &Path, config: &Path) -> Server {
+    Server::start_with(data, &["--config", config.to_str().unwrap()])
+}
+
+fn png(lines: &[&str]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    shoebox_ml::testing::render_text(lines)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+fn ocr(server: &Server, token: &str, id: &str) -> (u16, Value) {
+    send(server.get(&format!("/api/assets/{id}/ocr")).bearer_auth(token))
+}
+
+fn search(server: &Server, token: &str, words: &str) -> Vec<String> {
+    let (status, body) = send(
+        server
+            .post("/api/search/metadata")
+            .bearer_auth(token)
+            .json(&json!({ "ocr": words })),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["assets"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn texts(body: &Value) -> Vec<String> {
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap().to_uppercase())
+        .collect()
+}
+
+#[test]
+fn a_photo_of_a_sign_is_read_and_found_by_its_words_by_its_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        &dir.path().join("data"),
+        &config(dir.path(), &ml_dir().join("runtime/libonnxruntime.so")),
+    );
+    let admin = server.admin();
+    let other = server.user(&admin, "other@example.com");
+    let sign = server.created(&admin, "sign.png", png(&["SHOEBOX", "Holiday 2026"]));
+    let plain = server.photo(&admin, 7);
+    server.wait_idle(&admin);
+
+    let (status, body) = ocr(&server, &admin, &sign);
+    assert_eq!(status, 200, "{body}");
+    schema::check("get", "/assets/{id}/ocr", 200, &body);
+    assert_eq!(texts(&body), ["SHOEBOX", "HOLIDAY 2026"], "{body}");
+    for line in body.as_array().unwrap() {
+        assert_eq!(line["assetId"], sign.as_str());
+        for corner in ["x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4"] {
+            let v = line[corner].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{corner} = {v} is a fraction of the image: {line}");
+        }
+    }
+    assert_eq!(ocr(&server, &admin, &plain).1, json!([]), "a photo without text has none");
+
+    assert_eq!(search(&server, &admin, "shoebox"), [sign.as_str()]);
+    assert_eq!(search(&server, &admin, "holiday SHOEBOX"), [sign.as_str()]);
+    assert!(search(&server, &admin, "beach").is_empty());
+    assert!(search(&server, &other, "shoebox").is_empty(), "another user's photo stays theirs");
+    let (status, _) = ocr(&server, &other, &sign);
+    assert!(matches!(status, 400 | 403 | 404), "another user cannot read the text: {status}");
+
+    let (status, body) = send(server.get("/api/shoebox/status").bearer_auth(&admin));
+    assert_eq!(status, 200, "{body}");
+    let ml = &body["machineLearning"];
+    assert!(ml["runtime"]["library"].is_string(), "{ml}");
+    assert_eq!(
+        (ml["models"][0]["task"].as_str(), ml["models"][0]["enabled"].as_bool()),
+        (Some("ocr"), Some(true)),
+        "{ml}"
+    );
+    // Unused models are freed after their idle time (one second here).
+    eventually("the OCR model is unloaded when idle", || {
+        send(server.get("/api/shoebox/status").bearer_auth(&admin)).1["machineLearning"]["models"][0]["loaded"] == false
+    });
+
+    // Reading everything again gives the same answer, not a second copy.
+    let (status, body) = send(
+        server
+            .put("/api/jobs/ocr")
+            .bearer_auth(&admin)
+            .json(&json!({ "command": "start", "force": true })),
+    );
+    assert_eq!(status, 200, "{body}");
+    schema::check("put", "/jobs/{name}", 200, &body);
+    server.wait_idle(&admin);
+    assert_eq!(texts(&ocr(&server, &admin, &sign).1), ["SHOEBOX", "HOLIDAY 2026"]);
+}
+
+#[test]
+fn without_the_runtime_photos_are_served_and_their_text_is_read_once_it_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let missing = dir.path().join("nowhere/libonnxruntime.so");
+    let server = start(&data, &config(dir.path(), &missing));
+    let admin = server.admin();
+    let sign = server.created(&admin, "sign.png", png(&["SHOEBOX"]));
+    server.wait_idle(&admin);
+    let thumbnail = server
+        .get(&format!("/api/assets/{sign}/thumbnail"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(thumbnail.status(), 200, "photos are served without machine learning");
+    assert_eq!(ocr(&server, &admin, &sign).1, json!([]));
+    let (_, status) = send(server.get("/api/shoebox/status").bearer_auth(&admin));
+    let error = status["machineLearning"]["runtime"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("nowhere") && error.contains("[ml] runtime"),
+        "the status says what is missing: {status}"
+    );
+    let (code, body) = send(server.put("/api/jobs/ocr").bearer_auth(&admin).json(&json!({ "command": "start" })));
+    assert_eq!(code, 409, "{body}");
+    assert!(
+        body["message"].as_str().unwrap_or_default().contains("install ONNX Runtime"),
+        "{body}"
+    );
+    server.stop();
+
+    // The runtime arrives (an update, an admin): the photo is read at start.
+    let server = start(&data, &config(dir.path(), &ml_dir().join("runtime/libonnxruntime.so")));
+    let admin = server.login("admin@example.com", crate::common::PASSWORD);
+    server.wait_idle(&admin);
+    assert_eq!(texts(&ocr(&server, &admin, &sign).1), ["SHOEBOX"]);
+}
