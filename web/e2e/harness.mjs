@@ -1,12 +1,13 @@
 // Shared pieces of the end-to-end tests: a real shoeboxd on a fresh data
 // folder, and headless Chromium driven by playwright-core.
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -75,6 +76,49 @@ export async function startServer(name, { dataDir: existing, args = [], restartO
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Node >= 22.13, whose node:sqlite seed-catalog.mjs needs; ci/install-test-deps.sh puts one here. */
+const seedNode = process.env.SEED_NODE ?? join(repo, 'target/tools/bin/node');
+
+/**
+ * A server whose admin (`{ name, email, password }`, setup complete) owns
+ * `count` photos spread over `years`, written straight into its catalog by
+ * seed-catalog.mjs: a large library without uploading one. The photos have
+ * no files, so the server answers their thumbnails with its placeholder.
+ */
+export async function startSeededServer(name, admin, count, { years = 20 } = {}) {
+  if (!existsSync(seedNode)) throw new Error(`${seedNode} missing: run ci/install-test-deps.sh (it installs Node 22, whose node:sqlite seeds the catalog)`);
+  const blank = await startServer(name);
+  const api = async (method, path, body, token) => {
+    const response = await fetch(`${blank.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return JSON.parse(text);
+  };
+  let owner;
+  try {
+    await api('POST', '/api/auth/admin-sign-up', admin);
+    const { accessToken } = await api('POST', '/api/auth/login', admin);
+    await api('PUT', '/api/shoebox/setup', { complete: true }, accessToken);
+    owner = (await api('GET', '/api/users/me', undefined, accessToken)).id;
+  } finally {
+    // The catalog is written with the server stopped; its folder goes if the account could not be made.
+    await blank.stop({ keepData: owner !== undefined });
+  }
+  try {
+    execFileSync(seedNode, ['--no-warnings', join(repo, 'web/e2e/seed-catalog.mjs'), blank.dataDir, owner, String(count), String(years)], {
+      stdio: 'inherit',
+    });
+    return await startServer(name, { dataDir: blank.dataDir });
+  } catch (e) {
+    await rm(blank.dataDir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** One shoeboxd process; `listening` resolves with its address, or rejects if it exits first. */
@@ -148,6 +192,22 @@ export async function newPage(browser, server, viewport = { width: 1280, height:
   // An uncaught error in the page is a bug even when the test's own checks pass.
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.stack ?? e.message}`));
   return page;
+}
+
+/**
+ * A `step(name, fn)` that runs `fn` as a test and, when it fails, leaves a
+ * screenshot of the page `currentPage()` returns (the one the test was on).
+ */
+export function stepsWithScreenshots(currentPage) {
+  return (name, fn) =>
+    test(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        await screenshot(currentPage(), `FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
+        throw e;
+      }
+    });
 }
 
 export async function screenshot(page, name) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer } from './harness.mjs';
+import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, stepsWithScreenshots } from './harness.mjs';
 
 const ADMIN = { name: 'Alice Admin', email: 'alice@example.com', password: 'correct horse battery' };
 const BOB = { name: 'Bob', email: 'bob@example.com', password: 'another long password', newPassword: 'reset by the admin' };
@@ -50,17 +50,8 @@ async function timelineOrder() {
   return seen;
 }
 
-/** A test that leaves a screenshot of the page behind when it fails. */
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await screenshot(page, `FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
-      throw e;
-    }
-  });
-}
+/** Each step leaves a screenshot of the page it was on when it fails. */
+const step = stepsWithScreenshots(() => page);
 
 const count = (n) => page.getByTestId('asset-count').filter({ hasText: new RegExp(`^${n} items?$`) });
 

@@ -11,7 +11,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT } from './harness.mjs';
+import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT, stepsWithScreenshots } from './harness.mjs';
 import { attachLoopDisk, needsRoot, releaseDisks, run, startBus, startStoraged } from './storage-service.mjs';
 
 const ADMIN = { name: 'Admin', email: 'admin@example.com', password: 'correct horse battery' };
@@ -31,17 +31,8 @@ after(async () => {
   assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
 });
 
-/** A test that leaves a screenshot of the page behind when it fails. */
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await screenshot(current, `FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
-      throw e;
-    }
-  });
-}
+/** Each step leaves a screenshot of the page it was on when it fails. */
+const step = stepsWithScreenshots(() => current);
 
 /** The config file of an appliance whose storage service is on `bus`. */
 async function applianceConfig(dir, bus) {

@@ -1,18 +1,20 @@
-// Fills a stopped server's catalog with N photos spread over twenty years,
-// the way the Rust benchmark (crates/bench/src/timeline.rs) does, so the
-// browser can be tried on a large library without uploading one.
+// Fills a stopped server's catalog with N photos spread over twenty years
+// (or as many as given), the way the Rust benchmark
+// (crates/bench/src/timeline.rs) does, so the browser can be tried on a
+// large library without uploading one.
 // Runs on Node >= 22.13 (node:sqlite): ci/install-test-deps.sh puts one in
 // target/tools/bin/node.
 //
-//   node seed-catalog.mjs <data dir> <owner id> <count>
+//   node seed-catalog.mjs <data dir> <owner id> <count> [years]
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
-const [dataDir, owner, countArg] = process.argv.slice(2);
+const [dataDir, owner, countArg, yearsArg = '20'] = process.argv.slice(2);
 const count = Number(countArg);
-if (!dataDir || !owner || !(count > 0)) {
-  console.error('usage: seed-catalog.mjs <data dir> <owner id> <count>');
+const years = Number(yearsArg);
+if (!dataDir || !owner || !(count > 0) || !(years > 0)) {
+  console.error('usage: seed-catalog.mjs <data dir> <owner id> <count> [years]');
   process.exit(2);
 }
 
@@ -37,7 +39,7 @@ const insert = db.prepare(
 for (let i = 0; i < count; i++) {
   const id = randomUUID();
   // Deterministic spread: the same library on every run.
-  const taken = NOW - Math.floor(((i * 7919) % count) * ((20 * YEAR_MS) / count));
+  const taken = NOW - Math.floor(((i * 7919) % count) * ((years * YEAR_MS) / count));
   const checksum = Buffer.alloc(8);
   checksum.writeBigUInt64BE(BigInt(i));
   const [w, h] = SIZES[i % SIZES.length];

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer } from './harness.mjs';
+import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, stepsWithScreenshots } from './harness.mjs';
 
 const ALICE = { name: 'Alice Admin', email: 'alice@example.com', password: 'correct horse battery' };
 const CAROL = { name: 'Carol', email: 'carol@example.com', password: 'carol long password' };
@@ -46,17 +46,8 @@ after(async () => {
   assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
 });
 
-/** A test that leaves a screenshot of the page it was on behind when it fails. */
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await screenshot(current, `FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
-      throw e;
-    }
-  });
-}
+/** Each step leaves a screenshot of the page it was on when it fails. */
+const step = stepsWithScreenshots(() => current);
 
 async function upload(page, files) {
   await page.getByRole('link', { name: 'Photos', exact: true }).click();

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT } from './harness.mjs';
+import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT, stepsWithScreenshots } from './harness.mjs';
 import { attachLoopDisk, busctl, needsRoot, releaseDisks, startBus, startStoraged } from './storage-service.mjs';
 
 const ADMIN = { name: 'Alice Admin', email: 'alice@example.com', password: 'correct horse battery' };
@@ -29,17 +29,8 @@ after(async () => {
   assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
 });
 
-/** A test that leaves a screenshot of the page behind when it fails. */
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await screenshot(current, `FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
-      throw e;
-    }
-  });
-}
+/** Each step leaves a screenshot of the page it was on when it fails. */
+const step = stepsWithScreenshots(() => current);
 
 /** The admin account and a finished setup, through the API; the Photos page open. */
 async function signIn(server) {

@@ -2,46 +2,18 @@
 // small, scrolls without long frames, and the date scrubber lands on the
 // month it shows.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { launchBrowser, newPage, pageErrors, repo, screenshot, startServer } from './harness.mjs';
+import { launchBrowser, newPage, pageErrors, screenshot, startSeededServer } from './harness.mjs';
 
 const ASSETS = Number(process.env.E2E_SCALE_ASSETS ?? 100_000);
 const ADMIN = { name: 'Admin', email: 'admin@example.com', password: 'correct horse battery' };
-const node22 = process.env.SEED_NODE ?? join(repo, 'target/tools/bin/node');
 
 let server;
 let browser;
 let page;
 
-async function api(method, path, body, token) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text);
-}
-
 before(async () => {
-  assert.ok(existsSync(node22), `${node22} missing: run ci/install-test-deps.sh (it installs Node 22, whose node:sqlite seeds the catalog)`);
-  server = await startServer('scale');
-  await api('POST', '/api/auth/admin-sign-up', ADMIN);
-  const { accessToken } = await api('POST', '/api/auth/login', ADMIN);
-  await api('PUT', '/api/shoebox/setup', { complete: true }, accessToken);
-  const me = await api('GET', '/api/users/me', undefined, accessToken);
-  await server.stop({ keepData: true });
-
-  execFileSync(node22, ['--no-warnings', fileURLToPath(new URL('seed-catalog.mjs', import.meta.url)), server.dataDir, me.id, String(ASSETS)], {
-    stdio: 'inherit',
-  });
-
-  server = await startServer('scale', { dataDir: server.dataDir });
+  server = await startSeededServer('scale', ADMIN, ASSETS);
   browser = await launchBrowser();
   page = await newPage(browser, server);
   const login = await page.request.post('/api/auth/login', { data: { email: ADMIN.email, password: ADMIN.password } });

@@ -11,19 +11,21 @@ export class Selection {
   constructor(private readonly order: () => string[]) {}
 
   toggle(id: string, range: boolean): void {
-    if (range && this.last && this.last !== id) {
-      const all = this.order();
-      const a = all.indexOf(this.last);
-      const b = all.indexOf(id);
-      if (a >= 0 && b >= 0) {
-        for (const x of all.slice(Math.min(a, b), Math.max(a, b) + 1)) this.ids.add(x);
-        this.last = id;
-        return;
-      }
-    }
+    if (range && this.last && this.last !== id && this.extend(this.last, id)) return;
     if (this.ids.has(id)) this.ids.delete(id);
     else this.ids.add(id);
     this.last = id;
+  }
+
+  /** Selects `from`, `to` and everything between; false (and nothing selected) when either is not in the list. */
+  extend(from: string, to: string): boolean {
+    const all = this.order();
+    const a = all.indexOf(from);
+    const b = all.indexOf(to);
+    if (a < 0 || b < 0) return false;
+    for (const x of all.slice(Math.min(a, b), Math.max(a, b) + 1)) this.ids.add(x);
+    this.last = to;
+    return true;
   }
 
   /** Keeps only the ids `keep` accepts. */

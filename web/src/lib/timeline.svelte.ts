@@ -167,18 +167,58 @@ export class Timeline {
     return this.sections.flatMap((s) => (s.tiles ?? []).map((t) => t.id));
   }
 
+  /** Where a loaded asset is laid out: its month (and that month's index) and its tile. */
+  locate(id: string): { index: number; section: Section; tile: Tile } | null {
+    for (const [index, section] of this.sections.entries()) {
+      const tile = section.tiles?.find((t) => t.id === id);
+      if (tile) return { index, section, tile };
+    }
+    return null;
+  }
+
   /** The asset before or after `id`, fetching the neighbouring month when needed. */
   async neighbour(id: string, step: 1 | -1): Promise<string | null> {
-    const index = this.sections.findIndex((s) => s.tiles?.some((t) => t.id === id));
-    if (index < 0) return null;
-    const tiles = this.sections[index]?.tiles ?? [];
-    const at = tiles.findIndex((t) => t.id === id) + step;
+    const here = this.locate(id);
+    if (!here) return null;
+    const tiles = here.section.tiles ?? [];
+    const at = tiles.indexOf(here.tile) + step;
     if (at >= 0 && at < tiles.length) return tiles[at]?.id ?? null;
-    const next = this.sections[index + step];
-    if (!next) return null;
-    await this.ensure(next.key);
-    const loaded = this.sections[index + step]?.tiles ?? [];
+    const loaded = await this.tilesOf(this.sections[here.index + step]);
     return (step === 1 ? loaded[0] : loaded[loaded.length - 1])?.id ?? null;
+  }
+
+  /**
+   * The asset in the row above (-1) or below (1) `id` whose middle is
+   * nearest to its middle, fetching the neighbouring month when that row
+   * is in it.
+   */
+  async rowNeighbour(id: string, step: 1 | -1): Promise<string | null> {
+    const here = this.locate(id);
+    if (!here) return null;
+    const { top, left, width } = here.tile;
+    let candidates = (here.section.tiles ?? []).filter((t) => (step === 1 ? t.top > top : t.top < top));
+    if (candidates.length === 0) candidates = await this.tilesOf(this.sections[here.index + step]);
+    // Tiles of one row share their top: the row just below has the smallest, just above the largest.
+    const rowTop = candidates.reduce((row, t) => (step === 1 ? Math.min(row, t.top) : Math.max(row, t.top)), step * Infinity);
+    const middle = left + width / 2;
+    const distance = (t: Tile) => Math.abs(t.left + t.width / 2 - middle);
+    let nearest: Tile | null = null;
+    for (const t of candidates) if (t.top === rowTop && (!nearest || distance(t) < distance(nearest))) nearest = t;
+    return nearest?.id ?? null;
+  }
+
+  /** The first (-1) or last (1) asset of the whole timeline, fetching its month. */
+  async end(step: 1 | -1): Promise<string | null> {
+    const tiles = await this.tilesOf(this.sections[step === 1 ? this.sections.length - 1 : 0]);
+    return (step === 1 ? tiles[tiles.length - 1] : tiles[0])?.id ?? null;
+  }
+
+  /** A month's tiles, fetching it first if needed; none for no month. */
+  private async tilesOf(section: Section | undefined): Promise<Tile[]> {
+    if (!section) return [];
+    await this.ensure(section.key);
+    // Fetching lays every month out again: read the month anew.
+    return this.sections.find((s) => s.key === section.key)?.tiles ?? [];
   }
 
   private estimate(count: number, rowHeight: number): number {
