@@ -16,14 +16,17 @@ pub enum JobKind {
     TranscodeVideo,
     /// Text in the preview; queued only while the server can run it.
     Ocr,
+    /// Faces in the preview; likewise.
+    FaceDetection,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::ExtractMetadata,
         JobKind::GenerateThumbnails,
         JobKind::TranscodeVideo,
         JobKind::Ocr,
+        JobKind::FaceDetection,
     ];
 
     /// Immich's queue name for this kind of job.
@@ -33,6 +36,7 @@ impl JobKind {
             JobKind::GenerateThumbnails => "thumbnailGeneration",
             JobKind::TranscodeVideo => "videoConversion",
             JobKind::Ocr => "ocr",
+            JobKind::FaceDetection => "faceDetection",
         }
     }
 
@@ -46,8 +50,8 @@ impl JobKind {
     fn follow_ups(self) -> &'static [JobKind] {
         match self {
             JobKind::ExtractMetadata => &[JobKind::GenerateThumbnails],
-            JobKind::GenerateThumbnails => &[JobKind::TranscodeVideo, JobKind::Ocr],
-            JobKind::TranscodeVideo | JobKind::Ocr => &[],
+            JobKind::GenerateThumbnails => &[JobKind::TranscodeVideo, JobKind::Ocr, JobKind::FaceDetection],
+            JobKind::TranscodeVideo | JobKind::Ocr | JobKind::FaceDetection => &[],
         }
     }
 
@@ -55,7 +59,16 @@ impl JobKind {
     /// runtime and a model are there); until then it is not queued, and
     /// jobs already queued wait.
     fn is_optional(self) -> bool {
-        self == JobKind::Ocr
+        self.done_column().is_some()
+    }
+
+    /// The asset column that records when an optional job last ran.
+    pub(crate) fn done_column(self) -> Option<&'static str> {
+        match self {
+            JobKind::Ocr => Some("ocr_at"),
+            JobKind::FaceDetection => Some("faces_at"),
+            _ => None,
+        }
     }
 }
 
@@ -88,11 +101,13 @@ impl EnabledJobs {
         !kind.is_optional() || self.0.read().unwrap_or_else(|p| p.into_inner()).contains(&kind)
     }
 
-    /// The kinds a worker must not claim, for SQL.
-    fn waiting(&self) -> String {
+    /// The kinds a worker may claim, for SQL. Listing them (rather than
+    /// the ones to skip) also leaves alone jobs of a kind this version does
+    /// not know, queued by a newer one before a rollback.
+    fn runnable(&self) -> String {
         let kinds: Vec<String> = JobKind::ALL
             .into_iter()
-            .filter(|&k| !self.allows(k))
+            .filter(|&k| self.allows(k))
             .map(|k| format!("'{}'", k.as_str()))
             .collect();
         kinds.join(",")
@@ -163,6 +178,24 @@ impl Catalog {
         self.enabled_jobs.allows(kind)
     }
 
+    /// Queues an optional kind of job for every asset with a preview it has
+    /// not run on (all of them with `again`); returns how many were queued.
+    pub fn queue_unprocessed(&self, kind: JobKind, again: bool) -> Result<usize> {
+        let Some(done) = kind.done_column() else {
+            return Ok(0);
+        };
+        self.write(|tx| {
+            Ok(tx.execute(
+                &format!(
+                    "INSERT OR IGNORE INTO jobs (kind, asset_id, state, run_after, created_at, updated_at)
+                     SELECT ?1, id, 'pending', ?2, ?2, ?2 FROM assets
+                     WHERE deleted_at IS NULL AND preview_path IS NOT NULL AND (?3 OR {done} IS NULL)"
+                ),
+                params![kind.as_str(), now_millis(), again],
+            )?)
+        })
+    }
+
     /// Claims the oldest job that is due, if any.
     pub fn claim_job(&self, now: Millis) -> Result<Option<Job>> {
         self.write(|tx| {
@@ -171,9 +204,9 @@ impl Catalog {
                     &format!(
                         "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1
                          WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?1
-                                     AND kind NOT IN ({waiting}) ORDER BY run_after, id LIMIT 1)
+                                     AND kind IN ({runnable}) ORDER BY run_after, id LIMIT 1)
                          RETURNING {COLUMNS}",
-                        waiting = self.enabled_jobs.waiting()
+                        runnable = self.enabled_jobs.runnable()
                     ),
                     [now],
                     from_row,
@@ -186,8 +219,8 @@ impl Catalog {
     pub fn next_job_due(&self) -> Result<Option<Millis>> {
         Ok(self.conn()?.query_row(
             &format!(
-                "SELECT min(run_after) FROM jobs WHERE state = 'pending' AND kind NOT IN ({})",
-                self.enabled_jobs.waiting()
+                "SELECT min(run_after) FROM jobs WHERE state = 'pending' AND kind IN ({})",
+                self.enabled_jobs.runnable()
             ),
             [],
             |r| r.get(0),
@@ -362,5 +395,25 @@ mod tests {
         assert!(without.claim_job(now_millis()).unwrap().is_none());
         assert_eq!(without.next_job_due().unwrap(), None, "a waiting job does not wake the workers");
         assert_eq!(without.job_counts().unwrap().pending, 1);
+
+        // A kind from a newer version (before a rollback) waits too, rather
+        // than stopping the queue.
+        without.write(|tx| enqueue_in(tx, JobKind::ExtractMetadata, &asset.id, 0)).unwrap();
+        without
+            .write(|tx| Ok(tx.execute("UPDATE jobs SET kind = 'futureKind' WHERE kind = 'ocr'", [])?))
+            .unwrap();
+        assert_eq!(
+            without.claim_job(now_millis()).unwrap().map(|j| j.kind),
+            Some(JobKind::ExtractMetadata)
+        );
+    }
+
+    #[test]
+    fn every_kind_a_job_can_follow_with_is_listed_and_read_back() {
+        let follow_ups = JobKind::ALL.iter().flat_map(|k| k.follow_ups());
+        for kind in JobKind::ALL.iter().chain(follow_ups) {
+            assert!(JobKind::ALL.contains(kind), "{kind:?} is missing from JobKind::ALL");
+            assert_eq!(JobKind::parse(kind.as_str()), Some(*kind));
+        }
     }
 }

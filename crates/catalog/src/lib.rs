@@ -10,6 +10,7 @@
 mod albums;
 mod assets;
 mod auth;
+mod faces;
 mod jobs;
 mod migrate;
 mod ocr;
@@ -31,6 +32,7 @@ use rusqlite::Connection;
 pub use albums::{Album, AlbumAssetChange, AlbumRole};
 pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visibility};
 pub use auth::{ApiKey, AuthSubject, Session};
+pub use faces::AssetFace;
 pub use jobs::{Job, JobCounts, JobKind};
 pub use ocr::OcrText;
 pub use partners::PartnerDirection;

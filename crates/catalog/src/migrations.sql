@@ -447,3 +447,20 @@ CREATE TABLE asset_ocr (
 );
 CREATE INDEX asset_ocr_asset ON asset_ocr (asset_id);
 ALTER TABLE assets ADD COLUMN ocr_at INTEGER;
+
+-- migration 12: faces found in photos, in pixels of the image they were
+-- found in (the preview), with five landmarks as JSON; and when each asset
+-- was last searched for faces.
+CREATE TABLE asset_faces (
+    id TEXT PRIMARY KEY,
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    image_width INTEGER NOT NULL,
+    image_height INTEGER NOT NULL,
+    x1 INTEGER NOT NULL, y1 INTEGER NOT NULL,
+    x2 INTEGER NOT NULL, y2 INTEGER NOT NULL,
+    score REAL NOT NULL,
+    landmarks TEXT NOT NULL,
+    source_type TEXT NOT NULL DEFAULT 'machine-learning'
+);
+CREATE INDEX asset_faces_asset ON asset_faces (asset_id);
+ALTER TABLE assets ADD COLUMN faces_at INTEGER;

@@ -75,26 +75,13 @@ impl Catalog {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-
-    /// Queues text recognition for every asset not read yet (or all of
-    /// them with `again`); returns how many were queued.
-    pub fn queue_ocr(&self, again: bool) -> Result<usize> {
-        self.write(|tx| {
-            Ok(tx.execute(
-                "INSERT OR IGNORE INTO jobs (kind, asset_id, state, run_after, created_at, updated_at)
-                 SELECT 'ocr', id, 'pending', ?1, ?1, ?1 FROM assets
-                 WHERE deleted_at IS NULL AND preview_path IS NOT NULL AND (?2 OR ocr_at IS NULL)",
-                params![now_millis(), again],
-            )?)
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::assets::tests::{new_asset, user};
-    use crate::{AssetSearch, test_catalog};
+    use crate::{AssetSearch, JobKind, test_catalog};
 
     fn line(text: &str, top: f64) -> OcrText {
         OcrText {
@@ -149,7 +136,11 @@ mod tests {
             cat.set_derivatives(id, "t", "p", 10, 10).unwrap();
         }
         cat.set_ocr(&read.id, &[]).unwrap();
-        assert_eq!(cat.queue_ocr(false).unwrap(), 1);
-        assert_eq!(cat.queue_ocr(true).unwrap(), 1, "the one already queued is not queued twice");
+        assert_eq!(cat.queue_unprocessed(JobKind::Ocr, false).unwrap(), 1);
+        assert_eq!(
+            cat.queue_unprocessed(JobKind::Ocr, true).unwrap(),
+            1,
+            "the one already queued is not queued twice"
+        );
     }
 }

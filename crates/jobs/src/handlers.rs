@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use shoebox_catalog::{AssetKind, Catalog, Exif, Job, JobKind, OcrText};
+use shoebox_catalog::{AssetFace, AssetKind, Catalog, Exif, Job, JobKind, OcrText};
 use shoebox_media::video::{self, TranscodeSettings};
 use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail};
 
@@ -50,7 +50,7 @@ pub(crate) struct Context {
     pub catalog: Catalog,
     pub layout: Layout,
     pub video: Arc<TranscodeSettings>,
-    pub ocr: Option<Arc<crate::TextRecognition>>,
+    pub models: Option<Arc<crate::Models>>,
 }
 
 /// Runs one job.
@@ -131,18 +131,8 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
             Ok(())
         }
         JobKind::Ocr => {
-            let ocr = context
-                .ocr
-                .as_ref()
-                .ok_or_else(|| HandlerError::Transient("text recognition is not set up on this server; see the status page".into()))?;
-            let preview = asset
-                .preview_path
-                .as_deref()
-                .ok_or_else(|| HandlerError::Permanent("the asset has no preview to read text from".into()))?;
-            let image = image::open(layout.resolve(preview))
-                .map_err(|e| HandlerError::Permanent(format!("the preview could not be decoded: {e}")))?
-                .into_rgb8();
-            let lines = ocr.model.read(&image, &ocr.settings)?;
+            let (models, ocr) = model(context, |m| m.ocr.as_ref(), "text recognition")?;
+            let lines = ocr.read(&preview(layout, &asset)?, &models.ocr_settings)?;
             let texts: Vec<OcrText> = lines
                 .into_iter()
                 .map(|l| OcrText {
@@ -156,7 +146,48 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
             catalog.set_ocr(&asset.id, &texts)?;
             Ok(())
         }
+        JobKind::FaceDetection => {
+            let (models, detector) = model(context, |m| m.faces.as_ref(), "face detection")?;
+            let image = preview(layout, &asset)?;
+            let faces: Vec<AssetFace> = detector
+                .detect(&image, models.min_face_score)?
+                .into_iter()
+                .map(|f| AssetFace {
+                    id: String::new(),
+                    image_width: image.width().into(),
+                    image_height: image.height().into(),
+                    bbox: f.bbox.map(|v| v.round() as i64),
+                    score: f.score.into(),
+                    landmarks: f.landmarks.map(|[x, y]| [f64::from(x), f64::from(y)]),
+                })
+                .collect();
+            catalog.set_faces(&asset.id, &faces)?;
+            Ok(())
+        }
     }
+}
+
+/// The server's models and the one a job needs, or why it cannot run yet.
+fn model<'c, M>(
+    context: &'c Context,
+    pick: impl FnOnce(&'c crate::Models) -> Option<&'c M>,
+    task: &str,
+) -> Result<(&'c crate::Models, &'c M), HandlerError> {
+    let models = context.models.as_deref();
+    models
+        .and_then(|m| pick(m).map(|model| (m, model)))
+        .ok_or_else(|| HandlerError::Transient(format!("{task} is not set up on this server; see the status page")))
+}
+
+/// The asset's preview, which machine learning looks at (as Immich does).
+fn preview(layout: &Layout, asset: &shoebox_catalog::Asset) -> Result<image::RgbImage, HandlerError> {
+    let path = asset
+        .preview_path
+        .as_deref()
+        .ok_or_else(|| HandlerError::Permanent("the asset has no preview to look at".into()))?;
+    Ok(image::open(layout.resolve(path))
+        .map_err(|e| HandlerError::Permanent(format!("the preview could not be decoded: {e}")))?
+        .into_rgb8())
 }
 
 fn to_exif(meta: &metadata::Metadata, file_size: i64) -> Exif {

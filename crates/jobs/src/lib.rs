@@ -7,11 +7,13 @@
 //! failure (I/O) retries with exponential backoff, a failure that comes from
 //! the file itself parks the job as `failed` with its error for the API.
 //! Jobs left running by a crash are re-queued at start-up. Text
-//! recognition follows thumbnails where the server has a model for it.
+//! recognition and face detection follow thumbnails where the server has
+//! models for them.
 
 #![forbid(unsafe_code)]
 
 mod handlers;
+mod models;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,7 @@ use shoebox_media::video::TranscodeSettings;
 use tokio::sync::{Notify, Semaphore, watch};
 
 pub use handlers::HandlerError;
+pub use models::Models;
 
 /// Attempts before a transiently failing job is parked as failed.
 const MAX_ATTEMPTS: i64 = 5;
@@ -59,14 +62,7 @@ pub struct Runner {
     workers: Arc<rayon::ThreadPool>,
     waker: Waker,
     video: Arc<TranscodeSettings>,
-    ocr: Option<Arc<TextRecognition>>,
-}
-
-/// The OCR model jobs read text with, and how long it stays loaded unused.
-pub struct TextRecognition {
-    pub model: shoebox_ml::ocr::Ocr,
-    pub settings: shoebox_ml::ocr::Settings,
-    pub idle_unload: Duration,
+    models: Option<Arc<Models>>,
 }
 
 impl Runner {
@@ -84,14 +80,17 @@ impl Runner {
             workers: Arc::new(workers),
             waker,
             video: Arc::new(TranscodeSettings::default()),
-            ocr: None,
+            models: None,
         }
     }
 
-    /// Reads text in previews with this model; OCR jobs are queued from now on.
-    pub fn with_text_recognition(mut self, ocr: Arc<TextRecognition>) -> Self {
-        self.catalog.enable_job(JobKind::Ocr);
-        self.ocr = Some(ocr);
+    /// Runs machine-learning jobs with these models; their kinds of job
+    /// are queued from now on.
+    pub fn with_models(mut self, models: Arc<Models>) -> Self {
+        for kind in models.job_kinds() {
+            self.catalog.enable_job(kind);
+        }
+        self.models = Some(models);
         self
     }
 
@@ -117,8 +116,8 @@ impl Runner {
             Ok(Err(e)) => tracing::error!(error = %e, "could not check the derived files"),
             _ => {}
         }
-        if let Some(ocr) = self.ocr.clone() {
-            tokio::spawn(unload_when_idle(ocr, shutdown.clone()));
+        if let Some(models) = self.models.clone() {
+            tokio::spawn(unload_when_idle(models, shutdown.clone()));
         }
         let slots = self.slots.clone();
         loop {
@@ -137,7 +136,7 @@ impl Runner {
                         catalog: self.catalog.clone(),
                         layout: self.layout.clone(),
                         video: self.video.clone(),
-                        ocr: self.ocr.clone(),
+                        models: self.models.clone(),
                     };
                     let (waker, workers) = (self.waker.clone(), self.workers.clone());
                     tokio::spawn(async move {
@@ -183,17 +182,16 @@ impl Runner {
     }
 }
 
-/// Frees the models when unused for their idle time, as Immich's
-/// machine-learning service does, so an idle box stays small.
-async fn unload_when_idle(ocr: Arc<TextRecognition>, mut shutdown: watch::Receiver<bool>) {
-    let every = (ocr.idle_unload / 4).max(Duration::from_secs(1));
+/// Frees the models when unused for their idle time.
+async fn unload_when_idle(models: Arc<Models>, mut shutdown: watch::Receiver<bool>) {
+    let every = (models.idle_unload / 4).max(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return,
         }
-        let ocr = ocr.clone();
-        let _ = tokio::task::spawn_blocking(move || ocr.model.unload_if_idle(ocr.idle_unload)).await;
+        let models = models.clone();
+        let _ = tokio::task::spawn_blocking(move || models.unload_if_idle()).await;
     }
 }
 

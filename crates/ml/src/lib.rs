@@ -6,9 +6,10 @@
 //! already use with Immich works here. Each model loads on first use and
 //! unloads after an idle time ([`Model`]), which keeps an idle box small.
 //!
-//! Tasks: text recognition ([`ocr`]).
+//! Tasks: text recognition ([`ocr`]), face detection ([`faces`]).
 
 mod error;
+pub mod faces;
 mod model;
 pub mod npu;
 pub mod ocr;

@@ -56,10 +56,21 @@ impl ModelStore {
         Ok(self.root.join(name).join(part.folder()).join("model.onnx"))
     }
 
+    /// The folder of one part of a model, for networks of several files.
+    pub fn folder(&self, name: &str, part: ModelPart) -> Result<PathBuf> {
+        Ok(self.path(name, part)?.with_file_name(""))
+    }
+
     /// Whether every part of a model is present.
     pub fn has(&self, name: &str, parts: &[ModelPart]) -> bool {
         parts.iter().all(|&part| self.path(name, part).is_ok_and(|p| p.is_file()))
     }
+}
+
+/// One output tensor of a network.
+pub(crate) struct Output<'a> {
+    pub shape: Vec<i64>,
+    pub values: &'a [f32],
 }
 
 /// A network that loads on first use and can be unloaded when idle.
@@ -103,19 +114,27 @@ impl Model {
         f(&mut loaded.session)
     }
 
-    /// Runs the network on one float tensor and hands `read` the first
-    /// output's shape and values.
+    /// Runs the network on one float tensor and hands `read` its outputs,
+    /// in the model's order.
     pub(crate) fn infer<T, const N: usize>(
         &self,
         shape: [usize; N],
         data: Vec<f32>,
-        read: impl FnOnce(&[i64], &[f32]) -> Result<T>,
+        read: impl FnOnce(&[Output<'_>]) -> Result<T>,
     ) -> Result<T> {
         self.with_session(|session| {
             let input = Tensor::from_array((shape, data)).map_err(|e| self.failed(e))?;
             let outputs = session.run(ort::inputs![input]).map_err(|e| self.failed(e))?;
-            let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| self.failed(e))?;
-            read(shape, values)
+            let outputs = (0..outputs.len())
+                .map(|i| {
+                    let (shape, values) = outputs[i].try_extract_tensor::<f32>().map_err(|e| self.failed(e))?;
+                    Ok(Output {
+                        shape: shape.to_vec(),
+                        values,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            read(&outputs)
         })
     }
 

@@ -1,8 +1,8 @@
 //! Text recognition with the real PP-OCR models and ONNX Runtime that
 //! ci/fetch-ml.sh takes from PyPI, on images rendered here.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use image::{Rgb, RgbImage};
@@ -12,18 +12,8 @@ use shoebox_ml::{Error, ModelStore, Runtime};
 
 const MODEL: &str = "PP-OCRv6_small";
 
-fn ml_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ml")
-}
-
-fn runtime() -> Arc<Runtime> {
-    let library = ml_dir().join("runtime/libonnxruntime.so");
-    assert!(library.is_file(), "{} is missing: run ci/fetch-ml.sh", library.display());
-    Runtime::load(&library, 2).expect("ONNX Runtime loads")
-}
-
 fn store() -> ModelStore {
-    let store = ModelStore::new(ml_dir().join("models"));
+    let store = common::store();
     assert!(store.has(MODEL, &Ocr::PARTS), "the OCR model is missing: run ci/fetch-ml.sh");
     store
 }
@@ -37,7 +27,7 @@ fn words(lines: &[shoebox_ml::ocr::TextLine]) -> Vec<String> {
 
 #[test]
 fn lines_of_text_are_read_in_order_with_boxes_inside_the_image() {
-    let ocr = Ocr::new(&runtime(), &store(), MODEL).unwrap();
+    let ocr = Ocr::new(&common::runtime(), &store(), MODEL).unwrap();
     let image = render(&["SHOEBOX", "Holiday 2026"]);
     let lines = ocr.read(&image, &Settings::default()).unwrap();
     let found = words(&lines);
@@ -60,14 +50,14 @@ fn lines_of_text_are_read_in_order_with_boxes_inside_the_image() {
 
 #[test]
 fn a_photo_without_text_has_none() {
-    let ocr = Ocr::new(&runtime(), &store(), MODEL).unwrap();
+    let ocr = Ocr::new(&common::runtime(), &store(), MODEL).unwrap();
     let sky = RgbImage::from_fn(800, 600, |x, y| Rgb([(x / 4) as u8, (y / 3) as u8, 200]));
     assert_eq!(ocr.read(&sky, &Settings::default()).unwrap(), vec![]);
 }
 
 #[test]
 fn an_idle_model_unloads_and_loads_again_on_the_next_image() {
-    let ocr = Ocr::new(&runtime(), &store(), MODEL).unwrap();
+    let ocr = Ocr::new(&common::runtime(), &store(), MODEL).unwrap();
     let image = render(&["SHOEBOX"]);
     assert!(!ocr.is_loaded());
     ocr.read(&image, &Settings::default()).unwrap();
@@ -81,7 +71,7 @@ fn an_idle_model_unloads_and_loads_again_on_the_next_image() {
 #[test]
 fn a_missing_model_or_runtime_is_an_error_that_says_what_to_do() {
     let empty = tempfile::tempdir().unwrap();
-    let ocr = Ocr::new(&runtime(), &ModelStore::new(empty.path()), MODEL).unwrap();
+    let ocr = Ocr::new(&common::runtime(), &ModelStore::new(empty.path()), MODEL).unwrap();
     let err = ocr.read(&render(&["SHOEBOX"]), &Settings::default()).unwrap_err();
     assert!(matches!(err, Error::ModelMissing(_)), "{err}");
     assert!(err.to_string().contains("download the model"), "{err}");
@@ -89,7 +79,7 @@ fn a_missing_model_or_runtime_is_an_error_that_says_what_to_do() {
     let err = Runtime::load(&empty.path().join("libonnxruntime.so"), 1).unwrap_err();
     assert!(err.to_string().contains("fetch-ml.sh"), "{err}");
 
-    let err = Ocr::new(&runtime(), &store(), "../../etc")
+    let err = Ocr::new(&common::runtime(), &store(), "../../etc")
         .err()
         .expect("a path is not a model name");
     assert!(matches!(err, Error::BadModelName(_)), "{err}");
@@ -104,7 +94,7 @@ fn a_damaged_model_file_is_an_error_not_a_crash() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, b"not an onnx model").unwrap();
     }
-    let ocr = Ocr::new(&runtime(), &store, MODEL).unwrap();
+    let ocr = Ocr::new(&common::runtime(), &store, MODEL).unwrap();
     let err = ocr.read(&render(&["SHOEBOX"]), &Settings::default()).unwrap_err();
     assert!(matches!(err, Error::Model { .. }), "{err}");
     assert!(err.to_string().contains("download or import it again"), "{err}");

@@ -30,7 +30,7 @@ pub struct Args {
     /// log_format, appliance, http_port, https_port, tls_cert, tls_key,
     /// storage_bus) plus
     /// [logging] level, and [ml] runtime (libonnxruntime.so), models_dir,
-    /// ocr_model ("" turns text recognition off), idle_unload_seconds
+    /// ocr_model and face_model ("" turns either off), idle_unload_seconds
     #[arg(long, short, env = "SHOEBOX_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -72,6 +72,7 @@ struct MlFile {
     runtime: Option<PathBuf>,
     models_dir: Option<PathBuf>,
     ocr_model: Option<String>,
+    face_model: Option<String>,
     idle_unload_seconds: Option<u64>,
 }
 
@@ -117,6 +118,8 @@ pub struct Ml {
     pub models_dir: PathBuf,
     /// The OCR model's name; `None` turns text recognition off.
     pub ocr_model: Option<String>,
+    /// The face model's name; `None` turns face detection off.
+    pub face_model: Option<String>,
     /// A model unused this long is unloaded (Immich's default: five minutes).
     pub idle_unload: std::time::Duration,
 }
@@ -160,6 +163,7 @@ impl Config {
             runtime: ml.runtime,
             models_dir: ml.models_dir.unwrap_or_else(|| data_dir.join("models")),
             ocr_model: Some(ml.ocr_model.unwrap_or_else(|| "PP-OCRv5_mobile".into())).filter(|m| !m.is_empty()),
+            face_model: Some(ml.face_model.unwrap_or_else(|| "buffalo_l".into())).filter(|m| !m.is_empty()),
             idle_unload: std::time::Duration::from_secs(ml.idle_unload_seconds.unwrap_or(300)),
         };
         Ok(Config {

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use serde_json::{Value, json};
-use shoebox_catalog::{Album, AlbumRole, ApiKey, Asset, Exif, Millis, OcrText, User, Visibility};
+use shoebox_catalog::{Album, AlbumRole, ApiKey, Asset, AssetFace, Exif, Millis, OcrText, User, Visibility};
 
 /// ISO-8601 UTC with milliseconds, as Immich writes dates.
 pub fn iso(millis: Millis) -> String {
@@ -107,6 +107,16 @@ pub fn ocr_line(asset_id: &str, line: &OcrText) -> Value {
         "id": line.id, "assetId": asset_id, "text": line.text,
         "boxScore": line.box_score, "textScore": line.text_score,
         "x1": x1, "y1": y1, "x2": x2, "y2": y2, "x3": x3, "y3": y3, "x4": x4, "y4": y4,
+    })
+}
+
+/// A face found in an asset (`AssetFaceResponseDto`), in pixels of the image it was found in.
+pub fn face(face: &AssetFace) -> Value {
+    let [x1, y1, x2, y2] = face.bbox;
+    json!({
+        "id": face.id, "imageWidth": face.image_width, "imageHeight": face.image_height,
+        "boundingBoxX1": x1, "boundingBoxY1": y1, "boundingBoxX2": x2, "boundingBoxY2": y2,
+        "person": null, "sourceType": "machine-learning",
     })
 }
 

@@ -103,14 +103,16 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     let mut runner = Runner::new(catalog.clone(), layout.clone(), config.job_concurrency, waker.clone()).with_video_settings(video);
     let ml_config = config.ml.clone();
     let ml = tokio::task::spawn_blocking(move || MachineLearning::start(&ml_config, 1)).await?;
-    if let Some(ocr) = &ml.ocr {
-        runner = runner.with_text_recognition(ocr.clone());
-        // Photos from before the model was there, or from a box without the runtime.
-        let c = catalog.clone();
-        match tokio::task::spawn_blocking(move || c.queue_ocr(false)).await? {
-            Ok(n) if n > 0 => tracing::info!(assets = n, "queued text recognition for photos not read yet"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not queue text recognition"),
+    if let Some(models) = &ml.models {
+        runner = runner.with_models(models.clone());
+        // Photos from before the models were there, or from a box without the runtime.
+        for kind in models.job_kinds() {
+            let c = catalog.clone();
+            match tokio::task::spawn_blocking(move || c.queue_unprocessed(kind, false)).await? {
+                Ok(n) if n > 0 => tracing::info!(assets = n, job = kind.as_str(), "queued for photos not looked at yet"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, job = kind.as_str(), "could not queue machine-learning jobs"),
+            }
         }
     }
     let jobs = tokio::spawn(runner.run(shutdown_rx.clone()));

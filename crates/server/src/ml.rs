@@ -5,11 +5,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use shoebox_jobs::TextRecognition;
-use shoebox_ml::ocr::{Ocr, Settings};
+use shoebox_jobs::Models;
+use shoebox_ml::faces::FaceDetector;
+use shoebox_ml::ocr::{self, Ocr};
 use shoebox_ml::{ModelStore, Runtime};
 
 use crate::config::Ml;
+
+/// Immich's default for how sure a face must be.
+const MIN_FACE_SCORE: f32 = 0.7;
 
 /// What the server found; the status page shows it.
 pub struct MachineLearning {
@@ -17,8 +21,16 @@ pub struct MachineLearning {
     store: ModelStore,
     /// Rockchip's NPU runtime, when the board has one.
     npu: Option<PathBuf>,
-    ocr_model: Option<String>,
-    pub ocr: Option<Arc<TextRecognition>>,
+    tasks: Vec<Task>,
+    /// The models jobs run, when any could be loaded.
+    pub models: Option<Arc<Models>>,
+}
+
+/// One task's configured model and whether it is in the models folder.
+struct Task {
+    name: &'static str,
+    model: Option<String>,
+    installed: bool,
 }
 
 enum RuntimeState {
@@ -34,19 +46,34 @@ impl MachineLearning {
     /// model is installed, so a box without models keeps its memory.
     pub fn start(config: &Ml, threads: usize) -> MachineLearning {
         let store = ModelStore::new(&config.models_dir);
-        let ocr_model = config.ocr_model.clone();
-        let installed = ocr_model.as_deref().filter(|name| store.has(name, &Ocr::PARTS));
-        if let (Some(name), None) = (&ocr_model, installed) {
-            tracing::info!(model = name, folder = %store.root().display(), "text recognition is off: the model is not in the models folder");
+        let installed =
+            |model: &Option<String>, check: fn(&ModelStore, &str) -> bool| model.as_deref().is_some_and(|name| check(&store, name));
+        let tasks = vec![
+            Task {
+                name: "ocr",
+                model: config.ocr_model.clone(),
+                installed: installed(&config.ocr_model, Ocr::installed),
+            },
+            Task {
+                name: "faceDetection",
+                model: config.face_model.clone(),
+                installed: installed(&config.face_model, FaceDetector::installed),
+            },
+        ];
+        for task in tasks.iter().filter(|t| !t.installed) {
+            if let Some(model) = &task.model {
+                tracing::info!(task = task.name, model, folder = %store.root().display(), "off: the model is not in the models folder");
+            }
         }
+        let needed = tasks.iter().any(|t| t.installed);
         let candidates = config.runtime_candidates();
-        let runtime = match (Runtime::find(&candidates), installed) {
-            (None, _) => RuntimeState::Missing(format!(
+        let runtime = match Runtime::find(&candidates) {
+            None => RuntimeState::Missing(format!(
                 "ONNX Runtime (libonnxruntime.so) was not found in {}: install it, or name it in the config file's [ml] runtime",
                 candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             )),
-            (Some(path), None) => RuntimeState::Unused(path.to_owned()),
-            (Some(path), Some(_)) => match Runtime::load(path, threads) {
+            Some(path) if !needed => RuntimeState::Unused(path.to_owned()),
+            Some(path) => match Runtime::load(path, threads) {
                 Ok(rt) => RuntimeState::Loaded(rt),
                 Err(e) => RuntimeState::Missing(e.to_string()),
             },
@@ -54,7 +81,7 @@ impl MachineLearning {
         match &runtime {
             RuntimeState::Loaded(rt) => tracing::info!(library = %rt.library().display(), version = rt.version(), "ONNX Runtime loaded"),
             RuntimeState::Unused(_) => {}
-            RuntimeState::Missing(e) if installed.is_some() => {
+            RuntimeState::Missing(e) if needed => {
                 tracing::warn!("machine learning is off: {e}. Photos, thumbnails and search by metadata work as usual")
             }
             RuntimeState::Missing(e) => tracing::info!("machine learning is off: {e}"),
@@ -66,29 +93,16 @@ impl MachineLearning {
             }
             None => tracing::info!("no NPU runtime (librknnrt.so) found; models run on the CPU"),
         }
-        let ocr = match (&runtime, installed) {
-            (RuntimeState::Loaded(rt), Some(name)) => match Ocr::new(rt, &store, name) {
-                Ok(model) => {
-                    tracing::info!(model = name, backend = "cpu", "text recognition on: photos are read for text");
-                    Some(Arc::new(TextRecognition {
-                        model,
-                        settings: Settings::default(),
-                        idle_unload: config.idle_unload,
-                    }))
-                }
-                Err(e) => {
-                    tracing::warn!(model = name, error = %e, "text recognition is off");
-                    None
-                }
-            },
+        let models = match &runtime {
+            RuntimeState::Loaded(rt) => Some(Arc::new(load_models(rt, &store, config, &tasks))),
             _ => None,
         };
         MachineLearning {
             runtime,
             store,
             npu,
-            ocr_model,
-            ocr,
+            tasks,
+            models,
         }
     }
 
@@ -100,18 +114,58 @@ impl MachineLearning {
             RuntimeState::Unused(path) => json!({ "library": path.display().to_string(), "loaded": false }),
             RuntimeState::Missing(e) => json!({ "error": e, "loaded": false }),
         };
+        let models = self.models.as_deref();
+        // (enabled, loaded) per task.
+        let state = |task: &str| match (task, models) {
+            ("ocr", Some(m)) => (m.ocr.is_some(), m.ocr.as_ref().is_some_and(Ocr::is_loaded)),
+            ("faceDetection", Some(m)) => (m.faces.is_some(), m.faces.as_ref().is_some_and(FaceDetector::is_loaded)),
+            _ => (false, false),
+        };
         json!({
             "runtime": runtime,
             "npu": self.npu.as_ref().map(|p| p.display().to_string()),
             "modelsDir": self.store.root().display().to_string(),
-            "models": [{
-                "task": "ocr",
-                "name": self.ocr_model,
-                "installed": self.ocr_model.as_deref().is_some_and(|n| self.store.has(n, &Ocr::PARTS)),
-                "enabled": self.ocr.is_some(),
-                "loaded": self.ocr.as_ref().is_some_and(|o| o.model.is_loaded()),
+            "models": self.tasks.iter().map(|t| json!({
+                "task": t.name,
+                "name": t.model,
+                "installed": t.installed,
+                "enabled": state(t.name).0,
+                "loaded": state(t.name).1,
                 "backend": "cpu",
-            }],
+            })).collect::<Vec<_>>(),
         })
+    }
+}
+
+/// Sessions load on first use, so this only checks names and paths.
+fn load_models(runtime: &Arc<Runtime>, store: &ModelStore, config: &Ml, tasks: &[Task]) -> Models {
+    let wanted = |name: &str| {
+        tasks
+            .iter()
+            .find(|t| t.name == name && t.installed)
+            .and_then(|t| t.model.as_deref())
+    };
+    Models {
+        ocr: load("ocr", wanted("ocr"), |name| Ocr::new(runtime, store, name)),
+        ocr_settings: ocr::Settings::default(),
+        faces: load("faceDetection", wanted("faceDetection"), |name| {
+            FaceDetector::new(runtime, store, name)
+        }),
+        min_face_score: MIN_FACE_SCORE,
+        idle_unload: config.idle_unload,
+    }
+}
+
+fn load<T>(task: &str, model: Option<&str>, make: impl FnOnce(&str) -> shoebox_ml::Result<T>) -> Option<T> {
+    let model = model?;
+    match make(model) {
+        Ok(loaded) => {
+            tracing::info!(task, model, backend = "cpu", "on: photos are looked at by this model");
+            Some(loaded)
+        }
+        Err(e) => {
+            tracing::warn!(task, model, error = %e, "off: the model could not be set up");
+            None
+        }
     }
 }

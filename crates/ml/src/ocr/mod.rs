@@ -61,6 +61,11 @@ impl Ocr {
 
     pub const PARTS: [ModelPart; 2] = [ModelPart::Detection, ModelPart::Recognition];
 
+    /// Whether the model's networks are in the store.
+    pub fn installed(store: &ModelStore, name: &str) -> bool {
+        store.has(name, &Self::PARTS)
+    }
+
     /// Every line of text in `image` the models are confident about.
     pub fn read(&self, image: &RgbImage, settings: &Settings) -> Result<Vec<TextLine>> {
         let (width, height) = image.dimensions();
@@ -110,9 +115,9 @@ impl Ocr {
         let (shape, data) = detect::input(image, settings.max_resolution);
         let model = &self.detector;
         // [1, 1, height, width]
-        model.infer(shape, data, |dims, map| match *dims {
-            [.., h, w] => Ok(detect::boxes(map, w as u32, h as u32, image.dimensions(), settings)),
-            _ => Err(model.failed(format!("unexpected output shape {dims:?}"))),
+        model.infer(shape, data, |outputs| match *outputs[0].shape {
+            [.., h, w] => Ok(detect::boxes(outputs[0].values, w as u32, h as u32, image.dimensions(), settings)),
+            ref other => Err(model.failed(format!("unexpected output shape {other:?}"))),
         })
     }
 
@@ -120,9 +125,9 @@ impl Ocr {
         let (shape, data) = recognize::batch(crops);
         let model = &self.recognizer;
         // [n, steps, classes]
-        model.infer(shape, data, |dims, probabilities| match *dims {
-            [_, steps, classes] => Ok(recognize::decode(probabilities, steps as usize, classes as usize, characters)),
-            _ => Err(model.failed(format!("unexpected output shape {dims:?}"))),
+        model.infer(shape, data, |outputs| match *outputs[0].shape {
+            [_, steps, classes] => Ok(recognize::decode(outputs[0].values, steps as usize, classes as usize, characters)),
+            ref other => Err(model.failed(format!("unexpected output shape {other:?}"))),
         })
     }
 

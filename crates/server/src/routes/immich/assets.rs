@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/assets/{id}", get(info).put(update_one))
         .route("/assets/{id}/thumbnail", get(thumbnail))
         .route("/assets/{id}/ocr", get(ocr))
+        .route("/faces", get(faces))
         .route("/assets/{id}/original", get(original))
         .route("/assets/{id}/video/playback", get(playback))
         .route("/trash/restore", post(restore_all))
@@ -299,6 +300,23 @@ async fn ocr(State(state): State<AppState>, access: Access, Path(id): Path<Strin
     let asset_id = asset.id.clone();
     let lines = state.db(move |c| c.ocr(&asset_id)).await?;
     Ok(Json(lines.iter().map(|line| dto::ocr_line(&asset.id, line)).collect()))
+}
+
+#[derive(Deserialize)]
+struct FacesQuery {
+    id: String,
+}
+
+/// The faces found in an asset (`GET /api/faces?id=`), hidden like its
+/// text from a shared link that hides metadata. People come with face
+/// recognition; until then every face is nobody's.
+async fn faces(State(state): State<AppState>, access: Access, Query(q): Query<FacesQuery>) -> ApiResult<Json<Vec<Value>>> {
+    let asset = viewable(&state, &access, q.id).await?;
+    if matches!(&access, Access::Link(link) if !link.settings.show_metadata) {
+        return Ok(Json(Vec::new()));
+    }
+    let faces = state.db(move |c| c.faces(&asset.id)).await?;
+    Ok(Json(faces.iter().map(dto::face).collect()))
 }
 
 #[derive(Deserialize, Default)]

@@ -46,7 +46,7 @@ struct Command {
 }
 
 /// `start` queues the work for every asset that lacks it (all of them
-/// with `force`). Only text recognition takes it yet: the other queues
+/// with `force`). Only machine-learning queues take it yet: the others
 /// already follow every upload.
 async fn command(
     State(state): State<AppState>,
@@ -56,15 +56,17 @@ async fn command(
 ) -> ApiResult<Json<Value>> {
     let kind = JobKind::parse(&name).ok_or_else(|| ApiError::bad_request(format!("Shoebox has no queue named {name:?}")))?;
     match (kind, body.command.as_str()) {
-        (JobKind::Ocr, "start") if state.catalog.job_enabled(kind) => {
+        (JobKind::Ocr | JobKind::FaceDetection, "start") if state.catalog.job_enabled(kind) => {
             let force = body.force;
-            state.db(move |c| c.queue_ocr(force)).await?;
+            state.db(move |c| c.queue_unprocessed(kind, force)).await?;
             state.jobs.wake();
         }
-        (JobKind::Ocr, "start") => {
+        (JobKind::Ocr | JobKind::FaceDetection, "start") => {
             return Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,
-                "Text recognition is off: install ONNX Runtime and the OCR model (the status page says which is missing), then restart",
+                format!(
+                    "The {name} queue is off: install ONNX Runtime and its model (the status page says which is missing), then restart"
+                ),
             ));
         }
         (_, command) => {

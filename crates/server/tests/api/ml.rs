@@ -1,6 +1,7 @@
-//! Text in photos end to end: the real PP-OCR models and ONNX Runtime
-//! (from ci/fetch-ml.sh) read an uploaded photo of a sign, and its words
-//! find it; without the runtime the server runs on and the work waits.
+//! Machine learning end to end, with ONNX Runtime and real models from
+//! ci/fetch-ml.sh: PP-OCR reads an uploaded photo of a sign and its words
+//! find it; MTCNN finds the face in a portrait; without the runtime the
+//! server runs on and the work waits.
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +25,7 @@ fn config(dir: &Path, runtime: &Path) -> PathBuf {
     std::fs::write(
         &file,
         format!(
-            "[ml]\nruntime = {:?}\nmodels_dir = {:?}\nocr_model = \"PP-OCRv6_small\"\nidle_unload_seconds = 1\n",
+            "[ml]\nruntime = {:?}\nmodels_dir = {:?}\nocr_model = \"PP-OCRv6_small\"\nface_model = \"mtcnn\"\nidle_unload_seconds = 1\n",
             runtime,
             ml.join("models")
         ),
@@ -35,6 +36,11 @@ fn config(dir: &Path, runtime: &Path) -> PathBuf {
 
 fn start(data: &Path, config: &Path) -> Server {
     Server::start_with(data, &["--config", config.to_str().unwrap()])
+}
+
+/// A server with the runtime and models, on a data folder in `dir`.
+fn start_with_runtime(dir: &Path) -> Server {
+    start(&dir.join("data"), &config(dir, &ml_dir().join("runtime/libonnxruntime.so")))
 }
 
 fn png(lines: &[&str]) -> Vec<u8> {
@@ -76,10 +82,7 @@ fn texts(body: &Value) -> Vec<String> {
 #[test]
 fn a_photo_of_a_sign_is_read_and_found_by_its_words_by_its_owner_only() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(
-        &dir.path().join("data"),
-        &config(dir.path(), &ml_dir().join("runtime/libonnxruntime.so")),
-    );
+    let server = start_with_runtime(dir.path());
     let admin = server.admin();
     let other = server.user(&admin, "other@example.com");
     let sign = server.created(&admin, "sign.png", png(&["SHOEBOX", "Holiday 2026"]));
@@ -171,4 +174,55 @@ fn without_the_runtime_photos_are_served_and_their_text_is_read_once_it_is_there
     let admin = server.login("admin@example.com", crate::common::PASSWORD);
     server.wait_idle(&admin);
     assert_eq!(texts(&ocr(&server, &admin, &sign).1), ["SHOEBOX"]);
+}
+
+#[test]
+fn the_face_in_a_portrait_is_found_and_a_diagram_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with_runtime(dir.path());
+    let admin = server.admin();
+    let other = server.user(&admin, "other@example.com");
+    let sample = |name: &str| std::fs::read(ml_dir().join("samples").join(name)).unwrap();
+    let portrait = server.created(&admin, "kafka.jpg", sample("franz-kafka.jpg"));
+    let diagram = server.created(&admin, "clip.png", sample("CLIP.png"));
+    server.wait_idle(&admin);
+
+    let faces = |token: &str, id: &str| send(server.get(&format!("/api/faces?id={id}")).bearer_auth(token));
+    let (status, body) = faces(&admin, &portrait);
+    assert_eq!(status, 200, "{body}");
+    schema::check("get", "/faces", 200, &body);
+    let found = body.as_array().unwrap();
+    assert_eq!(found.len(), 1, "{body}");
+    let face = &found[0];
+    // The preview of a 450 × 655 photo is the photo's size; the face is at
+    // about x 184..280, y 73..191 in it.
+    assert_eq!(
+        (face["imageWidth"].as_i64(), face["imageHeight"].as_i64()),
+        (Some(450), Some(655)),
+        "{face}"
+    );
+    for (key, want) in [
+        ("boundingBoxX1", 184),
+        ("boundingBoxY1", 73),
+        ("boundingBoxX2", 280),
+        ("boundingBoxY2", 191),
+    ] {
+        let got = face[key].as_i64().unwrap();
+        assert!((got - want).abs() < 15, "{key} = {got}, expected about {want}: {face}");
+    }
+    assert_eq!(faces(&admin, &diagram).1, json!([]));
+    let (status, _) = faces(&other, &portrait);
+    assert!(matches!(status, 400 | 403 | 404), "another user's faces stay theirs: {status}");
+
+    let (_, status) = send(server.get("/api/shoebox/status").bearer_auth(&admin));
+    let models = status["machineLearning"]["models"].as_array().unwrap().clone();
+    let detection = models
+        .iter()
+        .find(|m| m["task"] == "faceDetection")
+        .expect("face detection is listed");
+    assert_eq!(
+        (detection["installed"].as_bool(), detection["enabled"].as_bool()),
+        (Some(true), Some(true)),
+        "{detection}"
+    );
 }
