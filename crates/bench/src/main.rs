@@ -5,10 +5,13 @@
 //!   target/release/shoebox-bench ingest --photos 1000
 //!   target/release/shoebox-bench timeline --assets 1000000
 //!   target/release/shoebox-bench video
+//!   target/release/shoebox-bench ml --images DIR
+//!   crates/bench/compare-ml.sh           (OCR and faces vs RapidOCR and mtcnn in Python)
 //!   crates/bench/compare-derivatives.sh   (derivatives vs vipsthumbnail and sharp)
 
 mod derivatives;
 mod ingest;
+mod ml;
 mod server;
 mod timeline;
 mod video;
@@ -21,6 +24,8 @@ enum Bench {
     Derivatives(derivatives::DerivativesArgs),
     /// Upload throughput, thumbnail throughput and memory
     Ingest(ingest::IngestArgs),
+    /// OCR and face detection speed and memory, in-process
+    Ml(ml::MlArgs),
     /// Timeline query latency on a large seeded catalog
     Timeline(timeline::TimelineArgs),
     /// Transcode and poster speed against Immich's ffmpeg command
@@ -31,6 +36,7 @@ fn main() -> anyhow::Result<()> {
     match Bench::parse() {
         Bench::Derivatives(args) => derivatives::run(args),
         Bench::Ingest(args) => ingest::run(args),
+        Bench::Ml(args) => ml::run(args),
         Bench::Timeline(args) => timeline::run(args),
         Bench::Video(args) => video::run(args),
     }
