@@ -12,6 +12,7 @@ bin="${SHOEBOX_BIN:-target/debug/shoeboxd}"
 [ -x "$bin" ] || { echo "web-test: $bin not found; run cargo build first" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM_BIN:-}" ] || { echo "web-test: /usr/bin/chromium missing; run ci/install-test-deps.sh" >&2; exit 1; }
 [ -d target/fixtures/photos ] || { echo "web-test: photo fixtures missing; run ci/fetch-fixtures.sh" >&2; exit 1; }
+[ -f target/ml/runtime/libonnxruntime.so ] || { echo "web-test: ONNX Runtime and models missing; run ci/fetch-ml.sh" >&2; exit 1; }
 
 web/build.sh
 (cd web && npm run --silent check)

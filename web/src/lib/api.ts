@@ -7,13 +7,17 @@ import type {
   Bucket,
   BucketAssets,
   Disk,
+  Face,
   Jobs,
   MapMarker,
+  MlTask,
+  OcrLine,
   Partner,
   Person,
   Pool,
   PoolPlan,
   PoolProfile,
+  Queue,
   RestoreResult,
   SearchResult,
   SharedLink,
@@ -147,6 +151,9 @@ export const api = {
   asset: (id: string, link?: LinkQuery) => request<Asset>(via(`/assets/${id}`, link), { quiet401: link !== undefined }),
   updateAssets: (ids: string[], change: { isFavorite?: boolean; visibility?: 'archive' | 'timeline' }) =>
     request<void>('/assets', { method: 'PUT', ...json({ ids, ...change }) }),
+  /** The text and faces found in a photo: [] until its background jobs ran (or with machine learning off). */
+  ocr: (id: string, link?: LinkQuery) => request<OcrLine[]>(via(`/assets/${id}/ocr`, link), { quiet401: link !== undefined }),
+  faces: (id: string, link?: LinkQuery) => request<Face[]>(via(`/faces${query({ id })}`, link), { quiet401: link !== undefined }),
   trashAssets: (ids: string[]) => request<void>('/assets', { method: 'DELETE', ...json({ ids }) }),
   restoreAssets: (ids: string[]) => request<{ count: number }>('/trash/restore/assets', { method: 'POST', ...json({ ids }) }),
   emptyTrash: () => request<{ count: number }>('/trash/empty', { method: 'POST' }),
@@ -202,6 +209,9 @@ export const api = {
   updateUser: (id: string, change: { password?: string; name?: string; email?: string; quotaSizeInBytes?: number | null }) =>
     request<User>(`/admin/users/${id}`, { method: 'PUT', ...json(change) }),
   jobs: () => request<Jobs>('/shoebox/jobs'),
+  queues: () => request<Queue[]>('/queues'),
+  /** Queues the task for every photo it has not looked at yet; 409 with the reason when the task is off. */
+  startJob: (name: MlTask) => request<unknown>(`/jobs/${name}`, { method: 'PUT', ...json({ command: 'start', force: false }) }),
   retryJobs: () => request<{ count: number }>('/shoebox/jobs/retry', { method: 'POST' }),
   status: () => request<Status>('/shoebox/status'),
   storage: () => request<Storage>('/server/storage'),

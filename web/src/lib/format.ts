@@ -29,3 +29,14 @@ export function bytes(n: number | null | undefined): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
 }
+
+const QUEUE_LABELS: Record<string, string> = {
+  metadataExtraction: 'Reading metadata',
+  thumbnailGeneration: 'Thumbnails',
+  videoConversion: 'Video conversion',
+  ocr: 'Text recognition',
+  faceDetection: 'Face detection',
+};
+
+/** A background queue (or machine-learning task) as people call it; one not known here as the server names it. */
+export const queueLabel = (name: string) => QUEUE_LABELS[name] ?? name;

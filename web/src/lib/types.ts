@@ -189,12 +189,78 @@ export interface Jobs {
   failedJobs: FailedJob[];
 }
 
+/** A background queue as `/api/queues` lists it (Immich's `QueueResponseDto`). */
+export interface Queue {
+  name: string;
+  isPaused: boolean;
+  statistics: { active: number; completed: number; delayed: number; failed: number; paused: number; waiting: number };
+}
+
+/** The machine-learning tasks, by their queue names. */
+export type MlTask = 'ocr' | 'faceDetection';
+
+export interface MlModel {
+  task: MlTask;
+  name: string;
+  /** Its files are in the models folder. */
+  installed: boolean;
+  /** The task is switched on (needs the runtime and the model). */
+  enabled: boolean;
+  loaded: boolean;
+  /** Where it runs: "cpu", or the NPU's name. */
+  backend: string;
+}
+
+export interface MachineLearning {
+  /**
+   * The ONNX Runtime library (found but not loaded when no task needs it),
+   * or why it was not found: the message says what to do.
+   */
+  runtime: { library: string; version?: string; loaded: boolean } | { error: string; loaded: false };
+  /** The Rockchip NPU runtime's path, when there is one. */
+  npu: string | null;
+  modelsDir: string;
+  models: MlModel[];
+}
+
 export interface Status {
   version: string;
   uptimeSeconds: number;
   catalogSchemaVersion: number;
   dataDir: string;
   jobs: { pending: number; running: number; failed: number };
+  machineLearning: MachineLearning;
+}
+
+/** A line of text read from a photo; corners are fractions of its width and height, clockwise from top-left. */
+export interface OcrLine {
+  id: string;
+  assetId: string;
+  text: string;
+  boxScore: number;
+  textScore: number;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  x3: number;
+  y3: number;
+  x4: number;
+  y4: number;
+}
+
+/** What the background jobs found in a photo, or why it could not be fetched. */
+export type Recognised = { lines: OcrLine[]; faces: Face[] } | { error: string };
+
+/** A face found in a photo: its box in pixels of an image `imageWidth` × `imageHeight` (the preview). */
+export interface Face {
+  id: string;
+  imageWidth: number;
+  imageHeight: number;
+  boundingBoxX1: number;
+  boundingBoxY1: number;
+  boundingBoxX2: number;
+  boundingBoxY2: number;
 }
 
 export interface Storage {
