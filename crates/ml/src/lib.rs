@@ -6,8 +6,10 @@
 //! already use with Immich works here. Each model loads on first use and
 //! unloads after an idle time ([`Model`]), which keeps an idle box small.
 //!
-//! Tasks: text recognition ([`ocr`]), face detection ([`faces`]).
+//! Tasks: text recognition ([`ocr`]), face detection ([`faces`]), and the
+//! first part of search by content ([`clip`]: the visual model's input).
 
+pub mod clip;
 mod error;
 pub mod faces;
 mod model;

@@ -1,4 +1,6 @@
 //! The runtime, models and sample photos ci/fetch-ml.sh unpacks into target/ml.
+// Each test file uses some of these.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +21,6 @@ pub fn store() -> ModelStore {
     ModelStore::new(ml_dir().join("models"))
 }
 
-#[allow(dead_code)] // not every test file uses the samples
 pub fn sample(name: &str) -> image::RgbImage {
     let path = ml_dir().join("samples").join(name);
     image::open(&path)
