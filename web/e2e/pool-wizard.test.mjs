@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT, stepsWithScreenshots } from './harness.mjs';
-import { attachLoopDisk, needsRoot, releaseDisks, run, startBus, startStoraged } from './storage-service.mjs';
+import { needsRoot, run, startStorageService } from './storage-service.mjs';
 
 const ADMIN = { name: 'Admin', email: 'admin@example.com', password: 'correct horse battery' };
 const PHOTO = 'GPS.jpg';
@@ -211,9 +211,7 @@ describe('with the storage routes stood in', () => {
 });
 
 describe('with the real storage service', { skip: needsRoot }, () => {
-  let dir;
-  let bus;
-  let storaged;
+  let storage;
   let blankDisk;
   let usedDisk;
   let dataDir;
@@ -221,39 +219,28 @@ describe('with the real storage service', { skip: needsRoot }, () => {
   let page;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'shoebox-web-e2e-pool-wizard-'));
+    storage = await startStorageService('pool-wizard');
     // Made by shoeboxd as a plain folder; storaged mounts the pool over it.
-    dataDir = join(dir, 'data');
-    bus = await startBus(join(dir, 'bus'), 'pool-wizard');
-    storaged = await startStoraged(
-      bus.address,
-      join(dir, 'cache'),
-      ['--pool-mount', dataDir, '--state-dir', join(dir, 'state'), '--include-loop-devices'],
-      'pool-wizard',
-    );
-    blankDisk = await attachLoopDisk(join(dir, 'blank.img'));
-    usedDisk = await attachLoopDisk(join(dir, 'used.img'));
+    dataDir = storage.dataDir;
+    blankDisk = await storage.attachDisk('blank.img');
+    usedDisk = await storage.attachDisk('used.img');
     // Someone's file system: creating the pool must ask before erasing it.
     await run('mkfs.btrfs', ['-q', usedDisk]);
-    const config = await applianceConfig(dir, bus.address);
+    const config = await applianceConfig(storage.dir, storage.address);
     server = await startServer('pool-wizard', { dataDir, args: ['--config', config], restartOnRequest: true });
     page = await newPage(browser, server);
     current = page;
   });
 
-  // Every step runs even when an earlier one failed, so nothing is left
-  // mounted or attached on the machine; the server is stopped first, so
-  // nothing starts it again.
+  // The server is stopped first, so nothing starts it again; the service
+  // then leaves nothing mounted or attached.
   after(async () => {
     await page
       ?.context()
       .close()
       .catch(() => {});
     await server?.stop({ keepData: true }).catch(() => {});
-    await storaged?.stop();
-    await releaseDisks(dir, [blankDisk, usedDisk]);
-    await bus?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await storage?.stop();
   });
 
   step('the wizard pools both disks mirrored, after confirming the erase, and goes on once the box is back', async () => {

@@ -3,7 +3,8 @@
 // as its disks. All of it needs root; `needsRoot` is the skip reason.
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -52,11 +53,56 @@ async function stop(child) {
 }
 
 /**
+ * A storage service of a test's own, in a fresh temporary `dir`: a private
+ * bus (`address`), shoebox-storaged on it with its pool to be mounted on
+ * `dataDir` (not made here: storaged or shoeboxd makes it), and loop disks
+ * attached by `attachDisk(file)`. `stop()` undoes all of it, each step
+ * whatever the others did, so a failed test leaves nothing mounted or
+ * attached; a start that fails midway is undone the same way.
+ */
+export async function startStorageService(name) {
+  const dir = await mkdtemp(join(tmpdir(), `shoebox-web-e2e-${name}-`));
+  const disks = [];
+  let bus;
+  let storaged;
+  const service = {
+    dir,
+    dataDir: join(dir, 'data'),
+    address: undefined,
+    async attachDisk(file) {
+      const disk = await attachLoopDisk(join(dir, file));
+      disks.push(disk);
+      return disk;
+    },
+    async stop() {
+      await storaged?.stop();
+      await releaseDisks(dir, disks);
+      await bus?.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    bus = await startBus(join(dir, 'bus'), name);
+    service.address = bus.address;
+    storaged = await startStoraged(
+      bus.address,
+      join(dir, 'cache'),
+      ['--pool-mount', service.dataDir, '--state-dir', join(dir, 'state'), '--include-loop-devices'],
+      name,
+    );
+  } catch (e) {
+    await service.stop();
+    throw e;
+  }
+  return service;
+}
+
+/**
  * A private dbus-daemon with the project's bus policy on top of a
  * permissive default, as crates/storaged/src/private_bus.rs starts it.
  * Its log goes to target/web-e2e/<name>-dbus.log.
  */
-export async function startBus(dir, name) {
+async function startBus(dir, name) {
   const policyDir = join(dir, 'system.d');
   await mkdir(policyDir, { recursive: true });
   await copyFile(join(repo, 'rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf'), join(policyDir, 'org.shoebox.Storage1.conf'));
@@ -91,7 +137,7 @@ export async function startBus(dir, name) {
  * target/web-e2e/<name>-storaged.log. The backup library keeps a cache
  * per repository under XDG_CACHE_HOME: `cacheDir`, so none is left behind.
  */
-export async function startStoraged(address, cacheDir, args, name) {
+async function startStoraged(address, cacheDir, args, name) {
   const bin = process.env.STORAGED_BIN ?? join(repo, 'target/debug/shoebox-storaged');
   const child = spawn(bin, ['--bus-address', address, ...args], {
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info', XDG_CACHE_HOME: cacheDir },
@@ -106,7 +152,7 @@ export async function startStoraged(address, cacheDir, args, name) {
 }
 
 /** A 320 MiB sparse image file on a free loop device; its path (/dev/loopN). */
-export async function attachLoopDisk(image) {
+async function attachLoopDisk(image) {
   await writeFile(image, '');
   await truncate(image, 320 << 20);
   const { stdout } = await run('losetup', ['--find', '--show', image]);
@@ -121,7 +167,7 @@ export async function attachLoopDisk(image) {
  * Each step runs whatever the others did, so a failed test leaves nothing
  * behind.
  */
-export async function releaseDisks(dir, disks) {
+async function releaseDisks(dir, disks) {
   for (;;) {
     const mounted = (await mountsUnder(dir)).sort((a, b) => b.length - a.length);
     let unmounted = false;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT, stepsWithScreenshots } from './harness.mjs';
-import { attachLoopDisk, busctl, needsRoot, releaseDisks, startBus, startStoraged } from './storage-service.mjs';
+import { busctl, needsRoot, startStorageService } from './storage-service.mjs';
 
 const ADMIN = { name: 'Alice Admin', email: 'alice@example.com', password: 'correct horse battery' };
 const PHOTO = 'GPS.jpg';
@@ -81,48 +81,33 @@ describe('without a storage service', () => {
 });
 
 describe('with the real storage service', { skip: needsRoot }, () => {
-  let dir;
-  let bus;
-  let storaged;
+  let storage;
   let disk;
-  let dataDir;
   let server;
   let page;
   let photoId;
   let snapshotName;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'shoebox-web-e2e-storage-'));
-    // Not created here: storaged makes the pool's mount point itself.
-    dataDir = join(dir, 'data');
-    bus = await startBus(join(dir, 'bus'), 'storage');
-    storaged = await startStoraged(
-      bus.address,
-      join(dir, 'cache'),
-      ['--pool-mount', dataDir, '--state-dir', join(dir, 'state'), '--include-loop-devices'],
-      'storage',
-    );
-    disk = await attachLoopDisk(join(dir, 'disk.img'));
+    // storaged makes the pool's mount point itself.
+    storage = await startStorageService('storage');
+    disk = await storage.attachDisk('disk.img');
     // As the appliance's first boot would: the pool exists before shoeboxd starts on it.
-    await busctl(bus.address, 'CreatePool', 'asss', '1', disk, 'single', '');
-    const config = join(dir, 'shoebox.toml');
-    await writeFile(config, `storage_bus = ${JSON.stringify(bus.address)}\n`);
-    server = await startServer('storage', { dataDir, args: ['--config', config] });
+    await busctl(storage.address, 'CreatePool', 'asss', '1', disk, 'single', '');
+    const config = join(storage.dir, 'shoebox.toml');
+    await writeFile(config, `storage_bus = ${JSON.stringify(storage.address)}\n`);
+    server = await startServer('storage', { dataDir: storage.dataDir, args: ['--config', config] });
     page = await signIn(server);
   });
 
-  // Every step runs even when an earlier one failed, so nothing is left
-  // mounted or attached on the machine.
+  // The server is stopped first; the service then leaves nothing mounted or attached.
   after(async () => {
     await page
       ?.context()
       .close()
       .catch(() => {});
     await server?.stop({ keepData: true }).catch(() => {});
-    await storaged?.stop();
-    await releaseDisks(dir, [disk]);
-    await bus?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await storage?.stop();
   });
 
   step('the pool is healthy, with its one disk, and a scrub finds no errors', async () => {
@@ -201,7 +186,7 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     await page.getByRole('button', { name: 'Save backup target' }).click();
     await page.getByRole('form', { name: 'Where backups go' }).getByRole('alert').filter({ hasText: 'absolute folder' }).waitFor();
 
-    const folder = join(dir, 'usb-disk', 'backup');
+    const folder = join(storage.dir, 'usb-disk', 'backup');
     await repository.fill(folder);
     await page.getByLabel('Key (optional)').fill('');
     await page.getByRole('button', { name: 'Save backup target' }).click();

@@ -25,6 +25,15 @@ fn the_portrait_is_prepared_as_the_reference_prepares_it() {
     )
     .unwrap();
     let cfg = Preprocess::load(&file).unwrap();
+    assert_eq!(
+        (cfg.size, cfg.interpolation.as_str(), cfg.resize_mode.as_str()),
+        (224, "bicubic", "shortest")
+    );
+    let openai = [0.481_454_7, 0.457_827_5, 0.408_210_7, 0.268_629_5, 0.261_302_6, 0.275_777_1];
+    assert!(
+        cfg.mean.iter().chain(&cfg.std).zip(openai).all(|(a, b)| (a - b).abs() < 1e-6),
+        "{cfg:?}"
+    );
     let ours = cfg.tensor(&common::sample("franz-kafka.jpg"));
     assert_eq!(ours.len(), expected.len());
     // One step of an 8-bit value is 1/255 before normalising and about
