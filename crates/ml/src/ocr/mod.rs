@@ -3,7 +3,7 @@
 mod detect;
 mod recognize;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use image::RgbImage;
@@ -48,6 +48,8 @@ const BATCH: usize = 6;
 pub struct Ocr {
     detector: Model,
     recognizer: Model,
+    /// Read from the recogniser's metadata once: thousands of entries.
+    characters: OnceLock<Vec<String>>,
 }
 
 impl Ocr {
@@ -56,6 +58,7 @@ impl Ocr {
         Ok(Ocr {
             detector: Model::new(runtime.clone(), store.path(name, ModelPart::Detection)?),
             recognizer: Model::new(runtime.clone(), store.path(name, ModelPart::Recognition)?),
+            characters: OnceLock::new(),
         })
     }
 
@@ -79,10 +82,14 @@ impl Ocr {
             .filter_map(|(i, (quad, _))| recognize::crop(image, quad).map(|c| (i, c)))
             .collect();
         let mut lines = Vec::new();
+        if crops.is_empty() {
+            // No text: the recogniser need not even load.
+            return Ok(lines);
+        }
         let characters = self.characters()?;
         for chunk in crops.chunks(BATCH) {
             let images: Vec<&RgbImage> = chunk.iter().map(|(_, c)| c).collect();
-            let read = self.recognize(&images, &characters)?;
+            let read = self.recognize(&images, characters)?;
             for ((index, _), (text, text_score)) in chunk.iter().zip(read) {
                 let text = text.trim().to_owned();
                 if text.is_empty() || text_score < settings.min_recognition_score {
@@ -132,15 +139,19 @@ impl Ocr {
     }
 
     /// The recogniser's character list, stored in the model's metadata.
-    fn characters(&self) -> Result<Vec<String>> {
+    fn characters(&self) -> Result<&[String]> {
+        if let Some(list) = self.characters.get() {
+            return Ok(list);
+        }
         let model = &self.recognizer;
-        model.with_session(|session| {
+        let list = model.with_session(|session| {
             let metadata = session.metadata().map_err(|e| model.failed(e))?;
             let list = metadata
                 .custom("character")
                 .ok_or_else(|| model.failed("the model has no character list in its metadata"))?;
             Ok(list.lines().map(str::to_owned).collect())
-        })
+        })?;
+        Ok(self.characters.get_or_init(|| list))
     }
 }
 
