@@ -5,7 +5,9 @@
 #                  chromium (the web UI's end-to-end tests, ci/web-test.sh),
 #                  btrfs-progs (the storage service's pool tests),
 #                  restic and rclone (the backup tests: restic checks and
-#                  restores what storaged writes; rclone serves a REST repository)
+#                  restores what storaged writes; rclone serves a REST repository),
+#                  python3-onnx and python3-numpy (ci/make-test-clip.py, which
+#                  ci/fetch-ml.sh runs to write the test CLIP model)
 #   target/tools:  Node.js 22 (npm package node-linux-<arch>) and the
 #                  official Immich CLI, run through target/tools/bin/immich
 #
@@ -19,7 +21,7 @@ set -euo pipefail
 IMMICH_CLI_VERSION="3.2.2"
 NODE_VERSION="22.23.3"
 
-APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples chromium btrfs-progs restic rclone fonts-dejavu-core python3-pip)
+APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples chromium btrfs-progs restic rclone fonts-dejavu-core python3-pip python3-onnx python3-numpy)
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$script_dir/.." && pwd)"

@@ -18,15 +18,18 @@ pub enum JobKind {
     Ocr,
     /// Faces in the preview; likewise.
     FaceDetection,
+    /// The preview's CLIP embedding, for search by content; likewise.
+    SmartSearch,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::ExtractMetadata,
         JobKind::GenerateThumbnails,
         JobKind::TranscodeVideo,
         JobKind::Ocr,
         JobKind::FaceDetection,
+        JobKind::SmartSearch,
     ];
 
     /// Immich's queue name for this kind of job.
@@ -37,6 +40,7 @@ impl JobKind {
             JobKind::TranscodeVideo => "videoConversion",
             JobKind::Ocr => "ocr",
             JobKind::FaceDetection => "faceDetection",
+            JobKind::SmartSearch => "smartSearch",
         }
     }
 
@@ -50,8 +54,13 @@ impl JobKind {
     fn follow_ups(self) -> &'static [JobKind] {
         match self {
             JobKind::ExtractMetadata => &[JobKind::GenerateThumbnails],
-            JobKind::GenerateThumbnails => &[JobKind::TranscodeVideo, JobKind::Ocr, JobKind::FaceDetection],
-            JobKind::TranscodeVideo | JobKind::Ocr | JobKind::FaceDetection => &[],
+            JobKind::GenerateThumbnails => &[
+                JobKind::TranscodeVideo,
+                JobKind::SmartSearch,
+                JobKind::Ocr,
+                JobKind::FaceDetection,
+            ],
+            JobKind::TranscodeVideo | JobKind::Ocr | JobKind::FaceDetection | JobKind::SmartSearch => &[],
         }
     }
 
@@ -67,6 +76,7 @@ impl JobKind {
         match self {
             JobKind::Ocr => Some("ocr_at"),
             JobKind::FaceDetection => Some("faces_at"),
+            JobKind::SmartSearch => Some("smart_search_at"),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@
 mod albums;
 mod assets;
 mod auth;
+mod embeddings;
 mod faces;
 mod jobs;
 mod migrate;
@@ -32,6 +33,7 @@ use rusqlite::Connection;
 pub use albums::{Album, AlbumAssetChange, AlbumRole};
 pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visibility};
 pub use auth::{ApiKey, AuthSubject, Session};
+pub use embeddings::StoredEmbedding;
 pub use faces::AssetFace;
 pub use jobs::{Job, JobCounts, JobKind};
 pub use ocr::OcrText;

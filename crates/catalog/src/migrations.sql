@@ -464,3 +464,15 @@ CREATE TABLE asset_faces (
 );
 CREATE INDEX asset_faces_asset ON asset_faces (asset_id);
 ALTER TABLE assets ADD COLUMN faces_at INTEGER;
+
+-- migration 13: each asset's CLIP embedding for search by content, as
+-- little-endian f32s, with the model that made it (another model's vectors
+-- are not comparable); and when each asset was last embedded. seq grows
+-- with every write, so an in-memory index can catch up from where it was.
+CREATE TABLE asset_embeddings (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    asset_id TEXT NOT NULL UNIQUE REFERENCES assets(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+ALTER TABLE assets ADD COLUMN smart_search_at INTEGER;

@@ -1,6 +1,8 @@
 //! Metadata search: an owner's assets filtered by dates, camera, file name,
 //! text in the photo, type, flags and albums, a page at a time.
 
+use std::collections::HashSet;
+
 use crate::rusqlite::params_from_iter;
 use crate::rusqlite::types::Value as Sql;
 use crate::{Asset, AssetKind, Catalog, Millis, Result, Visibility};
@@ -37,9 +39,10 @@ pub struct AssetSearch {
     pub size: u32,
 }
 
-impl Catalog {
-    /// One page of matches, and whether another page follows.
-    pub fn search_assets(&self, owner_id: &str, q: &AssetSearch) -> Result<(Vec<Asset>, bool)> {
+impl AssetSearch {
+    /// The SQL conditions on `assets a LEFT JOIN exif e` and their values.
+    fn conditions(&self, owner_id: &str) -> (Vec<String>, Vec<Sql>) {
+        let q = self;
         let mut clauses = vec!["a.owner_id = ?".to_string()];
         let mut args: Vec<Sql> = vec![Sql::Text(owner_id.to_string())];
         let mut add = |clause: &str, value: Sql| {
@@ -111,6 +114,14 @@ impl Catalog {
         if q.not_in_album {
             clauses.push("NOT EXISTS (SELECT 1 FROM album_assets aa WHERE aa.asset_id = a.id)".into());
         }
+        (clauses, args)
+    }
+}
+
+impl Catalog {
+    /// One page of matches, and whether another page follows.
+    pub fn search_assets(&self, owner_id: &str, q: &AssetSearch) -> Result<(Vec<Asset>, bool)> {
+        let (clauses, args) = q.conditions(owner_id);
         let size = q.size.clamp(1, 1000);
         let offset = i64::from(q.page.max(1) - 1) * i64::from(size);
         let order = if q.oldest_first { "ASC" } else { "DESC" };
@@ -128,6 +139,22 @@ impl Catalog {
         drop(conn);
         let assets = ids.iter().map(|id| self.asset(id)).collect::<Result<_>>()?;
         Ok((assets, more))
+    }
+
+    /// Which of `ids` match the search's filters (its order and page aside),
+    /// for ranking done elsewhere.
+    pub fn matching_assets(&self, owner_id: &str, q: &AssetSearch, ids: &[&str]) -> Result<HashSet<String>> {
+        let (mut clauses, mut args) = q.conditions(owner_id);
+        clauses.push(format!("a.id IN ({})", vec!["?"; ids.len()].join(", ")));
+        args.extend(ids.iter().map(|id| Sql::Text(id.to_string())));
+        let sql = format!(
+            "SELECT a.id FROM assets a LEFT JOIN exif e ON e.asset_id = a.id WHERE {}",
+            clauses.join(" AND ")
+        );
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&sql)?;
+        let found = stmt.query_map(params_from_iter(args), |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(found)
     }
 }
 
@@ -173,6 +200,25 @@ mod tests {
     use super::*;
     use crate::Exif;
     use crate::assets::tests::{new_asset, user};
+
+    #[test]
+    fn matching_keeps_the_candidates_the_filters_allow() {
+        let (_d, cat) = crate::test_catalog();
+        let (a, b) = (user(&cat, "a@x"), user(&cat, "b@x"));
+        let favourite = cat.commit_asset(&new_asset(&a, b"1")).unwrap().unwrap();
+        let plain = cat.commit_asset(&new_asset(&a, b"2")).unwrap().unwrap();
+        let theirs = cat.commit_asset(&new_asset(&b, b"3")).unwrap().unwrap();
+        cat.write(|tx| Ok(tx.execute("UPDATE assets SET is_favorite = 1 WHERE id = ?1", [&favourite.id])?))
+            .unwrap();
+        let ids = [favourite.id.as_str(), plain.id.as_str(), theirs.id.as_str(), "gone"];
+        let mine = cat.matching_assets(&a, &AssetSearch::default(), &ids).unwrap();
+        assert_eq!(mine, HashSet::from([favourite.id.clone(), plain.id.clone()]));
+        let favourites = AssetSearch {
+            favorite: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(cat.matching_assets(&a, &favourites, &ids).unwrap(), HashSet::from([favourite.id]));
+    }
 
     #[test]
     fn filters_combine_and_pages_follow_each_other() {

@@ -146,6 +146,12 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
             catalog.set_ocr(&asset.id, &texts)?;
             Ok(())
         }
+        JobKind::SmartSearch => {
+            let (_, (name, clip)) = model(context, |m| m.clip.as_ref(), "search by content")?;
+            let embedding = clip.encode_image(&preview(layout, &asset)?)?;
+            catalog.set_embedding(&asset.id, name, &embedding)?;
+            Ok(())
+        }
         JobKind::FaceDetection => {
             let (models, detector) = model(context, |m| m.faces.as_ref(), "face detection")?;
             let image = preview(layout, &asset)?;

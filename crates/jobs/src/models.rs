@@ -3,10 +3,13 @@
 use std::time::Duration;
 
 use shoebox_catalog::JobKind;
+use shoebox_ml::clip::Clip;
 use shoebox_ml::faces::FaceDetector;
 use shoebox_ml::ocr::{self, Ocr};
 
 pub struct Models {
+    /// CLIP, and its name: embeddings are stored under it.
+    pub clip: Option<(String, Clip)>,
     pub ocr: Option<Ocr>,
     pub ocr_settings: ocr::Settings,
     pub faces: Option<FaceDetector>,
@@ -21,6 +24,9 @@ impl Models {
     /// The kinds of job these models run.
     pub fn job_kinds(&self) -> Vec<JobKind> {
         let mut kinds = Vec::new();
+        if self.clip.is_some() {
+            kinds.push(JobKind::SmartSearch);
+        }
         if self.ocr.is_some() {
             kinds.push(JobKind::Ocr);
         }
@@ -31,6 +37,9 @@ impl Models {
     }
 
     pub(crate) fn unload_if_idle(&self) {
+        if let Some((_, clip)) = &self.clip {
+            clip.unload_if_idle(self.idle_unload);
+        }
         if let Some(ocr) = &self.ocr {
             ocr.unload_if_idle(self.idle_unload);
         }

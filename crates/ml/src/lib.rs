@@ -6,8 +6,8 @@
 //! already use with Immich works here. Each model loads on first use and
 //! unloads after an idle time ([`Model`]), which keeps an idle box small.
 //!
-//! Tasks: text recognition ([`ocr`]), face detection ([`faces`]), and the
-//! first part of search by content ([`clip`]: the visual model's input).
+//! Tasks: text recognition ([`ocr`]), face detection ([`faces`]), and
+//! search by content ([`clip`] embeddings, ranked by [`vectors`]).
 
 pub mod clip;
 mod error;
@@ -18,6 +18,7 @@ pub mod ocr;
 mod runtime;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod vectors;
 
 pub use error::{Error, Result};
 pub use model::{Model, ModelPart, ModelStore};

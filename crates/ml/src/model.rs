@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ort::session::Session;
-use ort::value::Tensor;
+use ort::value::{DynValue, Outlet, PrimitiveTensorElementType, Tensor};
 
 use crate::{Error, Result, Runtime};
 
@@ -46,14 +46,19 @@ impl ModelStore {
         &self.root
     }
 
-    /// The file of one part of a model. The name comes from settings, so it
-    /// must not reach outside the folder.
-    pub fn path(&self, name: &str, part: ModelPart) -> Result<PathBuf> {
+    /// The folder of a model. The name comes from settings, so it must not
+    /// reach outside the store.
+    pub fn model_dir(&self, name: &str) -> Result<PathBuf> {
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
         if name.is_empty() || name.starts_with('.') || !name.chars().all(allowed) {
             return Err(Error::BadModelName(name.to_owned()));
         }
-        Ok(self.root.join(name).join(part.folder()).join("model.onnx"))
+        Ok(self.root.join(name))
+    }
+
+    /// The file of one part of a model.
+    pub fn path(&self, name: &str, part: ModelPart) -> Result<PathBuf> {
+        Ok(self.model_dir(name)?.join(part.folder()).join("model.onnx"))
     }
 
     /// The folder of one part of a model, for networks of several files.
@@ -122,9 +127,25 @@ impl Model {
         data: Vec<f32>,
         read: impl FnOnce(&[Output<'_>]) -> Result<T>,
     ) -> Result<T> {
+        self.run(
+            |takes| {
+                let name = takes.first().map(|input| input.name().to_owned()).unwrap_or_default();
+                Ok(vec![(name, self.tensor(shape, data)?)])
+            },
+            read,
+        )
+    }
+
+    /// Runs the network on the named inputs `inputs` makes once it sees
+    /// which ones the network takes, and hands `read` its float outputs.
+    pub(crate) fn run<T>(
+        &self,
+        inputs: impl FnOnce(&[Outlet]) -> Result<Vec<(String, DynValue)>>,
+        read: impl FnOnce(&[Output<'_>]) -> Result<T>,
+    ) -> Result<T> {
         self.with_session(|session| {
-            let input = Tensor::from_array((shape, data)).map_err(|e| self.failed(e))?;
-            let outputs = session.run(ort::inputs![input]).map_err(|e| self.failed(e))?;
+            let inputs = inputs(session.inputs())?;
+            let outputs = session.run(inputs).map_err(|e| self.failed(e))?;
             let outputs = (0..outputs.len())
                 .map(|i| {
                     let (shape, values) = outputs[i].try_extract_tensor::<f32>().map_err(|e| self.failed(e))?;
@@ -136,6 +157,15 @@ impl Model {
                 .collect::<Result<Vec<_>>>()?;
             read(&outputs)
         })
+    }
+
+    /// An input tensor of any element type ONNX Runtime takes.
+    pub(crate) fn tensor<E: PrimitiveTensorElementType + Clone + std::fmt::Debug + 'static, const N: usize>(
+        &self,
+        shape: [usize; N],
+        data: Vec<E>,
+    ) -> Result<DynValue> {
+        Ok(Tensor::from_array((shape, data)).map_err(|e| self.failed(e))?.into_dyn())
     }
 
     /// Frees the session when it has not been used for `idle`; true when it did.

@@ -30,7 +30,7 @@ pub struct Args {
     /// log_format, appliance, http_port, https_port, tls_cert, tls_key,
     /// storage_bus) plus
     /// [logging] level, and [ml] runtime (libonnxruntime.so), models_dir,
-    /// ocr_model and face_model ("" turns either off), idle_unload_seconds
+    /// clip_model, ocr_model and face_model ("" turns any off), idle_unload_seconds
     #[arg(long, short, env = "SHOEBOX_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -71,6 +71,7 @@ struct FileConfig {
 struct MlFile {
     runtime: Option<PathBuf>,
     models_dir: Option<PathBuf>,
+    clip_model: Option<String>,
     ocr_model: Option<String>,
     face_model: Option<String>,
     idle_unload_seconds: Option<u64>,
@@ -116,6 +117,8 @@ pub struct Ml {
     pub runtime: Option<PathBuf>,
     /// Models in Immich's layout: `<name>/<detection|recognition|...>/model.onnx`.
     pub models_dir: PathBuf,
+    /// The CLIP model's name; `None` turns search by content off.
+    pub clip_model: Option<String>,
     /// The OCR model's name; `None` turns text recognition off.
     pub ocr_model: Option<String>,
     /// The face model's name; `None` turns face detection off.
@@ -162,6 +165,7 @@ impl Config {
         let ml = Ml {
             runtime: ml.runtime,
             models_dir: ml.models_dir.unwrap_or_else(|| data_dir.join("models")),
+            clip_model: Some(ml.clip_model.unwrap_or_else(|| "ViT-B-32__openai".into())).filter(|m| !m.is_empty()),
             ocr_model: Some(ml.ocr_model.unwrap_or_else(|| "PP-OCRv5_mobile".into())).filter(|m| !m.is_empty()),
             face_model: Some(ml.face_model.unwrap_or_else(|| "buffalo_l".into())).filter(|m| !m.is_empty()),
             idle_unload: std::time::Duration::from_secs(ml.idle_unload_seconds.unwrap_or(300)),

@@ -14,6 +14,7 @@ mod listen;
 mod ml;
 mod restore;
 mod routes;
+mod smart_search;
 mod state;
 
 use std::net::SocketAddr;
@@ -105,6 +106,14 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     let ml = tokio::task::spawn_blocking(move || MachineLearning::start(&ml_config, 1)).await?;
     if let Some(models) = &ml.models {
         runner = runner.with_models(models.clone());
+        if let Some((model, _)) = &models.clip {
+            let (c, model) = (catalog.clone(), model.clone());
+            match tokio::task::spawn_blocking(move || c.drop_embeddings_except(&model)).await? {
+                Ok(n) if n > 0 => tracing::info!(assets = n, "the CLIP model changed: photos will be looked at again"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not drop the previous CLIP model's embeddings"),
+            }
+        }
         // Photos from before the models were there, or from a box without the runtime.
         for kind in models.job_kinds() {
             let c = catalog.clone();

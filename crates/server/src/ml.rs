@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use shoebox_jobs::Models;
+use shoebox_ml::clip::Clip;
 use shoebox_ml::faces::FaceDetector;
 use shoebox_ml::ocr::{self, Ocr};
 use shoebox_ml::{ModelStore, Runtime};
 
 use crate::config::Ml;
+use crate::smart_search::SmartIndex;
 
 /// Immich's default for how sure a face must be.
 const MIN_FACE_SCORE: f32 = 0.7;
@@ -24,6 +26,8 @@ pub struct MachineLearning {
     tasks: Vec<Task>,
     /// The models jobs run, when any could be loaded.
     pub models: Option<Arc<Models>>,
+    /// The photos' embeddings, when CLIP runs.
+    pub smart_index: Option<SmartIndex>,
 }
 
 /// One task's configured model and whether it is in the models folder.
@@ -58,6 +62,11 @@ impl MachineLearning {
                 name: "faceDetection",
                 model: config.face_model.clone(),
                 installed: installed(&config.face_model, FaceDetector::installed),
+            },
+            Task {
+                name: "smartSearch",
+                model: config.clip_model.clone(),
+                installed: installed(&config.clip_model, Clip::installed),
             },
         ];
         for task in tasks.iter().filter(|t| !t.installed) {
@@ -97,13 +106,31 @@ impl MachineLearning {
             RuntimeState::Loaded(rt) => Some(Arc::new(load_models(rt, &store, config, &tasks))),
             _ => None,
         };
+        let smart_index = models.as_ref().and_then(|m| m.clip.as_ref()).map(|(name, _)| SmartIndex::new(name));
         MachineLearning {
             runtime,
             store,
             npu,
             tasks,
             models,
+            smart_index,
         }
+    }
+
+    /// CLIP and the index of what it has seen, when search by content is on.
+    pub fn smart_search(&self) -> Option<(&Clip, &SmartIndex)> {
+        let (_, clip) = self.models.as_deref()?.clip.as_ref()?;
+        Some((clip, self.smart_index.as_ref()?))
+    }
+
+    /// Whether a task (a job queue's name) runs.
+    pub fn runs(&self, task: &str) -> bool {
+        self.models.as_deref().is_some_and(|m| match task {
+            "smartSearch" => m.clip.is_some(),
+            "ocr" => m.ocr.is_some(),
+            "faceDetection" => m.faces.is_some(),
+            _ => false,
+        })
     }
 
     pub fn status_json(&self) -> Value {
@@ -115,11 +142,11 @@ impl MachineLearning {
             RuntimeState::Missing(e) => json!({ "error": e, "loaded": false }),
         };
         let models = self.models.as_deref();
-        // (enabled, loaded) per task.
-        let state = |task: &str| match (task, models) {
-            ("ocr", Some(m)) => (m.ocr.is_some(), m.ocr.as_ref().is_some_and(Ocr::is_loaded)),
-            ("faceDetection", Some(m)) => (m.faces.is_some(), m.faces.as_ref().is_some_and(FaceDetector::is_loaded)),
-            _ => (false, false),
+        let loaded = |task: &str| match (task, models) {
+            ("smartSearch", Some(m)) => m.clip.as_ref().is_some_and(|(_, c)| c.is_loaded()),
+            ("ocr", Some(m)) => m.ocr.as_ref().is_some_and(Ocr::is_loaded),
+            ("faceDetection", Some(m)) => m.faces.as_ref().is_some_and(FaceDetector::is_loaded),
+            _ => false,
         };
         json!({
             "runtime": runtime,
@@ -129,8 +156,8 @@ impl MachineLearning {
                 "task": t.name,
                 "name": t.model,
                 "installed": t.installed,
-                "enabled": state(t.name).0,
-                "loaded": state(t.name).1,
+                "enabled": self.runs(t.name),
+                "loaded": loaded(t.name),
                 "backend": "cpu",
             })).collect::<Vec<_>>(),
         })
@@ -146,6 +173,9 @@ fn load_models(runtime: &Arc<Runtime>, store: &ModelStore, config: &Ml, tasks: &
             .and_then(|t| t.model.as_deref())
     };
     Models {
+        clip: load("smartSearch", wanted("smartSearch"), |name| {
+            Clip::new(runtime, store, name).map(|clip| (name.to_owned(), clip))
+        }),
         ocr: load("ocr", wanted("ocr"), |name| Ocr::new(runtime, store, name)),
         ocr_settings: ocr::Settings::default(),
         faces: load("faceDetection", wanted("faceDetection"), |name| {

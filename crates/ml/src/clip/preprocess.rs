@@ -52,8 +52,7 @@ impl Preprocess {
             path: path.to_owned(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
-        let cfg: Preprocess = serde_json::from_str(&text).map_err(|e| failed(e.to_string()))?;
+        let cfg: Preprocess = super::read_json(path)?;
         let known =
             ["bicubic", "bilinear"].contains(&cfg.interpolation.as_str()) && ["shortest", "squash"].contains(&cfg.resize_mode.as_str());
         if !known || cfg.size == 0 || cfg.std.contains(&0.0) {

@@ -1,4 +1,5 @@
-//! Metadata search (`POST /api/search/metadata`).
+//! Search by metadata (`POST /api/search/metadata`) and by content
+//! (`POST /api/search/smart`), with the same filters.
 
 use crate::json::Json;
 use axum::Router;
@@ -14,14 +15,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/search/metadata", post(metadata))
+    Router::new()
+        .route("/search/metadata", post(metadata))
+        .route("/search/smart", post(smart))
 }
 
-/// The part of Immich's `MetadataSearchDto` Shoebox answers; other fields
+/// The filters Immich's metadata and smart searches share; other fields
 /// (people, tags, places) are accepted and not yet applied.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct MetadataSearch {
+struct Filters {
     taken_after: Option<String>,
     taken_before: Option<String>,
     created_after: Option<String>,
@@ -29,8 +32,6 @@ struct MetadataSearch {
     make: Option<String>,
     model: Option<String>,
     lens_model: Option<String>,
-    original_file_name: Option<String>,
-    description: Option<String>,
     ocr: Option<String>,
     r#type: Option<String>,
     is_favorite: Option<bool>,
@@ -39,44 +40,80 @@ struct MetadataSearch {
     with_deleted: bool,
     album_ids: Vec<String>,
     is_not_in_album: bool,
-    checksum: Option<String>,
-    id: Option<String>,
-    order: Option<String>,
     page: Option<u32>,
     size: Option<u32>,
     with_exif: bool,
+}
+
+/// Immich's `MetadataSearchDto`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct MetadataSearch {
+    #[serde(flatten)]
+    filters: Filters,
+    original_file_name: Option<String>,
+    description: Option<String>,
+    checksum: Option<String>,
+    id: Option<String>,
+    order: Option<String>,
+}
+
+/// Immich's `SmartSearchDto`: a query in words, or a photo to find others like.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct SmartSearch {
+    #[serde(flatten)]
+    filters: Filters,
+    query: Option<String>,
+    query_asset_id: Option<String>,
+}
+
+impl Filters {
+    /// The catalog's search for these filters, after checking the caller
+    /// may see the albums named.
+    async fn search(&self, state: &AppState, owner: &str) -> ApiResult<AssetSearch> {
+        for album in &self.album_ids {
+            let (owner, album) = (owner.to_owned(), album.clone());
+            state.db(move |c| c.album(&owner, &album)).await?;
+        }
+        Ok(AssetSearch {
+            taken_after: dto::parse_date_field("takenAfter", self.taken_after.as_deref())?,
+            taken_before: dto::parse_date_field("takenBefore", self.taken_before.as_deref())?,
+            created_after: dto::parse_date_field("createdAfter", self.created_after.as_deref())?,
+            created_before: dto::parse_date_field("createdBefore", self.created_before.as_deref())?,
+            make: self.make.clone(),
+            model: self.model.clone(),
+            lens_model: self.lens_model.clone(),
+            ocr: self.ocr.clone().filter(|t| !t.trim().is_empty()),
+            kind: match self.r#type.as_deref() {
+                None => None,
+                Some("IMAGE") => Some(AssetKind::Image),
+                Some("VIDEO") => Some(AssetKind::Video),
+                Some(other) => return Err(ApiError::bad_request(format!("unknown asset type {other:?}: use IMAGE or VIDEO"))),
+            },
+            favorite: self.is_favorite,
+            rating: self.rating,
+            visibility: self
+                .visibility
+                .as_deref()
+                .map(|v| Visibility::parse(v).ok_or_else(|| ApiError::bad_request(format!("unknown visibility {v:?}"))))
+                .transpose()?,
+            with_deleted: self.with_deleted,
+            album_ids: self.album_ids.clone(),
+            not_in_album: self.is_not_in_album,
+            page: self.page.unwrap_or(1).max(1),
+            size: self.size.unwrap_or(250),
+            ..AssetSearch::default()
+        })
+    }
 }
 
 async fn metadata(State(state): State<AppState>, auth: Auth, Json(q): Json<MetadataSearch>) -> ApiResult<Json<Value>> {
     auth.require("asset.read")?;
     let owner = auth.user_id();
     let search = AssetSearch {
-        taken_after: dto::parse_date_field("takenAfter", q.taken_after.as_deref())?,
-        taken_before: dto::parse_date_field("takenBefore", q.taken_before.as_deref())?,
-        created_after: dto::parse_date_field("createdAfter", q.created_after.as_deref())?,
-        created_before: dto::parse_date_field("createdBefore", q.created_before.as_deref())?,
-        make: q.make,
-        model: q.model,
-        lens_model: q.lens_model,
         file_name: q.original_file_name.filter(|n| !n.is_empty()),
         description: q.description.filter(|d| !d.is_empty()),
-        ocr: q.ocr.filter(|t| !t.trim().is_empty()),
-        kind: match q.r#type.as_deref() {
-            None => None,
-            Some("IMAGE") => Some(AssetKind::Image),
-            Some("VIDEO") => Some(AssetKind::Video),
-            Some(other) => return Err(ApiError::bad_request(format!("unknown asset type {other:?}: use IMAGE or VIDEO"))),
-        },
-        favorite: q.is_favorite,
-        rating: q.rating,
-        visibility: q
-            .visibility
-            .as_deref()
-            .map(|v| Visibility::parse(v).ok_or_else(|| ApiError::bad_request(format!("unknown visibility {v:?}"))))
-            .transpose()?,
-        with_deleted: q.with_deleted,
-        album_ids: q.album_ids.clone(),
-        not_in_album: q.is_not_in_album,
         checksum: q
             .checksum
             .as_deref()
@@ -84,18 +121,65 @@ async fn metadata(State(state): State<AppState>, auth: Auth, Json(q): Json<Metad
             .transpose()?,
         id: q.id,
         oldest_first: q.order.as_deref() == Some("asc"),
-        page: q.page.unwrap_or(1).max(1),
-        size: q.size.unwrap_or(250),
+        ..q.filters.search(&state, &owner).await?
     };
-    for album in &q.album_ids {
-        let (owner, album) = (owner.clone(), album.clone());
-        state.db(move |c| c.album(&owner, &album)).await?;
+    respond(&state, search.page, q.filters.with_exif, move |c| c.search_assets(&owner, &search)).await
+}
+
+async fn smart(State(state): State<AppState>, auth: Auth, Json(q): Json<SmartSearch>) -> ApiResult<Json<Value>> {
+    auth.require("asset.read")?;
+    let owner = auth.user_id();
+    if state.ml.smart_search().is_none() {
+        return Err(ApiError::bad_request(
+            "Search by content is off on this server: install ONNX Runtime and a CLIP model (the status page says which is missing)",
+        ));
     }
-    let page = search.page;
-    let with_exif = q.with_exif;
+    let search = q.filters.search(&state, &owner).await?;
+    let query = match (q.query_asset_id, q.query.filter(|t| !t.trim().is_empty())) {
+        (Some(asset), _) => like_asset(&state, &owner, asset).await?,
+        (None, Some(text)) => {
+            let ml = state.ml.clone();
+            tokio::task::spawn_blocking(move || ml.smart_search().expect("checked above").0.encode_text(&text))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?
+        }
+        (None, None) => return Err(ApiError::bad_request("Say what to look for in query, or give queryAssetId")),
+    };
+    let ml = state.ml.clone();
+    respond(&state, search.page, q.filters.with_exif, move |c| {
+        ml.smart_search().expect("checked above").1.search(c, &owner, &query, &search)
+    })
+    .await
+}
+
+/// The embedding of one of the caller's photos, to find others like it.
+async fn like_asset(state: &AppState, owner: &str, asset: String) -> ApiResult<Vec<f32>> {
+    let ml = state.ml.clone();
+    let owner = owner.to_owned();
+    state
+        .db(move |c| {
+            let found = c.asset(&asset)?;
+            if found.owner_id != owner {
+                return Err(shoebox_catalog::Error::NotFound("asset"));
+            }
+            let model = ml.smart_search().expect("checked by the caller").1.model();
+            c.embedding(&asset, model)
+        })
+        .await?
+        .ok_or_else(|| ApiError::bad_request("That photo has not been looked at for search yet: try again once the smart search jobs are done"))
+}
+
+/// A page of `find`'s assets as Immich's `SearchResponseDto`.
+async fn respond(
+    state: &AppState,
+    page: u32,
+    with_exif: bool,
+    find: impl FnOnce(&shoebox_catalog::Catalog) -> shoebox_catalog::Result<(Vec<shoebox_catalog::Asset>, bool)> + Send + 'static,
+) -> ApiResult<Json<Value>> {
     let (items, more) = state
         .db(move |c| {
-            let (assets, more) = c.search_assets(&owner, &search)?;
+            let (assets, more) = find(c)?;
             let items = assets
                 .iter()
                 .map(|a| Ok(dto::asset(a, if with_exif { c.exif(&a.id)? } else { None }.as_ref())))

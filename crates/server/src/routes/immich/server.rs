@@ -37,7 +37,7 @@ async fn version(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// Only what works is reported; the apps hide features reported false.
-async fn features() -> Json<Value> {
+async fn features(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "configFile": false,
         "duplicateDetection": false,
@@ -47,12 +47,12 @@ async fn features() -> Json<Value> {
         "map": false,
         "oauth": false,
         "oauthAutoLaunch": false,
-        "ocr": false,
+        "ocr": state.ml.runs("ocr"),
         "passwordLogin": true,
         "reverseGeocoding": false,
         "search": false,
         "sidecar": false,
-        "smartSearch": false,
+        "smartSearch": state.ml.runs("smartSearch"),
         "trash": true,
     }))
 }
