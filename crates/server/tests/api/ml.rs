@@ -1,7 +1,8 @@
-//! Machine learning end to end, with ONNX Runtime and real models from
+//! Machine learning end to end, with ONNX Runtime and the models from
 //! ci/fetch-ml.sh: PP-OCR reads an uploaded photo of a sign and its words
-//! find it; MTCNN finds the face in a portrait; without the runtime the
-//! server runs on and the work waits.
+//! find it; MTCNN finds the face in a portrait; test-clip (CLIP's real
+//! tokenizer, generated networks that embed colours) ranks photos for a
+//! query; without the runtime the server runs on and the work waits.
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +26,7 @@ fn config(dir: &Path, runtime: &Path) -> PathBuf {
     std::fs::write(
         &file,
         format!(
-            "[ml]\nruntime = {:?}\nmodels_dir = {:?}\nocr_model = \"PP-OCRv6_small\"\nface_model = \"mtcnn\"\nidle_unload_seconds = 1\n",
+            "[ml]\nruntime = {:?}\nmodels_dir = {:?}\nclip_model = \"test-clip\"\nocr_model = \"PP-OCRv6_small\"\nface_model = \"mtcnn\"\nidle_unload_seconds = 1\n",
             runtime,
             ml.join("models")
         ),
@@ -69,6 +70,25 @@ fn search(server: &Server, token: &str, words: &str) -> Vec<String> {
         .iter()
         .map(|a| a["id"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// A photo of one colour, a little different for each `shade`.
+fn plain(colour: [u8; 3], shade: u8) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let pixel = image::Rgb(colour.map(|c| c.saturating_sub(shade)));
+    image::RgbImage::from_pixel(96, 64, pixel)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+fn smart(server: &Server, token: &str, query: Value) -> (u16, Value) {
+    send(server.post("/api/search/smart").bearer_auth(token).json(&query))
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    let items = body["assets"]["items"].as_array().unwrap_or_else(|| panic!("{body}"));
+    items.iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect()
 }
 
 fn texts(body: &Value) -> Vec<String> {
@@ -163,6 +183,10 @@ fn without_the_runtime_photos_are_served_and_their_text_is_read_once_it_is_there
     );
     let (code, body) = send(server.put("/api/jobs/ocr").bearer_auth(&admin).json(&json!({ "command": "start" })));
     assert_eq!(code, 409, "{body}");
+    let (code, body) = smart(&server, &admin, json!({ "query": "red" }));
+    assert_eq!(code, 400, "{body}");
+    assert!(body["message"].as_str().unwrap_or_default().contains("CLIP model"), "{body}");
+    assert_eq!(send(server.get("/api/server/features")).1["smartSearch"], false);
     assert!(
         body["message"].as_str().unwrap_or_default().contains("install ONNX Runtime"),
         "{body}"
@@ -225,4 +249,71 @@ fn the_face_in_a_portrait_is_found_and_a_diagram_has_none() {
         (Some(true), Some(true)),
         "{detection}"
     );
+}
+
+#[test]
+fn photos_are_found_by_what_they_show_with_filters_and_pages_by_their_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with_runtime(dir.path());
+    let admin = server.admin();
+    let other = server.user(&admin, "other@example.com");
+    let red = server.created(&admin, "red.png", plain([230, 20, 20], 0));
+    let dark_red = server.created(&admin, "dark-red.png", plain([230, 20, 20], 60));
+    let green = server.created(&admin, "green.png", plain([20, 210, 30], 0));
+    let blue = server.created(&admin, "blue.png", plain([20, 30, 230], 0));
+    server.wait_idle(&admin);
+    assert_eq!(send(server.get("/api/server/features")).1["smartSearch"], true);
+
+    let (status, body) = smart(&server, &admin, json!({ "query": "a red photo" }));
+    assert_eq!(status, 200, "{body}");
+    schema::check("post", "/search/smart", 200, &body);
+    let found = ids(&body);
+    assert_eq!(found.len(), 4, "every photo is ranked: {body}");
+    let reds = [red.clone(), dark_red.clone()];
+    assert!(reds.contains(&found[0]) && reds.contains(&found[1]), "the red ones first: {found:?}");
+    assert_eq!(body["assets"]["nextPage"], Value::Null);
+    let first = |query: &str| ids(&smart(&server, &admin, json!({ "query": query })).1)[0].clone();
+    assert_eq!(first("blue water"), blue);
+    assert_eq!(first("green grass"), green);
+
+    // Pages follow the ranking.
+    let page = |n: u32| smart(&server, &admin, json!({ "query": "red", "size": 3, "page": n })).1;
+    let one = page(1);
+    assert_eq!((ids(&one), one["assets"]["nextPage"].as_str()), (found[..3].to_vec(), Some("2")));
+    let two = page(2);
+    assert_eq!((ids(&two), &two["assets"]["nextPage"]), (found[3..].to_vec(), &Value::Null));
+
+    // Filters apply to the ranking: the red query among favourites only.
+    let (status, _) = send(server.put(&format!("/api/assets/{blue}")).bearer_auth(&admin).json(&json!({ "isFavorite": true })));
+    assert_eq!(status, 200);
+    let favourites = smart(&server, &admin, json!({ "query": "red", "isFavorite": true })).1;
+    assert_eq!(ids(&favourites), [blue.clone()]);
+    let (status, _) = send(server.delete("/api/assets").bearer_auth(&admin).json(&json!({ "ids": [red] })));
+    assert_eq!(status, 204);
+    assert_eq!(first("red"), dark_red, "a trashed photo is left out");
+
+    // More like this photo.
+    let (status, body) = smart(&server, &admin, json!({ "queryAssetId": green }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body)[0], green);
+
+    // Another user's search sees none of it, nor can it start from it.
+    let (status, body) = smart(&server, &other, json!({ "query": "red" }));
+    assert_eq!((status, ids(&body).len()), (200, 0), "{body}");
+    let (status, _) = smart(&server, &other, json!({ "queryAssetId": green }));
+    assert!(matches!(status, 400 | 403 | 404), "another user's photo is not a starting point: {status}");
+    let (status, body) = smart(&server, &admin, json!({ "query": "  " }));
+    assert_eq!(status, 400, "{body}");
+
+    // The same model again finds the same, without a second copy.
+    let (status, _) = send(
+        server
+            .put("/api/jobs/smartSearch")
+            .bearer_auth(&admin)
+            .json(&json!({ "command": "start", "force": true })),
+    );
+    assert_eq!(status, 200);
+    server.wait_idle(&admin);
+    assert_eq!(first("green"), green);
+    assert_eq!(ids(&smart(&server, &admin, json!({ "query": "red", "withDeleted": true })).1).len(), 4);
 }
