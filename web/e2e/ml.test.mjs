@@ -1,6 +1,8 @@
-// Text recognition and face detection as a user meets them: photos are
-// read in the background after upload, the viewer's details list the text
-// and outline the faces, the search box finds photos by their text, and the
+// Text recognition, face detection and search by content as a user meets
+// them: photos are read in the background after upload, the viewer's
+// details list the text and outline the faces, the search box finds photos
+// by their text and by what they show (test-clip: CLIP's tokenizer with
+// generated networks that see colours), and the
 // admin pages say whether machine learning runs and start it by hand. The
 // ONNX Runtime, models and sample photos are the ones ci/fetch-ml.sh puts
 // in target/ml.
@@ -49,6 +51,7 @@ before(async () => {
     `[ml]
 runtime = "${ML}/runtime/libonnxruntime.so"
 models_dir = "${ML}/models"
+clip_model = "test-clip"
 ocr_model = "PP-OCRv6_small"
 face_model = "mtcnn"
 # Kept loaded for the whole test, however slow: the status page says whether they are.
@@ -175,6 +178,54 @@ step('the viewer outlines the one face in a portrait, over the face', async () =
   await closeViewer();
 });
 
+/** A PNG of one colour, drawn by the browser. */
+async function plainPng(colour) {
+  const base64 = await page.evaluate(async (fill) => {
+    const canvas = new OffscreenCanvas(120, 80);
+    const context = canvas.getContext('2d');
+    context.fillStyle = fill;
+    context.fillRect(0, 0, 120, 80);
+    const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+    return btoa(String.fromCharCode(...bytes));
+  }, colour);
+  return Buffer.from(base64, 'base64');
+}
+
+step('the search box finds photos by what they show, best match first', async () => {
+  const files = [
+    { name: 'red-car.png', mimeType: 'image/png', buffer: await plainPng('rgb(220, 30, 30)') },
+    { name: 'blue-sea.png', mimeType: 'image/png', buffer: await plainPng('rgb(30, 40, 220)') },
+  ];
+  await page.goto('/');
+  await page.getByTestId('upload-input').setInputFiles(files);
+  await page.getByTestId('upload-panel').getByRole('heading', { name: 'Uploaded 2' }).waitFor();
+  await page.getByRole('button', { name: 'Close uploads' }).click();
+  assert.equal((await call(page, 'GET', '/api/shoebox/jobs/wait-idle?timeoutSeconds=300')).idle, true, 'the jobs finished');
+
+  const searchIn = page.getByRole('combobox', { name: 'Search in' });
+  // The server runs it, so it is the box's first choice.
+  assert.equal(await searchIn.inputValue(), 'smart');
+  const box = page.getByRole('searchbox', { name: 'Search photos' });
+  const results = page.locator('.grid [data-asset-id]');
+  const ranked = () => results.evaluateAll((tiles) => tiles.map((t) => t.getAttribute('aria-label')));
+  for (const [query, best] of [
+    ['a blue sea', 'blue-sea.png'],
+    ['a RED car', 'red-car.png'],
+  ]) {
+    await box.fill(query);
+    await box.press('Enter');
+    await page.getByRole('heading', { name: `Search: “${query}”` }).waitFor();
+    await results.first().waitFor();
+    // Every photo is ranked; the one the query describes comes first,
+    // whatever its date.
+    const order = await ranked();
+    assert.equal(order[0], best, `${query}: ${order}`);
+    assert.equal(order.length, 4, `${query}: ${order}`);
+  }
+  await page.waitForFunction(() => [...document.querySelectorAll('.grid img')].every((img) => img.complete && img.naturalWidth > 0));
+  await screenshot(page, '80-ml-smart-search');
+});
+
 step('the search box finds photos by the text in them', async () => {
   const box = page.getByRole('searchbox', { name: 'Search photos' });
   const searchIn = page.getByRole('combobox', { name: 'Search in' });
@@ -206,6 +257,7 @@ step('the admin pages show machine learning running, and start it by hand', asyn
   // Model, installed, enabled, loaded (both ran on the uploads), runs on.
   assert.deepEqual(await task('Text recognition'), ['PP-OCRv6_small', 'Yes', 'Yes', 'Yes', 'CPU']);
   assert.deepEqual(await task('Face detection'), ['mtcnn', 'Yes', 'Yes', 'Yes', 'CPU']);
+  assert.deepEqual(await task('Search by content'), ['test-clip', 'Yes', 'Yes', 'Yes', 'CPU']);
   await section.scrollIntoViewIfNeeded();
   await screenshot(page, '82-ml-status');
 

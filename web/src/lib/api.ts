@@ -20,6 +20,7 @@ import type {
   Queue,
   RestoreResult,
   SearchResult,
+  ServerFeatures,
   SharedLink,
   SharedLinkChange,
   SharedLinkSettings,
@@ -162,6 +163,9 @@ export const api = {
 
   search: (filters: Record<string, string | boolean>) =>
     request<SearchResult>('/search/metadata', { method: 'POST', ...json({ ...filters, withExif: true, size: 250 }) }),
+  /** Photos ranked by how well they show what `query` says (CLIP), best first. */
+  smartSearch: (query: string) =>
+    request<SearchResult>('/search/smart', { method: 'POST', ...json({ query, withExif: true, size: 100 }) }),
 
   albums: () => request<Album[]>('/albums'),
   album: (id: string, link?: LinkQuery) => request<AlbumWithAssets>(via(`/albums/${id}`, link), { quiet401: link !== undefined }),
@@ -218,6 +222,7 @@ export const api = {
   /** Answers whenever the server runs; no account needed. */
   ping: (signal?: AbortSignal) => request<{ res: string }>('/server/ping', { signal }),
   version: () => request<Version>('/server/version'),
+  features: () => request<ServerFeatures>('/server/features'),
 
   // The storage service, through shoeboxd. Where none runs every call is a
   // 503 whose message says the host manages its disks.

@@ -36,6 +36,7 @@ const QUEUE_LABELS: Record<string, string> = {
   videoConversion: 'Video conversion',
   ocr: 'Text recognition',
   faceDetection: 'Face detection',
+  smartSearch: 'Search by content',
 };
 
 /** A background queue (or machine-learning task) as people call it; one not known here as the server names it. */

@@ -4,6 +4,7 @@ import { api } from './api';
 import type { Asset } from './types';
 
 export const SEARCH_FIELDS = [
+  { value: 'smart', label: 'What the photo shows', placeholder: 'Search by what is in the photo: “dog on a beach”…' },
   { value: '', label: 'File name or camera', placeholder: 'Search file name, camera, place…' },
   { value: 'description', label: 'Description', placeholder: 'Search descriptions…' },
   { value: 'ocr', label: 'Text in photo', placeholder: 'Search text in photos…' },
@@ -18,12 +19,14 @@ export const searchPath = (q: string, field: SearchField) =>
   `/search?q=${encodeURIComponent(q)}${field ? `&in=${field}` : ''}`;
 
 /**
- * The assets matching `text`, newest first. By default the server's
+ * The assets matching `text`. By what they show: best match first. By
+ * metadata, newest first: by default the server's
  * metadata search matches file names by substring and camera make/model
  * exactly: one query per field, merged. A description matches by
  * substring; text in photo needs every word somewhere in the photo's text.
  */
 export async function searchAssets(text: string, field: SearchField): Promise<Asset[]> {
+  if (field === 'smart') return (await api.smartSearch(text)).assets.items;
   const fields = field ? [field] : ['originalFileName', 'make', 'model'];
   const pages = await Promise.all(fields.map((f) => api.search({ [f]: text })));
   const byId = new Map<string, Asset>();

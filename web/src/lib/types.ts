@@ -163,6 +163,12 @@ export interface MapMarker {
   lon: number;
 }
 
+/** What this server can do (the part of Immich's `ServerFeaturesDto` the UI reads). */
+export interface ServerFeatures {
+  smartSearch: boolean;
+  ocr: boolean;
+}
+
 export interface SearchResult {
   assets: { count: number; total: number; items: Asset[]; nextPage: string | null };
 }
@@ -197,7 +203,8 @@ export interface Queue {
 }
 
 /** The machine-learning tasks, by their queue names. */
-export type MlTask = 'ocr' | 'faceDetection';
+export type MlTask = 'ocr' | 'faceDetection' | 'smartSearch';
+export const ML_TASKS: readonly string[] = ['ocr', 'faceDetection', 'smartSearch'] satisfies MlTask[];
 
 export interface MlModel {
   task: MlTask;
