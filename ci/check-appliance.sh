@@ -32,7 +32,8 @@
 #              idempotent and renews a certificate about to expire.
 #   shell      shellcheck on the shell scripts.
 #   boards     every board/ folder has the same files; board.toml has the
-#              required keys and known values; partitions.toml,
+#              required keys and known values (video interfaces, where each
+#              model part runs, the NPU's target platform); partitions.toml,
 #              partitions.wks and rauc-system.conf agree; kas files pass
 #              kas's own schema; each rauc-system.conf is loaded by a real
 #              rauc, which verifies a bundle signed with keys made by
@@ -64,7 +65,7 @@ SELF_TEST=0
 for arg in "$@"; do
     case $arg in
         --self-test) SELF_TEST=1 ;;
-        -h|--help) sed -n '2,40p' "$SELF"; exit 0 ;;
+        -h|--help) sed -n '2,/^set /{/^#/p}' "$SELF"; exit 0 ;;
         *) echo "check-appliance: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -448,6 +449,11 @@ for f in sorted(glob.glob(os.path.join(repo, "rootfs/usr/lib/systemd/journald.co
 
 # ---- boards
 INTERFACES = {"v4l2m2m", "v4l2-request", "rkmpp", "vaapi", "software"}
+# Model parts of board.toml's [ml] table and where each may run.
+ML_PARTS = ("clip_visual", "clip_textual", "face_detection", "face_recognition", "ocr_detection", "ocr_recognition")
+ML_BACKENDS = {"cpu", "npu"}
+# rknn-toolkit2 target platforms with converted models in Immich's layout.
+RKNN_PLATFORMS = {"rk3566", "rk3568", "rk3576", "rk3588"}
 ARCHES = {"aarch64", "x86_64", "armv7"}
 BOOTLOADERS = {"u-boot": "uboot", "grub": "grub", "efi": "efi"}
 boards = sorted(d for d in os.listdir(os.path.join(repo, "board"))
@@ -502,6 +508,17 @@ for b in boards:
     if npu:
         for k, t in (("runtime", str), ("library", str), ("tops", int), ("cores", int)):
             require(bt, f"npu.{k}", t, b, p)
+        if bt["npu"].get("runtime") == "rknpu2":
+            tp = require(bt, "npu.target_platform", str, b, p)
+            if tp is not None and tp not in RKNN_PLATFORMS: p.append(f"npu.target_platform {tp!r} not in {sorted(RKNN_PLATFORMS)}")
+    on_npu = []
+    for part in ML_PARTS:
+        where = require(bt, f"ml.{part}", str, b, p)
+        if where is not None and where not in ML_BACKENDS: p.append(f"ml.{part} {where!r} not in {sorted(ML_BACKENDS)}")
+        if where == "npu": on_npu.append(part)
+    unknown = sorted(set(bt.get("ml", {})) - set(ML_PARTS)) if isinstance(bt.get("ml"), dict) else []
+    if unknown: p.append(f"ml: unknown model parts {unknown}, known: {list(ML_PARTS)}")
+    if on_npu and not npu: p.append(f"ml: {on_npu} on the NPU, but npu.present is not true")
     for k in ("disks.interfaces", "disks.boot_media"):
         v = require(bt, k, list, b, p)
         if v is not None and (not v or not all(isinstance(x, str) for x in v)): p.append(f"{k} must be a non-empty list of strings")
@@ -741,6 +758,8 @@ self_test() {
         "rootfs/usr/libexec/shoebox/shoebox-firstboot|s/-checkend/-checkedn/|broken certificate renewal|second run changes nothing"
         'rootfs/usr/libexec/shoebox/shoebox-firstboot|s/mkdir -p "$dir"/mkdir -p $dir/|unquoted variable in the first-boot script|shellcheck rootfs/usr/libexec/shoebox/shoebox-firstboot'
         'board/rpi5/board.toml|s/^interface = "v4l2-request"/interface = "v4l2-requests"/|unknown video interface|board/rpi5/board.toml: required keys'
+        'board/rpi4/board.toml|s/^clip_visual = "cpu"/clip_visual = "npu"/|model on an NPU the board lacks|board/rpi4/board.toml: required keys'
+        'board/rock5b/board.toml|s/^ocr_detection = /ocr_detect = /|misspelt model part|board/rock5b/board.toml: required keys'
         "board/rock5b/partitions.wks|s/--part-name shoebox-root-b/--part-name shoebox-rootb/|wks disagrees with partitions.toml|board/rock5b/partitions.wks matches"
         "board/qemu-x86-64/rauc-system.conf|s/^bootname=B/botname=B/|misspelt RAUC key|rauc loads board/qemu-x86-64/rauc-system.conf"
         "board/rpi4/rauc-system.conf|s/shoebox-root-b/shoebox-root-a/|both RAUC slots on one partition|board/rpi4/rauc-system.conf matches"

@@ -6,6 +6,7 @@
 //!   target/release/shoebox-bench timeline --assets 1000000
 //!   target/release/shoebox-bench video
 //!   target/release/shoebox-bench ml --images DIR
+//!   target/release/shoebox-bench smart-search --assets 100000
 //!   crates/bench/compare-ml.sh           (OCR and faces vs RapidOCR and mtcnn in Python)
 //!   crates/bench/compare-derivatives.sh   (derivatives vs vipsthumbnail and sharp)
 
@@ -13,6 +14,7 @@ mod derivatives;
 mod ingest;
 mod ml;
 mod server;
+mod smart_search;
 mod timeline;
 mod video;
 
@@ -26,6 +28,8 @@ enum Bench {
     Ingest(ingest::IngestArgs),
     /// OCR and face detection speed and memory, in-process
     Ml(ml::MlArgs),
+    /// Search by content latency and memory on a large seeded catalog
+    SmartSearch(smart_search::SmartSearchArgs),
     /// Timeline query latency on a large seeded catalog
     Timeline(timeline::TimelineArgs),
     /// Transcode and poster speed against Immich's ffmpeg command
@@ -37,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Derivatives(args) => derivatives::run(args),
         Bench::Ingest(args) => ingest::run(args),
         Bench::Ml(args) => ml::run(args),
+        Bench::SmartSearch(args) => smart_search::run(args),
         Bench::Timeline(args) => timeline::run(args),
         Bench::Video(args) => video::run(args),
     }

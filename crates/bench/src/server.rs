@@ -16,8 +16,14 @@ pub struct Server {
 }
 
 pub fn start(binary: &Path, data: &Path) -> anyhow::Result<Server> {
+    start_with(binary, data, &[])
+}
+
+/// The server with more command-line arguments (a config file, say).
+pub fn start_with(binary: &Path, data: &Path, extra: &[&str]) -> anyhow::Result<Server> {
     let t0 = Instant::now();
     let mut child = Command::new(binary)
+        .args(extra)
         .args([
             "--data-dir",
             data.to_str().context("utf-8 path")?,

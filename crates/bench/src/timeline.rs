@@ -104,7 +104,7 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(samples: &mut [Duration], pct: usize) -> String {
+pub fn ms(samples: &mut [Duration], pct: usize) -> String {
     samples.sort();
     let i = ((samples.len() * pct).div_ceil(100)).clamp(1, samples.len()) - 1;
     format!("{:.2} ms", samples[i].as_secs_f64() * 1000.0)
@@ -112,7 +112,7 @@ fn ms(samples: &mut [Duration], pct: usize) -> String {
 
 /// Inserts assets the way uploads would leave them after processing,
 /// through the catalog's own schema (its triggers keep the month counts).
-fn seed(db: &std::path::Path, owner: &str, n: usize) -> anyhow::Result<()> {
+pub fn seed(db: &std::path::Path, owner: &str, n: usize) -> anyhow::Result<()> {
     let mut conn = Connection::open(db)?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
     let tx = conn.transaction()?;

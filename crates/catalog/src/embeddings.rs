@@ -50,14 +50,14 @@ impl Catalog {
         Ok(bytes.map(|b| floats(&b)))
     }
 
-    /// Embeddings by `model` written after `seq`, oldest first.
-    pub fn embeddings_since(&self, model: &str, seq: i64) -> Result<Vec<StoredEmbedding>> {
+    /// Up to `limit` embeddings by `model` written after `seq`, oldest first.
+    pub fn embeddings_since(&self, model: &str, seq: i64, limit: usize) -> Result<Vec<StoredEmbedding>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT m.seq, m.asset_id, a.owner_id, m.embedding FROM asset_embeddings m JOIN assets a ON a.id = m.asset_id
-             WHERE m.model = ?1 AND m.seq > ?2 ORDER BY m.seq",
+             WHERE m.model = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![model, seq], |r| {
+        let rows = stmt.query_map(params![model, seq, limit as i64], |r| {
             Ok(StoredEmbedding {
                 seq: r.get(0)?,
                 asset_id: r.get(1)?,
@@ -103,16 +103,17 @@ mod tests {
         let second = cat.commit_asset(&new_asset(&owner, b"2")).unwrap().unwrap();
         cat.set_embedding(&first.id, "clip", &[1.0, -0.5]).unwrap();
         cat.set_embedding(&second.id, "clip", &[0.25, 2.0]).unwrap();
-        let all = cat.embeddings_since("clip", 0).unwrap();
+        let all = cat.embeddings_since("clip", 0, 10).unwrap();
         assert_eq!(all.len(), 2);
+        assert_eq!(cat.embeddings_since("clip", 0, 1).unwrap(), all[..1], "a batch at a time");
         assert_eq!((all[0].asset_id.as_str(), all[0].owner_id.as_str()), (first.id.as_str(), owner.as_str()));
         assert_eq!(all[0].vector, [1.0, -0.5]);
         let seen = all[1].seq;
-        assert!(cat.embeddings_since("clip", seen).unwrap().is_empty());
+        assert!(cat.embeddings_since("clip", seen, 10).unwrap().is_empty());
 
         // The newest row replaced: a reused seq would hide it from the index.
         cat.set_embedding(&second.id, "clip", &[3.0, 0.0]).unwrap();
-        let changed = cat.embeddings_since("clip", seen).unwrap();
+        let changed = cat.embeddings_since("clip", seen, 10).unwrap();
         assert_eq!(changed.len(), 1);
         assert_eq!(changed[0].vector, [3.0, 0.0]);
         assert_eq!(cat.embedding(&second.id, "clip").unwrap(), Some(vec![3.0, 0.0]));
@@ -130,7 +131,7 @@ mod tests {
         assert_eq!(cat.queue_unprocessed(JobKind::SmartSearch, false).unwrap(), 0);
         assert_eq!(cat.drop_embeddings_except("old").unwrap(), 0);
         assert_eq!(cat.drop_embeddings_except("new").unwrap(), 1);
-        assert!(cat.embeddings_since("old", 0).unwrap().is_empty());
+        assert!(cat.embeddings_since("old", 0, 10).unwrap().is_empty());
         assert_eq!(cat.queue_unprocessed(JobKind::SmartSearch, false).unwrap(), 1);
     }
 }

@@ -141,14 +141,22 @@ impl Catalog {
         Ok((assets, more))
     }
 
-    /// Which of `ids` match the search's filters (its order and page aside),
-    /// for ranking done elsewhere.
-    pub fn matching_assets(&self, owner_id: &str, q: &AssetSearch, ids: &[&str]) -> Result<HashSet<String>> {
-        let (mut clauses, mut args) = q.conditions(owner_id);
-        clauses.push(format!("a.id IN ({})", vec!["?"; ids.len()].join(", ")));
-        args.extend(ids.iter().map(|id| Sql::Text(id.to_string())));
+    /// Which assets match the search's filters (its order and page aside),
+    /// among `among` or all the owner's, for ranking done elsewhere.
+    pub fn matching_assets(&self, owner_id: &str, q: &AssetSearch, among: Option<&[&str]>) -> Result<HashSet<String>> {
+        let (clauses, mut args) = q.conditions(owner_id);
+        // Candidates come as one JSON array, looked up by id one by one
+        // (CROSS JOIN keeps that order): with `id IN (...)` SQLite walks the
+        // owner's index instead, every asset of a large library per query.
+        let from = match among {
+            Some(ids) => {
+                args.insert(0, Sql::Text(serde_json::to_string(ids).expect("strings serialise")));
+                "json_each(?) j CROSS JOIN assets a ON a.id = j.value"
+            }
+            None => "assets a",
+        };
         let sql = format!(
-            "SELECT a.id FROM assets a LEFT JOIN exif e ON e.asset_id = a.id WHERE {}",
+            "SELECT a.id FROM {from} LEFT JOIN exif e ON e.asset_id = a.id WHERE {}",
             clauses.join(" AND ")
         );
         let conn = self.conn()?;
@@ -211,13 +219,15 @@ mod tests {
         cat.write(|tx| Ok(tx.execute("UPDATE assets SET is_favorite = 1 WHERE id = ?1", [&favourite.id])?))
             .unwrap();
         let ids = [favourite.id.as_str(), plain.id.as_str(), theirs.id.as_str(), "gone"];
-        let mine = cat.matching_assets(&a, &AssetSearch::default(), &ids).unwrap();
+        let mine = cat.matching_assets(&a, &AssetSearch::default(), Some(&ids)).unwrap();
         assert_eq!(mine, HashSet::from([favourite.id.clone(), plain.id.clone()]));
+        assert_eq!(cat.matching_assets(&a, &AssetSearch::default(), None).unwrap(), mine);
         let favourites = AssetSearch {
             favorite: Some(true),
             ..Default::default()
         };
-        assert_eq!(cat.matching_assets(&a, &favourites, &ids).unwrap(), HashSet::from([favourite.id]));
+        assert_eq!(cat.matching_assets(&a, &favourites, Some(&ids[1..])).unwrap(), HashSet::new());
+        assert_eq!(cat.matching_assets(&a, &favourites, Some(&ids)).unwrap(), HashSet::from([favourite.id]));
     }
 
     #[test]

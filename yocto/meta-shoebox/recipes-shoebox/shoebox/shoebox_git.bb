@@ -98,9 +98,12 @@ FILES:${PN}-system += "\
 "
 CONFFILES:${PN} = "${sysconfdir}/shoebox/config.toml"
 
+# onnxruntime-bin: shoeboxd opens /usr/lib/shoebox/libonnxruntime.so at
+# run time for machine learning, so no link-time dependency brings it in.
 RDEPENDS:${PN} = "\
     ${PN}-system \
     ffmpeg \
+    onnxruntime-bin \
     openssl-bin \
     util-linux-blockdev \
     util-linux-findmnt \
