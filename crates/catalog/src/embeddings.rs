@@ -22,7 +22,8 @@ impl Catalog {
         let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.write(|tx| {
             let updated = tx.execute(
-                "UPDATE assets SET smart_search_at = ?2 WHERE id = ?1",
+                // A new vector is compared with the others again.
+                "UPDATE assets SET smart_search_at = ?2, duplicates_at = NULL WHERE id = ?1",
                 params![asset_id, now_millis()],
             )?;
             if updated == 0 {

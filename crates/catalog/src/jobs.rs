@@ -20,16 +20,19 @@ pub enum JobKind {
     FaceDetection,
     /// The preview's CLIP embedding, for search by content; likewise.
     SmartSearch,
+    /// Near-identical photos found by their embeddings; likewise.
+    DuplicateDetection,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::ExtractMetadata,
         JobKind::GenerateThumbnails,
         JobKind::TranscodeVideo,
         JobKind::Ocr,
         JobKind::FaceDetection,
         JobKind::SmartSearch,
+        JobKind::DuplicateDetection,
     ];
 
     /// Immich's queue name for this kind of job.
@@ -41,6 +44,7 @@ impl JobKind {
             JobKind::Ocr => "ocr",
             JobKind::FaceDetection => "faceDetection",
             JobKind::SmartSearch => "smartSearch",
+            JobKind::DuplicateDetection => "duplicateDetection",
         }
     }
 
@@ -60,7 +64,8 @@ impl JobKind {
                 JobKind::Ocr,
                 JobKind::FaceDetection,
             ],
-            JobKind::TranscodeVideo | JobKind::Ocr | JobKind::FaceDetection | JobKind::SmartSearch => &[],
+            JobKind::SmartSearch => &[JobKind::DuplicateDetection],
+            JobKind::TranscodeVideo | JobKind::Ocr | JobKind::FaceDetection | JobKind::DuplicateDetection => &[],
         }
     }
 
@@ -77,6 +82,7 @@ impl JobKind {
             JobKind::Ocr => Some("ocr_at"),
             JobKind::FaceDetection => Some("faces_at"),
             JobKind::SmartSearch => Some("smart_search_at"),
+            JobKind::DuplicateDetection => Some("duplicates_at"),
             _ => None,
         }
     }

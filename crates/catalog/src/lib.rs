@@ -10,6 +10,7 @@
 mod albums;
 mod assets;
 mod auth;
+mod duplicates;
 mod embeddings;
 mod faces;
 mod jobs;

@@ -476,3 +476,8 @@ CREATE TABLE asset_embeddings (
     embedding BLOB NOT NULL
 );
 ALTER TABLE assets ADD COLUMN smart_search_at INTEGER;
+-- Near-identical photos share a duplicate_id; duplicates_at is when the
+-- asset's current embedding was compared with the rest.
+ALTER TABLE assets ADD COLUMN duplicate_id TEXT;
+ALTER TABLE assets ADD COLUMN duplicates_at INTEGER;
+CREATE INDEX assets_duplicates ON assets (owner_id, duplicate_id) WHERE duplicate_id IS NOT NULL;

@@ -152,6 +152,14 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
             catalog.set_embedding(&asset.id, name, &embedding)?;
             Ok(())
         }
+        JobKind::DuplicateDetection => {
+            let (models, neighbours) = model(context, |m| m.neighbours.as_deref(), "duplicate detection")?;
+            // Without an embedding yet, the smart search job queues this again when it has one.
+            if let Some(near) = neighbours.near(catalog, &asset.id, models.max_duplicate_distance)? {
+                catalog.record_duplicates(&asset.id, &near)?;
+            }
+            Ok(())
+        }
         JobKind::FaceDetection => {
             let (models, detector) = model(context, |m| m.faces.as_ref(), "face detection")?;
             let image = preview(layout, &asset)?;
@@ -174,7 +182,7 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
 }
 
 /// The server's models and the one a job needs, or why it cannot run yet.
-fn model<'c, M>(
+fn model<'c, M: ?Sized>(
     context: &'c Context,
     pick: impl FnOnce(&'c crate::Models) -> Option<&'c M>,
     task: &str,

@@ -1,15 +1,28 @@
 //! The machine-learning models jobs run, as the server found them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use shoebox_catalog::JobKind;
+use shoebox_catalog::{Catalog, JobKind};
 use shoebox_ml::clip::Clip;
 use shoebox_ml::faces::FaceDetector;
 use shoebox_ml::ocr::{self, Ocr};
 
+/// Finds an asset's near-identical photos among its owner's embeddings;
+/// the server's search index does, so jobs and searches share one copy.
+pub trait Neighbours: Send + Sync {
+    /// The owner's other assets at most `max_distance` (cosine distance)
+    /// from `asset_id`, or `None` while it has no embedding.
+    fn near(&self, catalog: &Catalog, asset_id: &str, max_distance: f32) -> Result<Option<Vec<String>>, shoebox_catalog::Error>;
+}
+
 pub struct Models {
     /// CLIP, and its name: embeddings are stored under it.
     pub clip: Option<(String, Clip)>,
+    /// Set with CLIP: duplicates are found by its embeddings.
+    pub neighbours: Option<Arc<dyn Neighbours>>,
+    /// Immich's duplicate detection threshold (`maxDistance`).
+    pub max_duplicate_distance: f32,
     pub ocr: Option<Ocr>,
     pub ocr_settings: ocr::Settings,
     pub faces: Option<FaceDetector>,
@@ -26,6 +39,9 @@ impl Models {
         let mut kinds = Vec::new();
         if self.clip.is_some() {
             kinds.push(JobKind::SmartSearch);
+        }
+        if self.neighbours.is_some() {
+            kinds.push(JobKind::DuplicateDetection);
         }
         if self.ocr.is_some() {
             kinds.push(JobKind::Ocr);

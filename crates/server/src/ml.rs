@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use shoebox_jobs::Models;
+use shoebox_jobs::{Models, Neighbours};
 use shoebox_ml::clip::Clip;
 use shoebox_ml::faces::FaceDetector;
 use shoebox_ml::ocr::{self, Ocr};
@@ -17,6 +17,9 @@ use crate::smart_search::SmartIndex;
 /// Immich's default for how sure a face must be.
 const MIN_FACE_SCORE: f32 = 0.7;
 
+/// Immich's default: photos closer than this (cosine distance) are duplicates.
+const MAX_DUPLICATE_DISTANCE: f32 = 0.01;
+
 /// What the server found; the status page shows it.
 pub struct MachineLearning {
     runtime: RuntimeState,
@@ -26,8 +29,8 @@ pub struct MachineLearning {
     tasks: Vec<Task>,
     /// The models jobs run, when any could be loaded.
     pub models: Option<Arc<Models>>,
-    /// The photos' embeddings, when CLIP runs.
-    pub smart_index: Option<SmartIndex>,
+    /// The photos' embeddings, when CLIP runs; jobs share it.
+    pub smart_index: Option<Arc<SmartIndex>>,
 }
 
 /// One task's configured model and whether it is in the models folder.
@@ -102,11 +105,13 @@ impl MachineLearning {
             }
             None => tracing::info!("no NPU runtime (librknnrt.so) found; models run on the CPU"),
         }
-        let models = match &runtime {
-            RuntimeState::Loaded(rt) => Some(Arc::new(load_models(rt, &store, config, &tasks))),
-            _ => None,
+        let (models, smart_index) = match &runtime {
+            RuntimeState::Loaded(rt) => {
+                let (models, index) = load_models(rt, &store, config, &tasks);
+                (Some(Arc::new(models)), index)
+            }
+            _ => (None, None),
         };
-        let smart_index = models.as_ref().and_then(|m| m.clip.as_ref()).map(|(name, _)| SmartIndex::new(name));
         MachineLearning {
             runtime,
             store,
@@ -120,13 +125,14 @@ impl MachineLearning {
     /// CLIP and the index of what it has seen, when search by content is on.
     pub fn smart_search(&self) -> Option<(&Clip, &SmartIndex)> {
         let (_, clip) = self.models.as_deref()?.clip.as_ref()?;
-        Some((clip, self.smart_index.as_ref()?))
+        Some((clip, self.smart_index.as_deref()?))
     }
 
     /// Whether a task (a job queue's name) runs.
     pub fn runs(&self, task: &str) -> bool {
         self.models.as_deref().is_some_and(|m| match task {
             "smartSearch" => m.clip.is_some(),
+            "duplicateDetection" => m.neighbours.is_some(),
             "ocr" => m.ocr.is_some(),
             "faceDetection" => m.faces.is_some(),
             _ => false,
@@ -164,18 +170,23 @@ impl MachineLearning {
     }
 }
 
-/// Sessions load on first use, so this only checks names and paths.
-fn load_models(runtime: &Arc<Runtime>, store: &ModelStore, config: &Ml, tasks: &[Task]) -> Models {
+/// Sessions load on first use, so this only checks names and paths. With
+/// CLIP comes the index of its embeddings.
+fn load_models(runtime: &Arc<Runtime>, store: &ModelStore, config: &Ml, tasks: &[Task]) -> (Models, Option<Arc<SmartIndex>>) {
     let wanted = |name: &str| {
         tasks
             .iter()
             .find(|t| t.name == name && t.installed)
             .and_then(|t| t.model.as_deref())
     };
-    Models {
-        clip: load("smartSearch", wanted("smartSearch"), |name| {
-            Clip::new(runtime, store, name).map(|clip| (name.to_owned(), clip))
-        }),
+    let clip = load("smartSearch", wanted("smartSearch"), |name| {
+        Clip::new(runtime, store, name).map(|clip| (name.to_owned(), clip))
+    });
+    let index = clip.as_ref().map(|(name, _)| Arc::new(SmartIndex::new(name)));
+    let models = Models {
+        clip,
+        neighbours: index.clone().map(|index| index as Arc<dyn Neighbours>),
+        max_duplicate_distance: MAX_DUPLICATE_DISTANCE,
         ocr: load("ocr", wanted("ocr"), |name| Ocr::new(runtime, store, name)),
         ocr_settings: ocr::Settings::default(),
         faces: load("faceDetection", wanted("faceDetection"), |name| {
@@ -183,7 +194,8 @@ fn load_models(runtime: &Arc<Runtime>, store: &ModelStore, config: &Ml, tasks: &
         }),
         min_face_score: MIN_FACE_SCORE,
         idle_unload: config.idle_unload,
-    }
+    };
+    (models, index)
 }
 
 fn load<T>(task: &str, model: Option<&str>, make: impl FnOnce(&str) -> shoebox_ml::Result<T>) -> Option<T> {

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use shoebox_catalog::{Asset, AssetSearch, Catalog};
+use shoebox_jobs::Neighbours;
 use shoebox_ml::vectors::VectorIndex;
 
 /// The best candidates, checked against the filters by id. When the filters
@@ -106,6 +107,23 @@ impl SmartIndex {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Near-identical photos: the same index, searched by a photo's own vector.
+impl Neighbours for SmartIndex {
+    fn near(&self, catalog: &Catalog, asset_id: &str, max_distance: f32) -> shoebox_catalog::Result<Option<Vec<String>>> {
+        self.catch_up(catalog)?;
+        let owner = catalog.asset(asset_id)?.owner_id;
+        let state = self.read();
+        let Some(index) = state.owners.get(&owner) else {
+            return Ok(None);
+        };
+        let Some(vector) = index.get(asset_id) else {
+            return Ok(None);
+        };
+        let near = index.within(&vector, 1.0 - max_distance);
+        Ok(Some(near.into_iter().filter(|&(id, _)| id != asset_id).map(|(id, _)| id.to_owned()).collect()))
     }
 }
 

@@ -317,3 +317,74 @@ fn photos_are_found_by_what_they_show_with_filters_and_pages_by_their_owner_only
     assert_eq!(first("green"), green);
     assert_eq!(ids(&smart(&server, &admin, json!({ "query": "red", "withDeleted": true })).1).len(), 4);
 }
+
+#[test]
+fn near_identical_photos_are_grouped_and_resolved_by_keeping_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with_runtime(dir.path());
+    let admin = server.admin();
+    let other = server.user(&admin, "other@example.com");
+    let red = server.created(&admin, "red.png", plain([230, 20, 20], 0));
+    let again = server.created(&admin, "red-again.png", plain([230, 20, 20], 2));
+    let blue = server.created(&admin, "blue.png", plain([20, 30, 230], 0));
+    let theirs = server.created(&other, "red.png", plain([230, 20, 20], 1));
+    server.wait_idle(&admin);
+    server.wait_idle(&other);
+    assert_eq!(send(server.get("/api/server/features")).1["duplicateDetection"], true);
+
+    let duplicates = |token: &str| {
+        let (status, body) = send(server.get("/api/duplicates").bearer_auth(token));
+        assert_eq!(status, 200, "{body}");
+        schema::check("get", "/duplicates", 200, &body);
+        body.as_array().unwrap().clone()
+    };
+    let groups = duplicates(&admin);
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let mut members = ids(&json!({ "assets": { "items": groups[0]["assets"] } }));
+    members.sort();
+    let mut reds = vec![red.clone(), again.clone()];
+    reds.sort();
+    assert_eq!(members, reds, "the two reds, not the blue {blue} nor another user's {theirs}");
+    assert!(duplicates(&other).is_empty(), "one photo alone is no group");
+    let group = groups[0]["duplicateId"].as_str().unwrap().to_owned();
+
+    // A stale request naming a photo outside the group changes nothing.
+    let resolve = |keep: &str, trash: &str| {
+        send(server.post("/api/duplicates/resolve").bearer_auth(&admin).json(&json!({
+            "groups": [{ "duplicateId": group, "keepAssetIds": [keep], "trashAssetIds": [trash] }]
+        })))
+    };
+    let (status, body) = resolve(&red, &blue);
+    assert_eq!((status, body[0]["success"].as_bool()), (200, Some(false)), "{body}");
+    schema::check("post", "/duplicates/resolve", 200, &body);
+    assert_eq!(duplicates(&admin).len(), 1);
+
+    let (status, body) = resolve(&red, &again);
+    assert_eq!((status, body[0]["success"].as_bool()), (200, Some(true)), "{body}");
+    assert!(duplicates(&admin).is_empty());
+    let (_, trashed) = send(server.get(&format!("/api/assets/{again}")).bearer_auth(&admin));
+    assert_eq!(trashed["isTrashed"], true, "{trashed}");
+    let (_, kept) = send(server.get(&format!("/api/assets/{red}")).bearer_auth(&admin));
+    assert_eq!(kept["isTrashed"], false, "{kept}");
+
+    // Restored and looked at again, they are a group once more; dismissed, they stay apart.
+    let (status, _) = send(server.post("/api/trash/restore/assets").bearer_auth(&admin).json(&json!({ "ids": [again] })));
+    assert_eq!(status, 200);
+    let (status, _) = send(
+        server
+            .put("/api/jobs/duplicateDetection")
+            .bearer_auth(&admin)
+            .json(&json!({ "command": "start", "force": true })),
+    );
+    assert_eq!(status, 200);
+    server.wait_idle(&admin);
+    let groups = duplicates(&admin);
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let group = groups[0]["duplicateId"].as_str().unwrap();
+    let (status, _) = send(server.delete(&format!("/api/duplicates/{group}")).bearer_auth(&other));
+    assert_eq!(status, 204);
+    assert_eq!(duplicates(&admin).len(), 1, "another user cannot dismiss it");
+    let (status, _) = send(server.delete(&format!("/api/duplicates/{group}")).bearer_auth(&admin));
+    assert_eq!(status, 204);
+    assert!(duplicates(&admin).is_empty());
+}

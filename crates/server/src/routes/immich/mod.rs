@@ -4,6 +4,7 @@ mod albums;
 mod api_keys;
 mod assets;
 mod auth;
+mod duplicates;
 mod jobs;
 mod map;
 mod partners;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(api_keys::router())
         .merge(assets::router())
         .merge(albums::router())
+        .merge(duplicates::router())
         .merge(jobs::router())
         .merge(timeline::router())
         .merge(preferences::router())

@@ -40,7 +40,7 @@ async fn version(State(state): State<AppState>) -> Json<Value> {
 async fn features(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "configFile": false,
-        "duplicateDetection": false,
+        "duplicateDetection": state.ml.runs("duplicateDetection"),
         "email": false,
         "facialRecognition": false,
         "importFaces": false,
