@@ -71,3 +71,20 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
     Ok(line.split_whitespace().nth(1).context("VmRSS value")?.parse()?)
 }
+
+/// A fresh data folder with the schema and an admin: the server is started
+/// once and stopped, so a benchmark can seed the catalog directly. The
+/// admin's token (sessions outlive the restart) and user id.
+pub fn empty_library(binary: &Path, data: &Path, client: &Client) -> anyhow::Result<(String, String)> {
+    let mut server = start(binary, data)?;
+    let token = admin(client, &server.url)?;
+    let me: Value = client
+        .get(format!("{}/api/users/me", server.url))
+        .bearer_auth(&token)
+        .send()?
+        .json()?;
+    let owner = me["id"].as_str().context("user id")?.to_string();
+    server.child.kill()?;
+    server.child.wait()?;
+    Ok((token, owner))
+}

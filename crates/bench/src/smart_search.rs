@@ -15,7 +15,7 @@ use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use shoebox_catalog::rusqlite::{Connection, params};
 
-use crate::server::{admin, rss_kib, start, start_with};
+use crate::server::{empty_library, rss_kib, start_with};
 use crate::timeline::{ms, seed};
 
 #[derive(clap::Args)]
@@ -40,12 +40,7 @@ const DIM: usize = 512;
 pub fn run(args: SmartSearchArgs) -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let client = Client::builder().timeout(Duration::from_secs(120)).build()?;
-    let mut server = start(&args.server, data.path())?;
-    let token = admin(&client, &server.url)?;
-    let me: Value = client.get(format!("{}/api/users/me", server.url)).bearer_auth(&token).send()?.json()?;
-    let owner = me["id"].as_str().context("user id")?.to_string();
-    server.child.kill()?;
-    server.child.wait()?;
+    let (token, owner) = empty_library(&args.server, data.path(), &client)?;
 
     let db = data.path().join("db/shoebox.db");
     seed(&db, &owner, args.assets)?;
@@ -78,7 +73,12 @@ pub fn run(args: SmartSearchArgs) -> anyhow::Result<()> {
     let some = found["assets"]["items"][0]["id"].as_str().context("no result")?.to_string();
     let indexed = rss_kib(server.child.id())?;
 
-    let queries = ["a red car", "children on a beach at sunset", "birthday cake", "snow in the mountains"];
+    let queries = [
+        "a red car",
+        "children on a beach at sunset",
+        "birthday cake",
+        "snow in the mountains",
+    ];
     let mut by_text = Vec::new();
     for i in 0..args.requests {
         by_text.push(search(json!({ "query": queries[i % queries.len()], "size": 100 }))?.0);
@@ -97,8 +97,16 @@ pub fn run(args: SmartSearchArgs) -> anyhow::Result<()> {
 
     println!("| POST /api/search/smart ({} embeddings of {DIM}) | p50 | p95 |", args.assets);
     println!("|---|---|---|");
-    println!("| by words (embedded on request), first 100 | {} | {} |", ms(&mut by_text, 50), ms(&mut by_text, 95));
-    println!("| more like a photo, first 100 | {} | {} |", ms(&mut by_photo, 50), ms(&mut by_photo, 95));
+    println!(
+        "| by words (embedded on request), first 100 | {} | {} |",
+        ms(&mut by_text, 50),
+        ms(&mut by_text, 95)
+    );
+    println!(
+        "| more like a photo, first 100 | {} | {} |",
+        ms(&mut by_photo, 50),
+        ms(&mut by_photo, 95)
+    );
     println!(
         "| by words among favourites (none match: every candidate checked) | {} | {} |",
         ms(&mut filtered, 50),

@@ -12,7 +12,7 @@ use reqwest::blocking::Client;
 use serde_json::Value;
 use shoebox_catalog::rusqlite::{Connection, params};
 
-use crate::server::{admin, rss_kib, start};
+use crate::server::{empty_library, rss_kib, start};
 
 #[derive(clap::Args)]
 pub struct TimelineArgs {
@@ -32,17 +32,7 @@ const YEAR_MS: i64 = 365 * 86_400_000;
 pub fn run(args: TimelineArgs) -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let client = Client::builder().timeout(Duration::from_secs(60)).build()?;
-    // First start creates the schema and the user.
-    let mut server = start(&args.server, data.path())?;
-    let token = admin(&client, &server.url)?;
-    let me: Value = client
-        .get(format!("{}/api/users/me", server.url))
-        .bearer_auth(&token)
-        .send()?
-        .json()?;
-    let owner = me["id"].as_str().context("user id")?.to_string();
-    server.child.kill()?;
-    server.child.wait()?;
+    let (token, owner) = empty_library(&args.server, data.path(), &client)?;
 
     let seeded = Instant::now();
     seed(&data.path().join("db/shoebox.db"), &owner, args.assets)?;

@@ -18,11 +18,9 @@ impl Catalog {
         let near = serde_json::to_string(near).expect("strings serialise");
         self.write(|tx| {
             let (owner, kind, group): (String, String, Option<String>) = tx
-                .query_row(
-                    "SELECT owner_id, kind, duplicate_id FROM assets WHERE id = ?1",
-                    [asset_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+                .query_row("SELECT owner_id, kind, duplicate_id FROM assets WHERE id = ?1", [asset_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()?
                 .ok_or(crate::Error::NotFound("asset"))?;
             let mut stmt = tx.prepare(&format!(
@@ -146,7 +144,7 @@ mod tests {
 
         // Another user's photo and a video are never duplicates of a photo.
         cat.record_duplicates(&p, &[q.clone(), theirs, video]).unwrap();
-        cat.record_duplicates(&r, &[s.clone()]).unwrap();
+        cat.record_duplicates(&r, std::slice::from_ref(&s)).unwrap();
         assert_eq!(groups(&cat, &a), [vec![p.clone(), q.clone()], vec![r.clone(), s.clone()]]);
         assert!(cat.duplicate_groups(&b).unwrap().is_empty());
 
@@ -157,13 +155,17 @@ mod tests {
         // Trashed photos leave the list; a group of one is not a group.
         cat.trash_assets(&a, &[p.clone(), q.clone(), r.clone()]).unwrap();
         assert_eq!(groups(&cat, &a), [vec![s.clone(), t.clone()]]);
-        assert_eq!(cat.dismiss_duplicates(&a, &[t.clone()]).unwrap(), 1);
+        assert_eq!(cat.dismiss_duplicates(&a, std::slice::from_ref(&t)).unwrap(), 1);
         assert!(groups(&cat, &a).is_empty());
 
         // Compared again and near nothing: the photo leaves its group.
-        cat.record_duplicates(&t, &[s.clone()]).unwrap();
+        cat.record_duplicates(&t, std::slice::from_ref(&s)).unwrap();
         let group = cat.duplicate_groups(&a).unwrap()[0].0.clone();
-        assert_eq!(cat.dismiss_duplicate_groups(&b, &[group.clone()]).unwrap(), 0, "only the owner's");
+        assert_eq!(
+            cat.dismiss_duplicate_groups(&b, std::slice::from_ref(&group)).unwrap(),
+            0,
+            "only the owner's"
+        );
         cat.record_duplicates(&t, &[]).unwrap();
         assert!(groups(&cat, &a).is_empty());
         assert!(cat.record_duplicates("missing", &[]).is_err());

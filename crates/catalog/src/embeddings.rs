@@ -107,7 +107,10 @@ mod tests {
         let all = cat.embeddings_since("clip", 0, 10).unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(cat.embeddings_since("clip", 0, 1).unwrap(), all[..1], "a batch at a time");
-        assert_eq!((all[0].asset_id.as_str(), all[0].owner_id.as_str()), (first.id.as_str(), owner.as_str()));
+        assert_eq!(
+            (all[0].asset_id.as_str(), all[0].owner_id.as_str()),
+            (first.id.as_str(), owner.as_str())
+        );
         assert_eq!(all[0].vector, [1.0, -0.5]);
         let seen = all[1].seq;
         assert!(cat.embeddings_since("clip", seen, 10).unwrap().is_empty());
@@ -127,7 +130,8 @@ mod tests {
         let (_d, cat) = crate::test_catalog();
         let owner = user(&cat, "a@x");
         let asset = cat.commit_asset(&new_asset(&owner, b"1")).unwrap().unwrap();
-        cat.write(|tx| Ok(tx.execute("UPDATE assets SET preview_path = 'p.jpg'", [])?)).unwrap();
+        cat.write(|tx| Ok(tx.execute("UPDATE assets SET preview_path = 'p.jpg'", [])?))
+            .unwrap();
         cat.set_embedding(&asset.id, "old", &[1.0]).unwrap();
         assert_eq!(cat.queue_unprocessed(JobKind::SmartSearch, false).unwrap(), 0);
         assert_eq!(cat.drop_embeddings_except("old").unwrap(), 0);

@@ -58,12 +58,7 @@ impl JobKind {
     fn follow_ups(self) -> &'static [JobKind] {
         match self {
             JobKind::ExtractMetadata => &[JobKind::GenerateThumbnails],
-            JobKind::GenerateThumbnails => &[
-                JobKind::TranscodeVideo,
-                JobKind::SmartSearch,
-                JobKind::Ocr,
-                JobKind::FaceDetection,
-            ],
+            JobKind::GenerateThumbnails => &[JobKind::TranscodeVideo, JobKind::SmartSearch, JobKind::Ocr, JobKind::FaceDetection],
             JobKind::SmartSearch => &[JobKind::DuplicateDetection],
             JobKind::TranscodeVideo | JobKind::Ocr | JobKind::FaceDetection | JobKind::DuplicateDetection => &[],
         }

@@ -227,7 +227,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(cat.matching_assets(&a, &favourites, Some(&ids[1..])).unwrap(), HashSet::new());
-        assert_eq!(cat.matching_assets(&a, &favourites, Some(&ids)).unwrap(), HashSet::from([favourite.id]));
+        assert_eq!(
+            cat.matching_assets(&a, &favourites, Some(&ids)).unwrap(),
+            HashSet::from([favourite.id])
+        );
     }
 
     #[test]

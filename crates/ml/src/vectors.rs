@@ -21,10 +21,7 @@ pub struct VectorIndex {
 
 impl VectorIndex {
     pub fn new(dim: usize) -> Self {
-        VectorIndex {
-            dim,
-            ..Default::default()
-        }
+        VectorIndex { dim, ..Default::default() }
     }
 
     pub fn dim(&self) -> usize {
@@ -80,7 +77,12 @@ impl VectorIndex {
     pub fn get(&self, id: &str) -> Option<Vec<f32>> {
         let at = *self.positions.get(id)?;
         let scale = self.scales[at];
-        Some(self.codes[at * self.dim..(at + 1) * self.dim].iter().map(|&c| f32::from(c) * scale).collect())
+        Some(
+            self.codes[at * self.dim..(at + 1) * self.dim]
+                .iter()
+                .map(|&c| f32::from(c) * scale)
+                .collect(),
+        )
     }
 
     /// Every id with its cosine similarity to `query`, most similar first.
@@ -145,7 +147,9 @@ mod tests {
     fn vectors(count: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
         let mut state = seed;
         let mut next = move || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
         };
         (0..count).map(|_| (0..dim).map(|_| next()).collect()).collect()
@@ -199,6 +203,9 @@ mod tests {
         index.insert("y", &[0.0, 1.0, 0.0]);
         let near: Vec<&str> = index.within(&[2.0, 0.0, 0.0], 0.99).into_iter().map(|(id, _)| id).collect();
         assert_eq!(near, ["x", "nearly x"]);
-        assert!(index.ranked(&[0.0; 3]).iter().all(|&(_, s)| s == 0.0), "a zero query matches nothing");
+        assert!(
+            index.ranked(&[0.0; 3]).iter().all(|&(_, s)| s == 0.0),
+            "a zero query matches nothing"
+        );
     }
 }

@@ -76,7 +76,10 @@ fn a_model_folder_missing_a_file_is_not_installed_and_says_which() {
     assert!(err.contains("<|nothing|>") && err.contains("tokenizer.json"), "{err}");
     std::fs::remove_file(copy.join("config.json")).unwrap();
     assert!(!Clip::installed(&store, "broken-clip"));
-    assert!(Clip::new(&common::runtime(), &store, "../test-clip").is_err(), "names stay inside the store");
+    assert!(
+        Clip::new(&common::runtime(), &store, "../test-clip").is_err(),
+        "names stay inside the store"
+    );
 }
 
 #[test]

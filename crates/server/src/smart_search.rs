@@ -63,7 +63,10 @@ impl SmartIndex {
                 let dim = stored.vector.len();
                 let index = state.owners.entry(stored.owner_id).or_insert_with(|| VectorIndex::new(dim));
                 if !index.insert(&stored.asset_id, &stored.vector) {
-                    tracing::warn!(asset = stored.asset_id, "embedding of another length than the rest; left out of search");
+                    tracing::warn!(
+                        asset = stored.asset_id,
+                        "embedding of another length than the rest; left out of search"
+                    );
                 }
                 state.seq = stored.seq;
             }
@@ -98,10 +101,21 @@ impl SmartIndex {
             if by_id && matching.len() < wanted && best.len() < ranked.len() {
                 matching = catalog.matching_assets(owner_id, filters, None)?;
             }
-            found.extend(ranked.into_iter().filter(|id| matching.contains(*id)).take(wanted).map(str::to_owned));
+            found.extend(
+                ranked
+                    .into_iter()
+                    .filter(|id| matching.contains(*id))
+                    .take(wanted)
+                    .map(str::to_owned),
+            );
         }
         let more = found.len() > skip + size;
-        let page = found.iter().skip(skip).take(size).map(|id| catalog.asset(id)).collect::<Result<_, _>>()?;
+        let page = found
+            .iter()
+            .skip(skip)
+            .take(size)
+            .map(|id| catalog.asset(id))
+            .collect::<Result<_, _>>()?;
         Ok((page, more))
     }
 
@@ -123,7 +137,12 @@ impl Neighbours for SmartIndex {
             return Ok(None);
         };
         let near = index.within(&vector, 1.0 - max_distance);
-        Ok(Some(near.into_iter().filter(|&(id, _)| id != asset_id).map(|(id, _)| id.to_owned()).collect()))
+        Ok(Some(
+            near.into_iter()
+                .filter(|&(id, _)| id != asset_id)
+                .map(|(id, _)| id.to_owned())
+                .collect(),
+        ))
     }
 }
 
@@ -151,32 +170,32 @@ mod tests {
             .id;
         let mut ranking = VectorIndex::new(2);
         for i in 0..n {
-                let asset = catalog
-                    .commit_asset(&NewAsset {
-                        id: format!("asset-{i:05}"),
-                        owner_id: owner.clone(),
-                        checksum: i.to_be_bytes().to_vec(),
-                        kind: AssetKind::Image,
-                        original_path: format!("library/{i}.jpg"),
-                        original_file_name: format!("{i}.jpg"),
-                        mime_type: "image/jpeg".into(),
-                        file_size: 1,
-                        device_asset_id: String::new(),
-                        device_id: String::new(),
-                        file_created_at: 0,
-                        file_modified_at: 0,
-                        duration_ms: None,
-                        is_favorite: false,
-                        visibility: Visibility::Timeline,
-                        live_photo_video_id: None,
-                        sidecar_path: None,
-                    })
-                    .unwrap()
-                    .unwrap();
-                let angle = i as f32 / n as f32;
-                let vector = [angle.cos(), angle.sin()];
-                catalog.set_embedding(&asset.id, "clip", &vector).unwrap();
-                ranking.insert(&asset.id, &vector);
+            let asset = catalog
+                .commit_asset(&NewAsset {
+                    id: format!("asset-{i:05}"),
+                    owner_id: owner.clone(),
+                    checksum: i.to_be_bytes().to_vec(),
+                    kind: AssetKind::Image,
+                    original_path: format!("library/{i}.jpg"),
+                    original_file_name: format!("{i}.jpg"),
+                    mime_type: "image/jpeg".into(),
+                    file_size: 1,
+                    device_asset_id: String::new(),
+                    device_id: String::new(),
+                    file_created_at: 0,
+                    file_modified_at: 0,
+                    duration_ms: None,
+                    is_favorite: false,
+                    visibility: Visibility::Timeline,
+                    live_photo_video_id: None,
+                    sidecar_path: None,
+                })
+                .unwrap()
+                .unwrap();
+            let angle = i as f32 / n as f32;
+            let vector = [angle.cos(), angle.sin()];
+            catalog.set_embedding(&asset.id, "clip", &vector).unwrap();
+            ranking.insert(&asset.id, &vector);
         }
         let ids = ranking.ranked(&[1.0, 0.0]).into_iter().map(|(id, _)| id.to_owned()).collect();
         (dir, catalog, owner, ids)
@@ -219,7 +238,7 @@ mod tests {
 
         // What jobs write later is found on the next search.
         catalog.set_embedding(last, "clip", &[1.0, 0.0]).unwrap();
-        assert_eq!(page(&index, &catalog, &owner, filters(1, 1)).0, [last.clone()]);
+        assert_eq!(page(&index, &catalog, &owner, filters(1, 1)).0, std::slice::from_ref(last));
         assert_eq!(page(&index, &catalog, "someone else", filters(1, 10)), (vec![], false));
     }
 }

@@ -14,8 +14,8 @@ use image::RgbImage;
 use serde::Deserialize;
 
 pub use preprocess::Preprocess;
-pub use tokenizer::{Tokenizer, Tokens};
 use tokenizer::TextConfig;
+pub use tokenizer::{Tokenizer, Tokens};
 
 use crate::vectors::normalized;
 use crate::{Error, Model, ModelPart, ModelStore, Result, Runtime};

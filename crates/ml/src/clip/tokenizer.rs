@@ -94,7 +94,11 @@ impl Tokenizer {
 fn clean(text: &str, canonicalize: bool) -> String {
     let spaced = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if canonicalize {
-        spaced.chars().filter(|c| !c.is_ascii_punctuation()).collect::<String>().to_lowercase()
+        spaced
+            .chars()
+            .filter(|c| !c.is_ascii_punctuation())
+            .collect::<String>()
+            .to_lowercase()
     } else {
         spaced
     }

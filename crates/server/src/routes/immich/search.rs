@@ -167,7 +167,9 @@ async fn like_asset(state: &AppState, owner: &str, asset: String) -> ApiResult<V
             c.embedding(&asset, model)
         })
         .await?
-        .ok_or_else(|| ApiError::bad_request("That photo has not been looked at for search yet: try again once the smart search jobs are done"))
+        .ok_or_else(|| {
+            ApiError::bad_request("That photo has not been looked at for search yet: try again once the smart search jobs are done")
+        })
 }
 
 /// A page of `find`'s assets as Immich's `SearchResponseDto`.
