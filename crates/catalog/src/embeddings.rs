@@ -19,7 +19,7 @@ impl Catalog {
     /// Stores an asset's embedding by `model`, replacing any it had, and
     /// records that it was embedded.
     pub fn set_embedding(&self, asset_id: &str, model: &str, vector: &[f32]) -> Result<()> {
-        let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let bytes = blob(vector);
         self.write(|tx| {
             let updated = tx.execute(
                 // A new vector is compared with the others again.
@@ -84,7 +84,12 @@ impl Catalog {
     }
 }
 
-fn floats(bytes: &[u8]) -> Vec<f32> {
+/// A vector as stored: little-endian `f32`s.
+pub(crate) fn blob(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+pub(crate) fn floats(bytes: &[u8]) -> Vec<f32> {
     bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))

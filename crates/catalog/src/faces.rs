@@ -1,5 +1,6 @@
 //! Faces found in an asset's preview.
 
+use crate::embeddings::{blob, floats};
 use crate::rusqlite::params;
 use crate::{Catalog, OptionalExt, Result, new_id, now_millis};
 
@@ -14,6 +15,10 @@ pub struct AssetFace {
     pub score: f64,
     /// Eyes, nose and mouth corners, as (x, y) in the same pixels.
     pub landmarks: [[f64; 2]; 5],
+    /// What recognition compares, when a recognition model ran.
+    pub embedding: Option<Vec<f32>>,
+    /// Whose face it is, once known.
+    pub person_id: Option<String>,
 }
 
 impl Catalog {
@@ -21,7 +26,10 @@ impl Catalog {
     /// records that it was searched.
     pub fn set_faces(&self, asset_id: &str, faces: &[AssetFace]) -> Result<()> {
         self.write(|tx| {
-            let updated = tx.execute("UPDATE assets SET faces_at = ?2 WHERE id = ?1", params![asset_id, now_millis()])?;
+            let updated = tx.execute(
+                "UPDATE assets SET faces_at = ?2, recognized_at = NULL WHERE id = ?1",
+                params![asset_id, now_millis()],
+            )?;
             if updated == 0 {
                 return Err(crate::Error::NotFound("asset"));
             }
@@ -29,9 +37,10 @@ impl Catalog {
                 "DELETE FROM asset_faces WHERE asset_id = ?1 AND source_type = 'machine-learning'",
                 [asset_id],
             )?;
+            crate::people::remove_empty_people(tx)?;
             let mut insert = tx.prepare(
-                "INSERT INTO asset_faces (id, asset_id, image_width, image_height, x1, y1, x2, y2, score, landmarks)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO asset_faces (id, asset_id, image_width, image_height, x1, y1, x2, y2, score, landmarks, embedding)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for face in faces {
                 let [x1, y1, x2, y2] = face.bbox;
@@ -46,7 +55,8 @@ impl Catalog {
                     x2,
                     y2,
                     face.score,
-                    landmarks
+                    landmarks,
+                    face.embedding.as_deref().map(blob)
                 ])?;
             }
             Ok(())
@@ -59,7 +69,7 @@ impl Catalog {
         conn.query_row("SELECT 1 FROM assets WHERE id = ?1", [asset_id], |_| Ok(()))
             .found("asset")?;
         let mut stmt = conn.prepare(
-            "SELECT id, image_width, image_height, x1, y1, x2, y2, score, landmarks
+            "SELECT id, image_width, image_height, x1, y1, x2, y2, score, landmarks, embedding, person_id
              FROM asset_faces WHERE asset_id = ?1 ORDER BY x1, y1",
         )?;
         let rows = stmt.query_map([asset_id], |r| {
@@ -71,6 +81,8 @@ impl Catalog {
                 bbox: [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?],
                 score: r.get(7)?,
                 landmarks: serde_json::from_str(&landmarks).unwrap_or_default(),
+                embedding: r.get::<_, Option<Vec<u8>>>(9)?.map(|b| floats(&b)),
+                person_id: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -97,6 +109,8 @@ mod tests {
                 [x as f64 + 25.0, 190.0],
                 [x as f64 + 55.0, 190.0],
             ],
+            embedding: Some(vec![x as f32, 1.0]),
+            person_id: None,
         }
     }
 
@@ -110,6 +124,7 @@ mod tests {
         let found = cat.faces(&photo.id).unwrap();
         assert_eq!(found.iter().map(|f| f.bbox[0]).collect::<Vec<_>>(), [100, 500]);
         assert_eq!(found[0].landmarks, face(100).landmarks);
+        assert_eq!(found[0].embedding, Some(vec![100.0, 1.0]));
         assert!(!found[0].id.is_empty());
         assert!(matches!(cat.faces("nope"), Err(crate::Error::NotFound(_))));
     }

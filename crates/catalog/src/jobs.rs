@@ -22,10 +22,12 @@ pub enum JobKind {
     SmartSearch,
     /// Near-identical photos found by their embeddings; likewise.
     DuplicateDetection,
+    /// The faces found, placed into people; likewise.
+    FacialRecognition,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::ExtractMetadata,
         JobKind::GenerateThumbnails,
         JobKind::TranscodeVideo,
@@ -33,6 +35,7 @@ impl JobKind {
         JobKind::FaceDetection,
         JobKind::SmartSearch,
         JobKind::DuplicateDetection,
+        JobKind::FacialRecognition,
     ];
 
     /// Immich's queue name for this kind of job.
@@ -45,6 +48,7 @@ impl JobKind {
             JobKind::FaceDetection => "faceDetection",
             JobKind::SmartSearch => "smartSearch",
             JobKind::DuplicateDetection => "duplicateDetection",
+            JobKind::FacialRecognition => "facialRecognition",
         }
     }
 
@@ -60,7 +64,8 @@ impl JobKind {
             JobKind::ExtractMetadata => &[JobKind::GenerateThumbnails],
             JobKind::GenerateThumbnails => &[JobKind::TranscodeVideo, JobKind::SmartSearch, JobKind::Ocr, JobKind::FaceDetection],
             JobKind::SmartSearch => &[JobKind::DuplicateDetection],
-            JobKind::TranscodeVideo | JobKind::Ocr | JobKind::FaceDetection | JobKind::DuplicateDetection => &[],
+            JobKind::FaceDetection => &[JobKind::FacialRecognition],
+            JobKind::TranscodeVideo | JobKind::Ocr | JobKind::DuplicateDetection | JobKind::FacialRecognition => &[],
         }
     }
 
@@ -78,6 +83,7 @@ impl JobKind {
             JobKind::FaceDetection => Some("faces_at"),
             JobKind::SmartSearch => Some("smart_search_at"),
             JobKind::DuplicateDetection => Some("duplicates_at"),
+            JobKind::FacialRecognition => Some("recognized_at"),
             _ => None,
         }
     }

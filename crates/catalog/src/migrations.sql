@@ -481,3 +481,23 @@ ALTER TABLE assets ADD COLUMN smart_search_at INTEGER;
 ALTER TABLE assets ADD COLUMN duplicate_id TEXT;
 ALTER TABLE assets ADD COLUMN duplicates_at INTEGER;
 CREATE INDEX assets_duplicates ON assets (owner_id, duplicate_id) WHERE duplicate_id IS NOT NULL;
+
+-- migration 14: people, and which face is whose. A face's embedding is
+-- what recognition compares (little-endian f32s); a person's face_id is
+-- the face its thumbnail is cut from.
+CREATE TABLE people (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL DEFAULT '',
+    birth_date TEXT,
+    is_hidden INTEGER NOT NULL DEFAULT 0,
+    is_favorite INTEGER NOT NULL DEFAULT 0,
+    face_id TEXT REFERENCES asset_faces(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX people_owner ON people (owner_id);
+ALTER TABLE asset_faces ADD COLUMN person_id TEXT REFERENCES people(id) ON DELETE SET NULL;
+ALTER TABLE asset_faces ADD COLUMN embedding BLOB;
+CREATE INDEX asset_faces_person ON asset_faces (person_id) WHERE person_id IS NOT NULL;
+ALTER TABLE assets ADD COLUMN recognized_at INTEGER;

@@ -31,6 +31,8 @@ pub struct AssetSearch {
     /// Assets in any of these albums (the caller checked access).
     pub album_ids: Vec<String>,
     pub not_in_album: bool,
+    /// Assets showing every one of these people.
+    pub person_ids: Vec<String>,
     pub checksum: Option<Vec<u8>>,
     pub id: Option<String>,
     pub oldest_first: bool,
@@ -110,6 +112,10 @@ impl AssetSearch {
             let marks = vec!["?"; q.album_ids.len()].join(", ");
             clauses.push(format!("a.id IN (SELECT asset_id FROM album_assets WHERE album_id IN ({marks}))"));
             args.extend(q.album_ids.iter().map(|id| text(id)));
+        }
+        for person in &q.person_ids {
+            clauses.push("a.id IN (SELECT asset_id FROM asset_faces WHERE person_id = ?)".into());
+            args.push(text(person));
         }
         if q.not_in_album {
             clauses.push("NOT EXISTS (SELECT 1 FROM album_assets aa WHERE aa.asset_id = a.id)".into());

@@ -160,19 +160,32 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
             }
             Ok(())
         }
+        JobKind::FacialRecognition => {
+            let (_, recognition) = model(context, |m| m.recognition.as_deref(), "face recognition")?;
+            recognition.recognize(catalog, &asset.id)?;
+            catalog.mark_recognized(&asset.id)?;
+            Ok(())
+        }
         JobKind::FaceDetection => {
             let (models, detector) = model(context, |m| m.faces.as_ref(), "face detection")?;
             let image = preview(layout, &asset)?;
-            let faces: Vec<AssetFace> = detector
-                .detect(&image, models.min_face_score)?
+            let found = detector.detect(&image, models.min_face_score)?;
+            let mut embeddings = match &models.face_embedder {
+                Some(embedder) => embedder.embed(&image, &found)?.into_iter().map(Some).collect(),
+                None => vec![None; found.len()],
+            };
+            let faces: Vec<AssetFace> = found
                 .into_iter()
-                .map(|f| AssetFace {
+                .zip(embeddings.drain(..))
+                .map(|(f, embedding)| AssetFace {
                     id: String::new(),
                     image_width: image.width().into(),
                     image_height: image.height().into(),
                     bbox: f.bbox.map(|v| v.round() as i64),
                     score: f.score.into(),
                     landmarks: f.landmarks.map(|[x, y]| [f64::from(x), f64::from(y)]),
+                    embedding,
+                    person_id: None,
                 })
                 .collect();
             catalog.set_faces(&asset.id, &faces)?;

@@ -25,7 +25,7 @@ use shoebox_media::video::TranscodeSettings;
 use tokio::sync::{Notify, Semaphore, watch};
 
 pub use handlers::HandlerError;
-pub use models::{Models, Neighbours};
+pub use models::{FaceRecognition, Models, Neighbours};
 
 /// Attempts before a transiently failing job is parked as failed.
 const MAX_ATTEMPTS: i64 = 5;

@@ -279,6 +279,24 @@ fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Res
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
+/// A person's face: the square around `bbox` (left, top, right, bottom in
+/// the preview's pixels) with half its size again as margin, cut from the
+/// preview at `preview` and scaled to at most `side`, as a JPEG.
+pub fn face_jpeg(preview: &Path, bbox: [i64; 4], side: u32) -> Result<Vec<u8>> {
+    let image = image::open(preview).map_err(|e| Error::Decode(e.to_string()))?;
+    let [x1, y1, x2, y2] = bbox.map(|v| v as f64);
+    let size = (x2 - x1).max(y2 - y1) * 1.5;
+    let (left, top) = (((x1 + x2 - size) / 2.0).max(0.0), ((y1 + y2 - size) / 2.0).max(0.0));
+    let crop = image
+        .crop_imm(left as u32, top as u32, size as u32, size as u32)
+        .thumbnail(side, side);
+    let mut out = std::io::Cursor::new(Vec::new());
+    crop.into_rgb8()
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .map_err(|e| Error::Encode(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use serde_json::{Value, json};
-use shoebox_catalog::{Album, AlbumRole, ApiKey, Asset, AssetFace, Exif, Millis, OcrText, User, Visibility};
+use shoebox_catalog::{Album, AlbumRole, ApiKey, Asset, AssetFace, Exif, Millis, OcrText, Person, User, Visibility};
 
 /// ISO-8601 UTC with milliseconds, as Immich writes dates.
 pub fn iso(millis: Millis) -> String {
@@ -111,12 +111,25 @@ pub fn ocr_line(asset_id: &str, line: &OcrText) -> Value {
 }
 
 /// A face found in an asset (`AssetFaceResponseDto`), in pixels of the image it was found in.
-pub fn face(face: &AssetFace) -> Value {
+pub fn face(face: &AssetFace, person: Option<&Person>) -> Value {
     let [x1, y1, x2, y2] = face.bbox;
     json!({
         "id": face.id, "imageWidth": face.image_width, "imageHeight": face.image_height,
         "boundingBoxX1": x1, "boundingBoxY1": y1, "boundingBoxX2": x2, "boundingBoxY2": y2,
-        "person": null, "sourceType": "machine-learning",
+        "person": person.map(self::person), "sourceType": "machine-learning",
+    })
+}
+
+/// Immich's `PersonResponseDto`; the thumbnail is served by its own route.
+pub fn person(p: &Person) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "birthDate": p.birth_date,
+        "thumbnailPath": format!("/api/people/{}/thumbnail", p.id),
+        "isHidden": p.is_hidden,
+        "isFavorite": p.is_favorite,
+        "updatedAt": iso(p.updated_at),
     })
 }
 

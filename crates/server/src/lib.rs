@@ -12,6 +12,7 @@ mod ingest;
 mod json;
 mod listen;
 mod ml;
+mod people;
 mod restore;
 mod routes;
 mod smart_search;

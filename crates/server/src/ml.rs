@@ -5,13 +5,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use shoebox_jobs::{Models, Neighbours};
+use shoebox_jobs::{FaceRecognition, Models, Neighbours};
 use shoebox_ml::clip::Clip;
-use shoebox_ml::faces::FaceDetector;
+use shoebox_ml::faces::cluster::ClusterSettings;
+use shoebox_ml::faces::{FaceDetector, FaceEmbedder};
 use shoebox_ml::ocr::{self, Ocr};
 use shoebox_ml::{ModelStore, Runtime};
 
 use crate::config::Ml;
+use crate::people::PeopleIndex;
 use crate::smart_search::SmartIndex;
 
 /// Immich's default for how sure a face must be.
@@ -31,6 +33,14 @@ pub struct MachineLearning {
     pub models: Option<Arc<Models>>,
     /// The photos' embeddings, when CLIP runs; jobs share it.
     pub smart_index: Option<Arc<SmartIndex>>,
+    /// Who each face is, when faces are recognised; jobs share it.
+    pub people: Option<Arc<PeopleIndex>>,
+}
+
+/// The in-memory indexes jobs and requests share.
+struct Indexes {
+    smart: Option<Arc<SmartIndex>>,
+    people: Option<Arc<PeopleIndex>>,
 }
 
 /// One task's configured model and whether it is in the models folder.
@@ -65,6 +75,11 @@ impl MachineLearning {
                 name: "faceDetection",
                 model: config.face_model.clone(),
                 installed: installed(&config.face_model, FaceDetector::installed),
+            },
+            Task {
+                name: "facialRecognition",
+                model: config.face_model.clone(),
+                installed: installed(&config.face_model, FaceEmbedder::installed),
             },
             Task {
                 name: "smartSearch",
@@ -105,12 +120,12 @@ impl MachineLearning {
             }
             None => tracing::info!("no NPU runtime (librknnrt.so) found; models run on the CPU"),
         }
-        let (models, smart_index) = match &runtime {
+        let (models, indexes) = match &runtime {
             RuntimeState::Loaded(rt) => {
-                let (models, index) = load_models(rt, &store, config, &tasks);
-                (Some(Arc::new(models)), index)
+                let (models, indexes) = load_models(rt, &store, config, &tasks);
+                (Some(Arc::new(models)), indexes)
             }
-            _ => (None, None),
+            _ => (None, Indexes { smart: None, people: None }),
         };
         MachineLearning {
             runtime,
@@ -118,7 +133,8 @@ impl MachineLearning {
             npu,
             tasks,
             models,
-            smart_index,
+            smart_index: indexes.smart,
+            people: indexes.people,
         }
     }
 
@@ -133,6 +149,7 @@ impl MachineLearning {
         self.models.as_deref().is_some_and(|m| match task {
             "smartSearch" => m.clip.is_some(),
             "duplicateDetection" => m.neighbours.is_some(),
+            "facialRecognition" => m.recognition.is_some(),
             "ocr" => m.ocr.is_some(),
             "faceDetection" => m.faces.is_some(),
             _ => false,
@@ -152,6 +169,7 @@ impl MachineLearning {
             ("smartSearch", Some(m)) => m.clip.as_ref().is_some_and(|(_, c)| c.is_loaded()),
             ("ocr", Some(m)) => m.ocr.as_ref().is_some_and(Ocr::is_loaded),
             ("faceDetection", Some(m)) => m.faces.as_ref().is_some_and(FaceDetector::is_loaded),
+            ("facialRecognition", Some(m)) => m.face_embedder.as_ref().is_some_and(FaceEmbedder::is_loaded),
             _ => false,
         };
         json!({
@@ -171,8 +189,9 @@ impl MachineLearning {
 }
 
 /// Sessions load on first use, so this only checks names and paths. With
-/// CLIP comes the index of its embeddings.
-fn load_models(runtime: &Arc<Runtime>, store: &ModelStore, config: &Ml, tasks: &[Task]) -> (Models, Option<Arc<SmartIndex>>) {
+/// CLIP comes the index of its embeddings, with face recognition the
+/// index of people.
+fn load_models(runtime: &Arc<Runtime>, store: &ModelStore, config: &Ml, tasks: &[Task]) -> (Models, Indexes) {
     let wanted = |name: &str| {
         tasks
             .iter()
@@ -183,19 +202,31 @@ fn load_models(runtime: &Arc<Runtime>, store: &ModelStore, config: &Ml, tasks: &
         Clip::new(runtime, store, name).map(|clip| (name.to_owned(), clip))
     });
     let index = clip.as_ref().map(|(name, _)| Arc::new(SmartIndex::new(name)));
+    let faces = load("faceDetection", wanted("faceDetection"), |name| {
+        FaceDetector::new(runtime, store, name)
+    });
+    // Recognition embeds the faces detection finds, so it needs both.
+    let face_embedder = faces.as_ref().and_then(|_| {
+        load("facialRecognition", wanted("facialRecognition"), |name| {
+            FaceEmbedder::new(runtime, store, name)
+        })
+    });
+    let people = face_embedder
+        .as_ref()
+        .map(|_| Arc::new(PeopleIndex::new(ClusterSettings::default())));
     let models = Models {
         clip,
         neighbours: index.clone().map(|index| index as Arc<dyn Neighbours>),
         max_duplicate_distance: MAX_DUPLICATE_DISTANCE,
         ocr: load("ocr", wanted("ocr"), |name| Ocr::new(runtime, store, name)),
         ocr_settings: ocr::Settings::default(),
-        faces: load("faceDetection", wanted("faceDetection"), |name| {
-            FaceDetector::new(runtime, store, name)
-        }),
+        faces,
+        face_embedder,
+        recognition: people.clone().map(|people| people as Arc<dyn FaceRecognition>),
         min_face_score: MIN_FACE_SCORE,
         idle_unload: config.idle_unload,
     };
-    (models, index)
+    (models, Indexes { smart: index, people })
 }
 
 fn load<T>(task: &str, model: Option<&str>, make: impl FnOnce(&str) -> shoebox_ml::Result<T>) -> Option<T> {

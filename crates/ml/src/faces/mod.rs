@@ -1,7 +1,10 @@
 //! Faces: where they are in a photo, with five landmarks (eyes, nose,
-//! mouth corners) for alignment.
+//! mouth corners) for alignment; and faces grouped into people
+//! ([`cluster`]).
 
+pub mod cluster;
 mod mtcnn;
+mod recognize;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +12,7 @@ use std::time::Duration;
 use image::RgbImage;
 
 use crate::{ModelPart, ModelStore, Result, Runtime};
+pub use recognize::{FaceEmbedder, align};
 
 /// A face in pixel coordinates of the image it was found in.
 #[derive(Debug, Clone, PartialEq)]

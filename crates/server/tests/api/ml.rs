@@ -407,3 +407,162 @@ fn near_identical_photos_are_grouped_and_resolved_by_keeping_one() {
     assert_eq!(status, 204);
     assert!(duplicates(&admin).is_empty());
 }
+
+/// A sample portrait scaled by `scale` and set at (`left`, `top`) on a grey canvas, as PNG.
+fn portrait(name: &str, scale: f32, left: u32, top: u32) -> Vec<u8> {
+    let photo = image::open(ml_dir().join("samples").join(name)).unwrap().into_rgb8();
+    let (w, h) = ((photo.width() as f32 * scale) as u32, (photo.height() as f32 * scale) as u32);
+    let scaled = image::imageops::resize(&photo, w, h, image::imageops::FilterType::Triangle);
+    let mut canvas = image::RgbImage::from_pixel(w + left + 40, h + top + 40, image::Rgb([128, 128, 128]));
+    image::imageops::overlay(&mut canvas, &scaled, i64::from(left), i64::from(top));
+    let mut out = std::io::Cursor::new(Vec::new());
+    canvas.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// test-faces: MTCNN to find faces, and a stand-in for ArcFace (the
+/// aligned crop's coarse colour layout) to tell them apart: two people's
+/// portraits, three photos each, become two people; the owner names,
+/// merges and reassigns them, and search finds a person's photos.
+#[test]
+fn faces_become_people_that_their_owner_names_merges_and_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let ml = ml_dir();
+    let config = dir.path().join("faces.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ml]\nruntime = {:?}\nmodels_dir = {:?}\nclip_model = \"\"\nocr_model = \"\"\nface_model = \"test-faces\"\n",
+            ml.join("runtime/libonnxruntime.so"),
+            ml.join("models")
+        ),
+    )
+    .unwrap();
+    let server = start(&dir.path().join("data"), &config);
+    let admin = server.admin();
+    let other = server.user(&admin, "other@example.com");
+    let shots = [(1.0, 0, 0), (0.8, 60, 30), (1.25, 10, 90)];
+    let kafka: Vec<String> = shots
+        .iter()
+        .enumerate()
+        .map(|(i, &(s, l, t))| server.created(&admin, &format!("kafka-{i}.png"), portrait("franz-kafka.jpg", s, l, t)))
+        .collect();
+    let astronaut: Vec<String> = shots
+        .iter()
+        .enumerate()
+        .map(|(i, &(s, l, t))| server.created(&admin, &format!("astronaut-{i}.png"), portrait("astronaut.png", s, l, t)))
+        .collect();
+    server.wait_idle(&admin);
+
+    let people = |token: &str| {
+        let (status, body) = send(server.get("/api/people?withHidden=true").bearer_auth(token));
+        assert_eq!(status, 200, "{body}");
+        schema::check("get", "/people", 200, &body);
+        body["people"].as_array().unwrap().clone()
+    };
+    let photos_of = |person: &str| {
+        let (status, body) = send(
+            server
+                .post("/api/search/metadata")
+                .bearer_auth(&admin)
+                .json(&json!({ "personIds": [person] })),
+        );
+        assert_eq!(status, 200, "{body}");
+        let mut found = ids(&body);
+        found.sort();
+        found
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let found = people(&admin);
+    assert_eq!(found.len(), 2, "{found:?}");
+    // The portrait's face: the largest (MTCNN also finds a small false
+    // face on the astronaut's suit, which stays nobody's).
+    let person_of = |asset: &str| {
+        let (_, faces) = send(server.get(&format!("/api/faces?id={asset}")).bearer_auth(&admin));
+        let area = |f: &Value| {
+            let side = |a: &str, b: &str| f[b].as_i64().unwrap() - f[a].as_i64().unwrap();
+            side("boundingBoxX1", "boundingBoxX2") * side("boundingBoxY1", "boundingBoxY2")
+        };
+        let face = faces
+            .as_array()
+            .unwrap()
+            .iter()
+            .max_by_key(|f| area(f))
+            .unwrap_or_else(|| panic!("{asset}: {faces}"));
+        face["person"]["id"].as_str().unwrap_or_else(|| panic!("{faces}")).to_owned()
+    };
+    let franz = person_of(&kafka[0]);
+    let eileen = person_of(&astronaut[0]);
+    assert_ne!(franz, eileen);
+    assert_eq!(photos_of(&franz), sorted(kafka.clone()));
+    assert_eq!(photos_of(&eileen), sorted(astronaut.clone()));
+    assert!(people(&other).is_empty(), "another user sees none of them");
+
+    // Named, found by name, shown by a face.
+    let (status, body) = send(
+        server
+            .put(&format!("/api/people/{franz}"))
+            .bearer_auth(&admin)
+            .json(&json!({ "name": "Franz Kafka", "birthDate": "1883-07-03" })),
+    );
+    assert_eq!(status, 200, "{body}");
+    schema::check("put", "/people/{id}", 200, &body);
+    let (status, body) = send(server.get("/api/search/person?name=kafka").bearer_auth(&admin));
+    assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(1)), "{body}");
+    assert_eq!(body[0]["birthDate"], "1883-07-03");
+    let thumbnail = server
+        .get(&format!("/api/people/{franz}/thumbnail"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(thumbnail.status(), 200);
+    let face = image::load_from_memory(&thumbnail.bytes().unwrap()).unwrap();
+    assert!(
+        face.width() > 50 && face.width() == face.height(),
+        "{}x{}",
+        face.width(),
+        face.height()
+    );
+    let (status, _) = send(
+        server
+            .put(&format!("/api/people/{franz}"))
+            .bearer_auth(&other)
+            .json(&json!({ "name": "x" })),
+    );
+    assert!(matches!(status, 400 | 403 | 404), "another user cannot rename them: {status}");
+
+    // A new photo of a known person joins that person.
+    let later = server.created(&admin, "kafka-later.png", portrait("franz-kafka.jpg", 0.9, 120, 20));
+    server.wait_idle(&admin);
+    assert_eq!(person_of(&later), franz);
+
+    // One astronaut photo moved to Franz, then everything merged into him.
+    let (status, body) = send(
+        server
+            .put(&format!("/api/people/{franz}/reassign"))
+            .bearer_auth(&admin)
+            .json(&json!({ "data": [{ "assetId": astronaut[0], "personId": eileen }] })),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(person_of(&astronaut[0]), franz);
+    assert_eq!(photos_of(&eileen).len(), 2);
+    let (status, body) = send(
+        server
+            .post(&format!("/api/people/{franz}/merge"))
+            .bearer_auth(&admin)
+            .json(&json!({ "ids": [eileen, "00000000-0000-4000-8000-000000000000"] })),
+    );
+    assert_eq!(status, 200, "{body}");
+    schema::check("post", "/people/{id}/merge", 200, &body);
+    assert_eq!(
+        (body[0]["success"].as_bool(), body[1]["success"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(people(&admin).len(), 1);
+    assert_eq!(photos_of(&franz).len(), 7);
+    let (status, body) = send(server.get(&format!("/api/people/{franz}/statistics")).bearer_auth(&admin));
+    assert_eq!((status, body["assets"].as_i64()), (200, Some(7)), "{body}");
+}

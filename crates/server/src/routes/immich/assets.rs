@@ -315,8 +315,19 @@ async fn faces(State(state): State<AppState>, access: Access, Query(q): Query<Fa
     if matches!(&access, Access::Link(link) if !link.settings.show_metadata) {
         return Ok(Json(Vec::new()));
     }
-    let faces = state.db(move |c| c.faces(&asset.id)).await?;
-    Ok(Json(faces.iter().map(dto::face).collect()))
+    let faces = state
+        .db(move |c| {
+            let faces = c.faces(&asset.id)?;
+            faces
+                .iter()
+                .map(|f| {
+                    let person = f.person_id.as_deref().map(|id| c.person(&asset.owner_id, id)).transpose()?;
+                    Ok(dto::face(f, person.as_ref()))
+                })
+                .collect::<shoebox_catalog::Result<Vec<_>>>()
+        })
+        .await?;
+    Ok(Json(faces))
 }
 
 #[derive(Deserialize, Default)]

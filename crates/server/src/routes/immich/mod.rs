@@ -8,6 +8,7 @@ mod duplicates;
 mod jobs;
 mod map;
 mod partners;
+mod people;
 mod preferences;
 mod search;
 pub mod server;
@@ -40,5 +41,6 @@ pub fn router() -> Router<AppState> {
         .merge(sync::router())
         .merge(map::router())
         .merge(partners::router())
+        .merge(people::router())
         .merge(shared_links::router())
 }

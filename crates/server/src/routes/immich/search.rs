@@ -3,8 +3,9 @@
 
 use crate::json::Json;
 use axum::Router;
+use axum::extract::Query;
 use axum::extract::State;
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::{AssetKind, AssetSearch, Visibility};
@@ -18,10 +19,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/search/metadata", post(metadata))
         .route("/search/smart", post(smart))
+        .route("/search/person", get(person))
 }
 
 /// The filters Immich's metadata and smart searches share; other fields
-/// (people, tags, places) are accepted and not yet applied.
+/// (tags, places) are accepted and not yet applied.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct Filters {
@@ -40,6 +42,7 @@ struct Filters {
     with_deleted: bool,
     album_ids: Vec<String>,
     is_not_in_album: bool,
+    person_ids: Vec<String>,
     page: Option<u32>,
     size: Option<u32>,
     with_exif: bool,
@@ -101,6 +104,7 @@ impl Filters {
             with_deleted: self.with_deleted,
             album_ids: self.album_ids.clone(),
             not_in_album: self.is_not_in_album,
+            person_ids: self.person_ids.clone(),
             page: self.page.unwrap_or(1).max(1),
             size: self.size.unwrap_or(250),
             ..AssetSearch::default()
@@ -194,4 +198,27 @@ async fn respond(
         "assets": { "count": count, "total": count, "items": items, "facets": [], "nextPage": more.then(|| (page + 1).to_string()) },
         "albums": { "count": 0, "total": 0, "items": [], "facets": [] },
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PersonQuery {
+    name: String,
+    #[serde(default)]
+    with_hidden: bool,
+}
+
+/// The caller's people whose name contains `name`, any case.
+async fn person(State(state): State<AppState>, auth: Auth, Query(q): Query<PersonQuery>) -> ApiResult<Json<Vec<Value>>> {
+    auth.require("person.read")?;
+    let owner = auth.user_id();
+    let people = state.db(move |c| c.people(&owner, q.with_hidden)).await?;
+    let wanted = q.name.to_lowercase();
+    Ok(Json(
+        people
+            .iter()
+            .filter(|p| !p.name.is_empty() && p.name.to_lowercase().contains(&wanted))
+            .map(dto::person)
+            .collect(),
+    ))
 }
