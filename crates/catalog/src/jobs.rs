@@ -72,7 +72,7 @@ impl JobKind {
     /// Machine-learning work runs only where the server enables it (a
     /// runtime and a model are there); until then it is not queued, and
     /// jobs already queued wait.
-    fn is_optional(self) -> bool {
+    pub fn is_optional(self) -> bool {
         self.done_column().is_some()
     }
 

@@ -8,6 +8,7 @@ import type {
   BucketAssets,
   Disk,
   Face,
+  FacePerson,
   Jobs,
   MapMarker,
   MlTask,
@@ -117,6 +118,7 @@ const via = (url: string, link: LinkQuery) => (link ? `${url}${url.includes('?')
 export const thumbnailUrl = (id: string, link?: LinkQuery) => via(`/api/assets/${id}/thumbnail`, link);
 export const previewUrl = (id: string, link?: LinkQuery) => via(`/api/assets/${id}/thumbnail?size=preview`, link);
 export const originalUrl = (id: string, link?: LinkQuery) => via(`/api/assets/${id}/original`, link);
+export const personThumbnailUrl = (id: string) => `/api/people/${id}/thumbnail`;
 export const videoUrl = (id: string, link?: LinkQuery) => via(`/api/assets/${id}/video/playback`, link);
 
 /** Which assets a timeline shows; the same query the Immich web client sends. */
@@ -163,6 +165,12 @@ export const api = {
 
   search: (filters: Record<string, string | boolean>) =>
     request<SearchResult>('/search/metadata', { method: 'POST', ...json({ ...filters, withExif: true, size: 250 }) }),
+  peopleInPhotos: () => request<{ people: FacePerson[]; total: number; hidden: number }>('/people'),
+  person: (id: string) => request<FacePerson>(`/people/${id}`),
+  renamePerson: (id: string, name: string) => request<FacePerson>(`/people/${id}`, { method: 'PUT', ...json({ name }) }),
+  /** The photos a person is in, newest first. */
+  personAssets: (id: string) =>
+    request<SearchResult>('/search/metadata', { method: 'POST', ...json({ personIds: [id], withExif: true, size: 250 }) }),
   /** Photos ranked by how well they show what `query` says (CLIP), best first. */
   smartSearch: (query: string) =>
     request<SearchResult>('/search/smart', { method: 'POST', ...json({ query, withExif: true, size: 100 }) }),

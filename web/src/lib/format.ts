@@ -37,6 +37,8 @@ const QUEUE_LABELS: Record<string, string> = {
   ocr: 'Text recognition',
   faceDetection: 'Face detection',
   smartSearch: 'Search by content',
+  duplicateDetection: 'Duplicate detection',
+  facialRecognition: 'Face recognition',
 };
 
 /** A background queue (or machine-learning task) as people call it; one not known here as the server names it. */

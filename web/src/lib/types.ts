@@ -110,6 +110,15 @@ export interface Person {
   email: string;
 }
 
+/** Someone recognised in the photos (Immich's `PersonResponseDto`). */
+export interface FacePerson {
+  id: string;
+  /** Empty until the owner names them. */
+  name: string;
+  birthDate: string | null;
+  isHidden: boolean;
+}
+
 export interface AlbumMember {
   role: AlbumRole;
   user: Person;
@@ -203,8 +212,14 @@ export interface Queue {
 }
 
 /** The machine-learning tasks, by their queue names. */
-export type MlTask = 'ocr' | 'faceDetection' | 'smartSearch';
-export const ML_TASKS: readonly string[] = ['ocr', 'faceDetection', 'smartSearch'] satisfies MlTask[];
+export type MlTask = 'ocr' | 'faceDetection' | 'facialRecognition' | 'smartSearch' | 'duplicateDetection';
+export const ML_TASKS: readonly string[] = [
+  'ocr',
+  'faceDetection',
+  'facialRecognition',
+  'smartSearch',
+  'duplicateDetection',
+] satisfies MlTask[];
 
 export interface MlModel {
   task: MlTask;

@@ -56,14 +56,12 @@ async fn command(
 ) -> ApiResult<Json<Value>> {
     let kind = JobKind::parse(&name).ok_or_else(|| ApiError::bad_request(format!("Shoebox has no queue named {name:?}")))?;
     match (kind, body.command.as_str()) {
-        (JobKind::Ocr | JobKind::FaceDetection | JobKind::SmartSearch | JobKind::DuplicateDetection, "start")
-            if state.catalog.job_enabled(kind) =>
-        {
+        (kind, "start") if kind.is_optional() && state.catalog.job_enabled(kind) => {
             let force = body.force;
             state.db(move |c| c.queue_unprocessed(kind, force)).await?;
             state.jobs.wake();
         }
-        (JobKind::Ocr | JobKind::FaceDetection | JobKind::SmartSearch, "start") => {
+        (kind, "start") if kind.is_optional() => {
             return Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,
                 format!(
