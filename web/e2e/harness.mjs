@@ -2,7 +2,7 @@
 // folder, and headless Chromium driven by playwright-core.
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -220,4 +220,25 @@ export async function call(page, method, path, data) {
   if (!response.ok()) throw new Error(`${method} ${path}: ${response.status()} ${await response.text()}`);
   const text = await response.text();
   return text ? JSON.parse(text) : null;
+}
+
+/**
+ * A config file in `dir` that points shoeboxd at ci/fetch-ml.sh's runtime
+ * and models, with `models` naming one per task (clip, ocr, face: "" turns
+ * a task off) and any more lines after them; its path.
+ */
+export async function mlConfig(dir, { clip = '', ocr = '', face = '' }, extra = '') {
+  const ml = join(repo, 'target/ml');
+  const file = join(dir, 'shoebox.toml');
+  await writeFile(
+    file,
+    `[ml]
+runtime = "${ml}/runtime/libonnxruntime.so"
+models_dir = "${ml}/models"
+clip_model = "${clip}"
+ocr_model = "${ocr}"
+face_model = "${face}"
+${extra}`,
+  );
+  return file;
 }

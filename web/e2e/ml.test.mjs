@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, repo, screenshot, startServer, stepsWithScreenshots } from './harness.mjs';
+import { call, launchBrowser, mlConfig, newPage, pageErrors, repo, screenshot, startServer, stepsWithScreenshots } from './harness.mjs';
 
 const ADMIN = { name: 'Mona Model', email: 'mona@example.com', password: 'correct horse battery' };
 const ML = join(repo, 'target/ml');
@@ -45,18 +45,11 @@ async function adminPage(on) {
 before(async () => {
   if (!existsSync(join(ML, 'runtime/libonnxruntime.so'))) throw new Error(`${ML} missing: run ci/fetch-ml.sh`);
   configDir = await mkdtemp(join(tmpdir(), 'shoebox-ml-e2e-'));
-  const config = join(configDir, 'shoebox.toml');
-  await writeFile(
-    config,
-    `[ml]
-runtime = "${ML}/runtime/libonnxruntime.so"
-models_dir = "${ML}/models"
-clip_model = "test-clip"
-ocr_model = "PP-OCRv6_small"
-face_model = "mtcnn"
-# Kept loaded for the whole test, however slow: the status page says whether they are.
-idle_unload_seconds = 3600
-`,
+  const config = await mlConfig(
+    configDir,
+    { clip: 'test-clip', ocr: 'PP-OCRv6_small', face: 'mtcnn' },
+    // Kept loaded for the whole test, however slow: the status page says whether they are.
+    'idle_unload_seconds = 3600\n',
   );
   server = await startServer('ml', { args: ['--config', config] });
   browser = await launchBrowser();

