@@ -63,29 +63,16 @@ impl MachineLearning {
     /// model is installed, so a box without models keeps its memory.
     pub fn start(config: &Ml, threads: usize) -> MachineLearning {
         let store = ModelStore::new(&config.models_dir);
-        let installed =
-            |model: &Option<String>, check: fn(&ModelStore, &str) -> bool| model.as_deref().is_some_and(|name| check(&store, name));
+        let task = |name, model: &Option<String>, installed: fn(&ModelStore, &str) -> bool| Task {
+            name,
+            model: model.clone(),
+            installed: model.as_deref().is_some_and(|m| installed(&store, m)),
+        };
         let tasks = vec![
-            Task {
-                name: "ocr",
-                model: config.ocr_model.clone(),
-                installed: installed(&config.ocr_model, Ocr::installed),
-            },
-            Task {
-                name: "faceDetection",
-                model: config.face_model.clone(),
-                installed: installed(&config.face_model, FaceDetector::installed),
-            },
-            Task {
-                name: "facialRecognition",
-                model: config.face_model.clone(),
-                installed: installed(&config.face_model, FaceEmbedder::installed),
-            },
-            Task {
-                name: "smartSearch",
-                model: config.clip_model.clone(),
-                installed: installed(&config.clip_model, Clip::installed),
-            },
+            task("ocr", &config.ocr_model, Ocr::installed),
+            task("faceDetection", &config.face_model, FaceDetector::installed),
+            task("facialRecognition", &config.face_model, FaceEmbedder::installed),
+            task("smartSearch", &config.clip_model, Clip::installed),
         ];
         for task in tasks.iter().filter(|t| !t.installed) {
             if let Some(model) = &task.model {
