@@ -65,9 +65,23 @@ impl PeopleIndex {
 
 impl FaceRecognition for PeopleIndex {
     fn recognize(&self, catalog: &Catalog, asset_id: &str) -> shoebox_catalog::Result<()> {
+        let mut slot = self.lock();
+        match self.place_faces(catalog, &mut slot, asset_id) {
+            // Faces found again or photos deleted since the index was read:
+            // it named a person who is gone. Read it again, once.
+            Err(shoebox_catalog::Error::NotFound("person")) => {
+                *slot = None;
+                self.place_faces(catalog, &mut slot, asset_id)
+            }
+            other => other,
+        }
+    }
+}
+
+impl PeopleIndex {
+    fn place_faces(&self, catalog: &Catalog, slot: &mut Option<State>, asset_id: &str) -> shoebox_catalog::Result<()> {
         let asset = catalog.asset(asset_id)?;
         let faces = catalog.faces(asset_id)?;
-        let mut slot = self.lock();
         if slot.is_none() {
             *slot = Some(self.read(catalog)?);
         }

@@ -565,4 +565,24 @@ fn faces_become_people_that_their_owner_names_merges_and_finds() {
     assert_eq!(photos_of(&franz).len(), 7);
     let (status, body) = send(server.get(&format!("/api/people/{franz}/statistics")).bearer_auth(&admin));
     assert_eq!((status, body["assets"].as_i64()), (200, Some(7)), "{body}");
+
+    // Faces found again from scratch replace the old ones (and the people
+    // made of them), after recognition last read who is who; it starts over
+    // and finds the two again.
+    let again = server.created(&admin, "kafka-again.png", portrait("franz-kafka.jpg", 0.7, 30, 30));
+    server.wait_idle(&admin);
+    assert_eq!(person_of(&again), franz);
+    let (status, _) = send(
+        server
+            .put("/api/jobs/faceDetection")
+            .bearer_auth(&admin)
+            .json(&json!({ "command": "start", "force": true })),
+    );
+    assert_eq!(status, 200);
+    server.wait_idle(&admin);
+    let (_, jobs) = send(server.get("/api/shoebox/jobs").bearer_auth(&admin));
+    assert_eq!(jobs["failed"], 0, "{jobs}");
+    assert_eq!(people(&admin).len(), 2);
+    assert_eq!(person_of(&later), person_of(&kafka[0]));
+    assert_ne!(person_of(&astronaut[1]), person_of(&kafka[1]));
 }
