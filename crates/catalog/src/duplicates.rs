@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::rusqlite::{OptionalExtension, params};
-use crate::{Asset, Catalog, Result, new_id, now_millis};
+use crate::{Asset, Catalog, Result, json_list, new_id, now_millis};
 
 /// Where duplicates are looked for: what the timeline and archive show.
 const SHOWN: &str = "deleted_at IS NULL AND visibility IN ('timeline', 'archive')";
@@ -15,7 +15,7 @@ impl Catalog {
     /// one group with it, merging any groups they were in; with none, the
     /// asset leaves its group.
     pub fn record_duplicates(&self, asset_id: &str, near: &[String]) -> Result<()> {
-        let near = serde_json::to_string(near).expect("strings serialise");
+        let near = json_list(near);
         self.write(|tx| {
             let (owner, kind, group): (String, String, Option<String>) = tx
                 .query_row("SELECT owner_id, kind, duplicate_id FROM assets WHERE id = ?1", [asset_id], |r| {
@@ -85,7 +85,7 @@ impl Catalog {
     /// Takes the owner's photos `ids` out of their groups: they are not
     /// duplicates after all, or are dealt with. How many were in one.
     pub fn dismiss_duplicates(&self, owner_id: &str, ids: &[String]) -> Result<usize> {
-        let ids = serde_json::to_string(ids).expect("strings serialise");
+        let ids = json_list(ids);
         self.write(|tx| {
             Ok(tx.execute(
                 "UPDATE assets SET duplicate_id = NULL
@@ -97,7 +97,7 @@ impl Catalog {
 
     /// Dissolves the owner's groups `groups`; how many photos left them.
     pub fn dismiss_duplicate_groups(&self, owner_id: &str, groups: &[String]) -> Result<usize> {
-        let groups = serde_json::to_string(groups).expect("strings serialise");
+        let groups = json_list(groups);
         self.write(|tx| {
             Ok(tx.execute(
                 "UPDATE assets SET duplicate_id = NULL

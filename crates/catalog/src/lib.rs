@@ -145,6 +145,12 @@ pub(crate) fn new_id() -> String {
 }
 
 /// Maps "no rows" to a typed not-found error naming the entity.
+/// A list of ids as one JSON array parameter, for `json_each(?)`: one
+/// bound value however long the list, so no limit on SQL variables.
+pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).expect("strings serialise")
+}
+
 pub(crate) trait OptionalExt<T> {
     fn found(self, what: &'static str) -> Result<T>;
 }

@@ -114,7 +114,7 @@ impl Catalog {
     /// Gives the owner's faces `face_ids` to their person `person_id`;
     /// how many moved. People left without faces are removed.
     pub fn assign_faces(&self, owner_id: &str, face_ids: &[String], person_id: &str) -> Result<usize> {
-        let faces = serde_json::to_string(face_ids).expect("strings serialise");
+        let faces = crate::json_list(face_ids);
         self.write(|tx| {
             owned_person(tx, owner_id, person_id)?;
             let moved = tx.execute(

@@ -156,7 +156,7 @@ impl Catalog {
         // owner's index instead, every asset of a large library per query.
         let from = match among {
             Some(ids) => {
-                args.insert(0, Sql::Text(serde_json::to_string(ids).expect("strings serialise")));
+                args.insert(0, Sql::Text(crate::json_list(ids)));
                 "json_each(?) j CROSS JOIN assets a ON a.id = j.value"
             }
             None => "assets a",

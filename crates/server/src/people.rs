@@ -30,6 +30,15 @@ struct Owner {
     waiting: Vec<String>,
 }
 
+impl Owner {
+    fn new(dim: usize, settings: ClusterSettings) -> Owner {
+        Owner {
+            clusters: FaceClusters::new(dim, settings),
+            waiting: Vec::new(),
+        }
+    }
+}
+
 impl PeopleIndex {
     pub fn new(settings: ClusterSettings) -> PeopleIndex {
         PeopleIndex {
@@ -50,10 +59,9 @@ impl PeopleIndex {
     fn read(&self, catalog: &Catalog) -> shoebox_catalog::Result<State> {
         let mut owners: HashMap<String, Owner> = HashMap::new();
         for face in catalog.face_embeddings()? {
-            let owner = owners.entry(face.owner_id).or_insert_with(|| Owner {
-                clusters: FaceClusters::new(face.embedding.len(), self.settings),
-                waiting: Vec::new(),
-            });
+            let owner = owners
+                .entry(face.owner_id)
+                .or_insert_with(|| Owner::new(face.embedding.len(), self.settings));
             owner.clusters.add(&face.face_id, &face.embedding, face.person_id.as_deref());
             if face.person_id.is_none() {
                 owner.waiting.push(face.face_id);
@@ -89,10 +97,10 @@ impl PeopleIndex {
         let Some(first) = faces.iter().find_map(|f| f.embedding.as_ref()) else {
             return Ok(());
         };
-        let owner = state.owners.entry(asset.owner_id.clone()).or_insert_with(|| Owner {
-            clusters: FaceClusters::new(first.len(), self.settings),
-            waiting: Vec::new(),
-        });
+        let owner = state
+            .owners
+            .entry(asset.owner_id.clone())
+            .or_insert_with(|| Owner::new(first.len(), self.settings));
         for face in &faces {
             if let Some(embedding) = &face.embedding {
                 owner.clusters.add(&face.id, embedding, face.person_id.as_deref());
