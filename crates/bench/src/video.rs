@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use shoebox_media::hwaccel::Accel;
-use shoebox_media::video::{self, TranscodeSettings};
+use shoebox_media::transcode::{self, TranscodeSettings};
+use shoebox_media::video;
 
 #[derive(clap::Args)]
 pub struct VideoArgs {
@@ -92,11 +93,14 @@ fn run_step(step: Step, clip: &Path, seconds: u32) -> anyhow::Result<()> {
     let start = Instant::now();
     let label = match step {
         Step::Transcode => {
-            let settings = TranscodeSettings {
-                accel: Accel::Software,
-                ..TranscodeSettings::default()
-            };
-            video::transcode(clip, &dir.join("shoebox.mp4"), &info, &settings)?;
+            transcode::transcode(
+                clip,
+                &dir.join("shoebox.mp4"),
+                &info,
+                &TranscodeSettings::default(),
+                &Accel::Software,
+                &mut |_| {},
+            )?;
             "transcode, Shoebox"
         }
         Step::ImmichTranscode => {

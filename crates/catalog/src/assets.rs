@@ -416,6 +416,40 @@ impl Catalog {
         })
     }
 
+    /// Records an asset's Apple content identifier and pairs the two halves
+    /// of a live photo uploaded separately, whichever came first: the still
+    /// links the video, which is then hidden, as with `livePhotoVideoId`
+    /// at upload.
+    pub fn link_live_photo(&self, asset_id: &str, content_id: &str) -> Result<()> {
+        self.write(|tx| {
+            let now = now_millis();
+            tx.execute("UPDATE assets SET live_photo_cid = ?2 WHERE id = ?1", params![asset_id, content_id])?;
+            let pair: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT s.id, v.id FROM assets me
+                     JOIN assets s ON s.owner_id = me.owner_id AND s.live_photo_cid = me.live_photo_cid AND s.kind = 'IMAGE'
+                     JOIN assets v ON v.owner_id = me.owner_id AND v.live_photo_cid = me.live_photo_cid AND v.kind = 'VIDEO'
+                     WHERE me.id = ?1 AND s.deleted_at IS NULL AND v.deleted_at IS NULL AND s.live_photo_video_id IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM assets o WHERE o.live_photo_video_id = v.id)
+                     ORDER BY s.created_at, v.created_at LIMIT 1",
+                    [asset_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((still, video)) = pair {
+                tx.execute(
+                    "UPDATE assets SET live_photo_video_id = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![still, video, now],
+                )?;
+                tx.execute(
+                    "UPDATE assets SET visibility = 'hidden', updated_at = ?2 WHERE id = ?1",
+                    params![video, now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
     /// A video's length as its file states it, replacing what the uploader claimed.
     pub fn set_duration(&self, asset_id: &str, duration_ms: i64) -> Result<()> {
         self.write(|tx| {

@@ -141,6 +141,8 @@ pub struct Job {
     pub run_after: Millis,
     pub last_error: Option<String>,
     pub updated_at: Millis,
+    /// How far a running job has got, 0 to 1, where its work reports it.
+    pub progress: Option<f64>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +152,7 @@ pub struct JobCounts {
     pub failed: i64,
 }
 
-const COLUMNS: &str = "id, kind, asset_id, state, attempts, run_after, last_error, updated_at";
+const COLUMNS: &str = "id, kind, asset_id, state, attempts, run_after, last_error, updated_at, progress";
 
 fn from_row(r: &Row) -> crate::rusqlite::Result<Job> {
     let kind: String = r.get(1)?;
@@ -169,6 +171,7 @@ fn from_row(r: &Row) -> crate::rusqlite::Result<Job> {
         run_after: r.get(5)?,
         last_error: r.get(6)?,
         updated_at: r.get(7)?,
+        progress: r.get(8)?,
     })
 }
 
@@ -219,7 +222,7 @@ impl Catalog {
             Ok(tx
                 .query_row(
                     &format!(
-                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1
+                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1, progress = NULL
                          WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?1
                                      AND kind IN ({runnable}) ORDER BY run_after, id LIMIT 1)
                          RETURNING {COLUMNS}",
@@ -303,6 +306,27 @@ impl Catalog {
         self.job_counts_by_kind(None)
     }
 
+    /// Records how far a running job has got (0 to 1).
+    pub fn set_job_progress(&self, job_id: i64, progress: f64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE jobs SET progress = ?2 WHERE id = ?1 AND state = 'running'",
+                params![job_id, progress.clamp(0.0, 1.0)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The jobs being worked on now, oldest first.
+    pub fn running_jobs(&self) -> Result<Vec<Job>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE state = 'running' ORDER BY updated_at, id"
+        ))?;
+        let rows = stmt.query_map([], from_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// Failed jobs, optionally only those of one asset.
     pub fn failed_jobs(&self, asset_id: Option<&str>) -> Result<Vec<Job>> {
         let conn = self.conn()?;
@@ -370,6 +394,22 @@ mod tests {
                 failed: 0
             }
         );
+    }
+
+    #[test]
+    fn a_running_job_reports_its_progress_and_a_new_attempt_starts_from_nothing() {
+        let (_d, cat) = crate::test_catalog();
+        let a = user(&cat, "a@x");
+        cat.commit_asset(&new_asset(&a, b"1")).unwrap().unwrap();
+        let job = cat.claim_job(now_millis()).unwrap().unwrap();
+        cat.set_job_progress(job.id, 0.25).unwrap();
+        let running = cat.running_jobs().unwrap();
+        assert_eq!((running.len(), running[0].progress), (1, Some(0.25)));
+        cat.requeue_running_jobs().unwrap();
+        cat.set_job_progress(job.id, 0.5).unwrap();
+        assert!(cat.running_jobs().unwrap().is_empty(), "only a running job records progress");
+        let again = cat.claim_job(now_millis()).unwrap().unwrap();
+        assert_eq!((again.id, again.progress), (job.id, None));
     }
 
     #[test]

@@ -501,3 +501,10 @@ ALTER TABLE asset_faces ADD COLUMN person_id TEXT REFERENCES people(id) ON DELET
 ALTER TABLE asset_faces ADD COLUMN embedding BLOB;
 CREATE INDEX asset_faces_person ON asset_faces (person_id) WHERE person_id IS NOT NULL;
 ALTER TABLE assets ADD COLUMN recognized_at INTEGER;
+
+-- migration 15: how far a running job has got (0 to 1, for long work such
+-- as a transcode), and Apple's content identifier, which pairs a live
+-- photo's still and video when they are uploaded separately.
+ALTER TABLE jobs ADD COLUMN progress REAL;
+ALTER TABLE assets ADD COLUMN live_photo_cid TEXT;
+CREATE INDEX assets_live_photo_cid ON assets (owner_id, live_photo_cid) WHERE live_photo_cid IS NOT NULL;

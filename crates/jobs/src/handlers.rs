@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use shoebox_catalog::{AssetFace, AssetKind, Catalog, Exif, Job, JobKind, OcrText};
-use shoebox_media::video::{self, TranscodeSettings};
+use shoebox_media::hwaccel::Hardware;
 use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail};
+use shoebox_media::{transcode, video};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -49,7 +50,7 @@ impl From<shoebox_ml::Error> for HandlerError {
 pub(crate) struct Context {
     pub catalog: Catalog,
     pub layout: Layout,
-    pub video: Arc<TranscodeSettings>,
+    pub hardware: Arc<Hardware>,
     pub models: Option<Arc<crate::Models>>,
 }
 
@@ -76,6 +77,9 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
             if let Some(ms) = info.duration_ms {
                 catalog.set_duration(&asset.id, ms)?;
             }
+            if let Some(id) = &meta.live_photo_id {
+                catalog.link_live_photo(&asset.id, id)?;
+            }
             Ok(())
         }
         JobKind::ExtractMetadata => {
@@ -86,6 +90,9 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
             let taken = meta.taken.map(|t| (t.instant_millis(), t.local_millis));
             let size = meta.width.zip(meta.height);
             catalog.set_metadata(&asset.id, &to_exif(&meta, asset.file_size), taken, size)?;
+            if let Some(id) = &meta.live_photo_id {
+                catalog.link_live_photo(&asset.id, id)?;
+            }
             Ok(())
         }
         JobKind::GenerateThumbnails => {
@@ -118,14 +125,28 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
         }
         JobKind::TranscodeVideo => {
             let info = video::probe(&original)?;
-            let settings = &context.video;
+            let settings = crate::video::settings(catalog, &context.hardware)?;
             if !settings.needs_transcode(&info) {
                 return Ok(catalog.set_encoded_video(&asset.id, None)?);
             }
+            let (accel, unusable) = crate::video::engine(&settings, &context.hardware);
+            if let Some(reason) = unusable {
+                tracing::warn!(asset = asset.id, %reason, "the chosen video engine cannot be used; transcoding in software");
+            }
             let encoded = Layout::encoded_video(&asset.owner_id, &asset.id);
-            let done = video::transcode(&original, &layout.resolve(&encoded), &info, settings)?;
+            let mut reported = 0.0;
+            let mut progress = |done: f64| {
+                // A percent at a time: each report is a catalog write.
+                if done - reported >= 0.01 {
+                    reported = done;
+                    if let Err(e) = catalog.set_job_progress(job.id, done) {
+                        tracing::debug!(error = %e, "could not record a transcode's progress");
+                    }
+                }
+            };
+            let done = transcode::transcode(&original, &layout.resolve(&encoded), &info, &settings, &accel, &mut progress)?;
             if let Some(reason) = done.fallback_reason {
-                tracing::warn!(asset = asset.id, encoder = settings.accel.name(), %reason, "hardware transcoding failed; used software");
+                tracing::warn!(asset = asset.id, encoder = accel.name(), %reason, "hardware transcoding failed; used software");
             }
             catalog.set_encoded_video(&asset.id, Some(&encoded))?;
             Ok(())

@@ -14,6 +14,7 @@
 
 mod handlers;
 mod models;
+pub mod video;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use std::time::Duration;
 use handlers::Context;
 use shoebox_catalog::{Catalog, Job, JobKind, now_millis};
 use shoebox_media::Layout;
-use shoebox_media::video::TranscodeSettings;
+use shoebox_media::hwaccel::Hardware;
 use tokio::sync::{Notify, Semaphore, watch};
 
 pub use handlers::HandlerError;
@@ -61,7 +62,7 @@ pub struct Runner {
     /// arenas instead of one per pool thread (which tripled RSS).
     workers: Arc<rayon::ThreadPool>,
     waker: Waker,
-    video: Arc<TranscodeSettings>,
+    hardware: Arc<Hardware>,
     models: Option<Arc<Models>>,
 }
 
@@ -79,7 +80,7 @@ impl Runner {
             slots: Arc::new(Semaphore::new(concurrency)),
             workers: Arc::new(workers),
             waker,
-            video: Arc::new(TranscodeSettings::default()),
+            hardware: Arc::default(),
             models: None,
         }
     }
@@ -94,9 +95,9 @@ impl Runner {
         self
     }
 
-    /// How videos are transcoded (the encoder found at start-up, Immich's settings).
-    pub fn with_video_settings(mut self, video: TranscodeSettings) -> Self {
-        self.video = Arc::new(video);
+    /// The video engines found at start-up, for transcodes.
+    pub fn with_video_hardware(mut self, hardware: Arc<Hardware>) -> Self {
+        self.hardware = hardware;
         self
     }
 
@@ -135,7 +136,7 @@ impl Runner {
                     let context = Context {
                         catalog: self.catalog.clone(),
                         layout: self.layout.clone(),
-                        video: self.video.clone(),
+                        hardware: self.hardware.clone(),
                         models: self.models.clone(),
                     };
                     let (waker, workers) = (self.waker.clone(), self.workers.clone());

@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod motion;
 mod process;
 pub mod thumbnail;
+pub mod transcode;
 pub mod video;
 
 pub use layout::Layout;

@@ -35,6 +35,9 @@ pub struct Metadata {
     pub modified: Option<CaptureTime>,
     pub description: Option<String>,
     pub rating: Option<i64>,
+    /// Apple's content identifier, shared by a live photo's still and its
+    /// video, so the two are paired when they arrive separately.
+    pub live_photo_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +188,35 @@ fn from_exif(exif: &Exif) -> Metadata {
         modified,
         description: ascii(exif, Tag::ImageDescription),
         rating: None,
+        live_photo_id: exif.get_field(Tag::MakerNote, In::PRIMARY).and_then(|f| match &f.value {
+            Value::Undefined(note, _) => apple_content_identifier(note),
+            _ => None,
+        }),
     }
+}
+
+/// The content identifier (tag 0x0011) in an Apple maker note: "Apple iOS\0",
+/// a version, "MM", then a big-endian IFD whose offsets count from the
+/// note's start. Another maker's note, or a damaged one, has none.
+fn apple_content_identifier(note: &[u8]) -> Option<String> {
+    const HEADER: usize = 14;
+    if !note.starts_with(b"Apple iOS\0") || note.get(12..HEADER)? != b"MM" {
+        return None;
+    }
+    let u16_at = |at: usize| note.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let u32_at = |at: usize| note.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let count = usize::from(u16_at(HEADER)?);
+    (0..count).find_map(|i| {
+        let entry = HEADER + 2 + 12 * i;
+        // Tag 0x0011, type ASCII: its text is longer than four bytes, so it sits at an offset.
+        if u16_at(entry)? != 0x0011 || u16_at(entry + 2)? != 2 {
+            return None;
+        }
+        let (len, at) = (u32_at(entry + 4)?, u32_at(entry + 8)?);
+        let text = note.get(at..at.checked_add(len)?)?;
+        let text = std::str::from_utf8(text).ok()?.trim_end_matches('\0').trim();
+        (!text.is_empty()).then(|| text.to_owned())
+    })
 }
 
 fn from_nom_exif(exif: &nom_exif::Exif) -> Metadata {
@@ -237,6 +268,7 @@ fn from_nom_exif(exif: &nom_exif::Exif) -> Metadata {
         modified: time(ExifTag::ModifyDate, ExifTag::OffsetTime),
         description: text(ExifTag::ImageDescription),
         rating: None,
+        live_photo_id: None,
     }
 }
 

@@ -2,9 +2,10 @@
 //! output, and an error that names the tool and what it printed.
 
 use std::ffi::OsStr;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
@@ -15,22 +16,46 @@ const STDERR_LIMIT: u64 = 4096;
 /// Most of a tool's stdout we read (ffprobe's JSON is a few kilobytes).
 const STDOUT_LIMIT: u64 = 1 << 20;
 
+/// What becomes of a tool's stdout.
+enum Stdout<'a> {
+    Discard,
+    Capture,
+    /// Each line as it comes (ffmpeg's `-progress`), on the caller's thread.
+    Lines(&'a mut dyn FnMut(&str)),
+}
+
 /// Runs `program` with `args`, expecting success within `timeout`. Output
 /// goes to files the caller names in `args`; stdout is discarded.
 pub(crate) fn run(program: &str, args: &[&OsStr], timeout: Duration, package: &str) -> Result<()> {
-    execute(program, args, timeout, package, false).map(drop)
+    execute(program, args, timeout, package, Stdout::Discard).map(drop)
 }
 
 /// Like [`run`], returning what the program printed on stdout.
 pub(crate) fn output(program: &str, args: &[&OsStr], timeout: Duration, package: &str) -> Result<Vec<u8>> {
-    execute(program, args, timeout, package, true)
+    execute(program, args, timeout, package, Stdout::Capture)
 }
 
-fn execute(program: &str, args: &[&OsStr], timeout: Duration, package: &str, capture: bool) -> Result<Vec<u8>> {
+/// Like [`run`], handing each line the program prints on stdout to `line` as it comes.
+pub(crate) fn run_reading_lines(
+    program: &str,
+    args: &[&OsStr],
+    timeout: Duration,
+    package: &str,
+    line: &mut dyn FnMut(&str),
+) -> Result<()> {
+    execute(program, args, timeout, package, Stdout::Lines(line)).map(drop)
+}
+
+fn execute(program: &str, args: &[&OsStr], timeout: Duration, package: &str, mut stdout_to: Stdout) -> Result<Vec<u8>> {
+    let started = Instant::now();
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
-        .stdout(if capture { Stdio::piped() } else { Stdio::null() })
+        .stdout(if matches!(stdout_to, Stdout::Discard) {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| match e.kind() {
@@ -50,14 +75,37 @@ fn execute(program: &str, args: &[&OsStr], timeout: Duration, package: &str, cap
         text
     });
     // Read on its own thread too, so a chatty tool never blocks on a full pipe.
-    let stdout = child.stdout.take().map(|out| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = out.take(STDOUT_LIMIT).read_to_end(&mut bytes);
-            bytes
-        })
-    });
-    let status = match child.wait_timeout(timeout).map_err(|e| Error::Tool {
+    let mut captured = None;
+    if let Some(out) = child.stdout.take() {
+        match &mut stdout_to {
+            Stdout::Lines(line) => {
+                let (send, lines) = mpsc::channel();
+                std::thread::spawn(move || {
+                    for l in BufReader::new(out).lines().map_while(std::io::Result::ok) {
+                        if send.send(l).is_err() {
+                            return;
+                        }
+                    }
+                });
+                // Ends when the tool closes stdout (it exited) or the time is up.
+                while let Some(left) = timeout.checked_sub(started.elapsed()) {
+                    match lines.recv_timeout(left) {
+                        Ok(l) => line(&l),
+                        Err(_) => break,
+                    }
+                }
+            }
+            _ => {
+                captured = Some(std::thread::spawn(move || {
+                    let mut bytes = Vec::new();
+                    let _ = out.take(STDOUT_LIMIT).read_to_end(&mut bytes);
+                    bytes
+                }))
+            }
+        }
+    }
+    let left = timeout.saturating_sub(started.elapsed());
+    let status = match child.wait_timeout(left).map_err(|e| Error::Tool {
         tool: program.to_string(),
         message: e.to_string(),
     })? {
@@ -72,7 +120,7 @@ fn execute(program: &str, args: &[&OsStr], timeout: Duration, package: &str, cap
         }
     };
     let stderr = reader.join().unwrap_or_default();
-    let stdout = stdout.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
+    let stdout = captured.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
     if status.success() {
         Ok(stdout)
     } else {
@@ -104,6 +152,22 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("broken input"), "{err}");
         let err = run("sleep", &[OsStr::new("30")], Duration::from_millis(200), "coreutils").unwrap_err();
+        assert!(err.to_string().contains("no result within"), "{err}");
+    }
+
+    #[test]
+    fn lines_reach_the_caller_as_they_come_and_a_silent_tool_is_still_stopped() {
+        let mut lines = Vec::new();
+        run_reading_lines(
+            "sh",
+            &[OsStr::new("-c"), OsStr::new("echo out_time_us=1; echo progress=end")],
+            Duration::from_secs(5),
+            "dash",
+            &mut |l| lines.push(l.to_owned()),
+        )
+        .unwrap();
+        assert_eq!(lines, ["out_time_us=1", "progress=end"]);
+        let err = run_reading_lines("sleep", &[OsStr::new("30")], Duration::from_millis(200), "coreutils", &mut |_| {}).unwrap_err();
         assert!(err.to_string().contains("no result within"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! Videos through Debian's ffmpeg: what ffprobe says about a file
 //! (duration, codecs, frame size and rotation, capture time, place,
-//! camera), and a poster frame for the thumbnail pipeline.
+//! camera, Apple's live-photo identifier), and a poster frame for the
+//! thumbnail pipeline. The playback copy is `transcode`'s.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -9,7 +10,6 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 
-use crate::hwaccel::{self, Accel};
 use crate::metadata::{CaptureTime, Metadata};
 use crate::{Error, Result, process};
 
@@ -31,6 +31,17 @@ pub struct VideoInfo {
     pub bit_rate: Option<i64>,
     /// Clockwise degrees the frames are turned for display: 0, 90, 180 or 270.
     pub rotation: u16,
+    /// ffprobe's pixel format, e.g. "yuv420p10le".
+    pub pixel_format: Option<String>,
+    /// ffprobe's transfer characteristic, e.g. "smpte2084" (HDR10) or "bt709".
+    pub color_transfer: Option<String>,
+}
+
+impl VideoInfo {
+    /// HDR10 (PQ) or HLG video, which needs tone mapping to look right on SDR screens.
+    pub fn is_hdr(&self) -> bool {
+        matches!(self.color_transfer.as_deref(), Some("smpte2084" | "arib-std-b67"))
+    }
 }
 
 #[derive(Deserialize)]
@@ -49,6 +60,8 @@ struct Stream {
     avg_frame_rate: Option<String>,
     bit_rate: Option<String>,
     duration: Option<String>,
+    pix_fmt: Option<String>,
+    color_transfer: Option<String>,
     #[serde(default)]
     tags: Tags,
     #[serde(default)]
@@ -136,6 +149,8 @@ fn parse(json: &[u8]) -> Result<VideoInfo> {
         width,
         height,
         taken: capture_time(&tag(&["com.apple.quicktime.creationdate"]), &tag(&["creation_time"])),
+        // The still of a live photo carries the same identifier in its maker note.
+        live_photo_id: tag(&["com.apple.quicktime.content.identifier"]),
         ..Metadata::default()
     };
     Ok(VideoInfo {
@@ -151,6 +166,8 @@ fn parse(json: &[u8]) -> Result<VideoInfo> {
             .or(video.bit_rate.as_deref())
             .and_then(|b| b.parse().ok()),
         rotation,
+        pixel_format: video.pix_fmt.clone(),
+        color_transfer: video.color_transfer.clone(),
     })
 }
 
@@ -243,174 +260,6 @@ pub fn poster(original: &Path, duration_ms: Option<i64>, png: &Path) -> Result<(
     Ok(())
 }
 
-/// When a video gets a playback copy (Immich's `transcode` setting).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TranscodePolicy {
-    /// Every video.
-    All,
-    /// When codec, container or audio is not accepted, or the frame is larger than the target.
-    Optimal,
-    /// Only when codec, container or audio is not accepted.
-    Required,
-    /// As `Required`, or when the bit rate is above the maximum.
-    Bitrate,
-    Disabled,
-}
-
-/// The video settings of Immich's `SystemConfigFFmpegDto` the software path
-/// uses, with Immich's defaults.
-#[derive(Debug, Clone)]
-pub struct TranscodeSettings {
-    pub policy: TranscodePolicy,
-    /// ffprobe codec names the clients play as they are.
-    pub accepted_video_codecs: Vec<String>,
-    pub accepted_audio_codecs: Vec<String>,
-    /// Containers, as in ffprobe's format names ("mov" covers MP4).
-    pub accepted_containers: Vec<String>,
-    /// Shorter side of the copy, in pixels; larger frames are scaled down.
-    pub target_resolution: u32,
-    pub crf: u8,
-    pub preset: String,
-    /// Bits per second; `None` for no limit.
-    pub max_bitrate: Option<i64>,
-    /// Encoder threads; 0 lets ffmpeg choose.
-    pub threads: u32,
-    /// Where encoding runs; falls back to software when it fails.
-    pub accel: Accel,
-}
-
-impl Default for TranscodeSettings {
-    fn default() -> Self {
-        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
-        TranscodeSettings {
-            policy: TranscodePolicy::Required,
-            accepted_video_codecs: list(&["h264"]),
-            accepted_audio_codecs: list(&["aac", "mp3", "opus", "pcm_s16le"]),
-            accepted_containers: list(&["mov", "ogg", "webm"]),
-            target_resolution: 720,
-            crf: 23,
-            preset: "ultrafast".into(),
-            max_bitrate: None,
-            threads: 0,
-            accel: Accel::Software,
-        }
-    }
-}
-
-impl TranscodeSettings {
-    fn playable(&self, info: &VideoInfo) -> bool {
-        let accepted = |list: &[String], name: &str| list.iter().any(|a| a == name);
-        accepted(&self.accepted_video_codecs, &info.video_codec)
-            && info.audio_codec.as_deref().is_none_or(|a| accepted(&self.accepted_audio_codecs, a))
-            && info.container.split(',').any(|c| accepted(&self.accepted_containers, c))
-    }
-
-    fn too_large(&self, info: &VideoInfo) -> bool {
-        info.metadata
-            .width
-            .zip(info.metadata.height)
-            .is_some_and(|(w, h)| w.min(h) > i64::from(self.target_resolution))
-    }
-
-    /// Whether the video gets a playback copy.
-    pub fn needs_transcode(&self, info: &VideoInfo) -> bool {
-        match self.policy {
-            TranscodePolicy::All => true,
-            TranscodePolicy::Disabled => false,
-            TranscodePolicy::Required => !self.playable(info),
-            TranscodePolicy::Optimal => !self.playable(info) || self.too_large(info),
-            TranscodePolicy::Bitrate => !self.playable(info) || self.max_bitrate.zip(info.bit_rate).is_some_and(|(max, b)| b > max),
-        }
-    }
-
-    /// ffmpeg's arguments for the encoder `accel`: those before the input,
-    /// and those after it. H.264 and AAC in MP4, scaled down to the target,
-    /// streaming-friendly. ffmpeg rotates frames upright before the
-    /// filters, so the scale follows the displayed orientation.
-    pub fn args(&self, info: &VideoInfo, accel: &Accel) -> (Vec<String>, Vec<String>) {
-        // Hardware encoders that take a bit rate get the limit, or about what CRF 23 gives at 720p.
-        let encoder = hwaccel::h264_encoder(accel, self.crf, &self.preset, self.max_bitrate.unwrap_or(2_500_000));
-        let mut args: Vec<String> = ["-map", "0:V:0", "-map", "0:a:0?", "-map_metadata", "-1"]
-            .map(String::from)
-            .to_vec();
-        let mut filters = Vec::new();
-        if self.too_large(info) {
-            let portrait = info.metadata.width.zip(info.metadata.height).is_some_and(|(w, h)| w < h);
-            let target = self.target_resolution;
-            filters.push(if portrait {
-                format!("scale={target}:-2")
-            } else {
-                format!("scale=-2:{target}")
-            });
-        }
-        filters.push(encoder.filter_tail);
-        args.extend(["-vf".into(), filters.join(",")]);
-        args.extend(encoder.codec);
-        if let Some(max) = self.max_bitrate {
-            args.extend(["-maxrate".into(), max.to_string(), "-bufsize".into(), (max * 2).to_string()]);
-        }
-        if self.threads > 0 {
-            args.extend(["-threads".into(), self.threads.to_string()]);
-        }
-        let audio_ok = info
-            .audio_codec
-            .as_deref()
-            .is_some_and(|a| self.accepted_audio_codecs.iter().any(|c| c == a));
-        args.extend(["-c:a".into(), if audio_ok { "copy" } else { "aac" }.into()]);
-        args.extend(["-movflags", "+faststart", "-fps_mode", "passthrough", "-f", "mp4"].map(String::from));
-        (encoder.before_input, args)
-    }
-}
-
-/// How a transcode went: the encoder that made the copy, and why the
-/// hardware one was given up, if it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transcoded {
-    pub accel: Accel,
-    pub fallback_reason: Option<String>,
-}
-
-/// Writes the playback copy of `original` to `output` with the configured
-/// encoder, or in software when that fails, through a partial file renamed
-/// into place, so a copy that exists is always complete.
-pub fn transcode(original: &Path, output: &Path, info: &VideoInfo, settings: &TranscodeSettings) -> Result<Transcoded> {
-    let dir = output.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let partial = output.with_extension("mp4.part");
-    let attempt = |accel: &Accel| {
-        let (before, after) = settings.args(info, accel);
-        let mut args: Vec<std::ffi::OsString> = ["-v", "error", "-y"].map(Into::into).to_vec();
-        args.extend(before.into_iter().map(Into::into));
-        args.extend(["-i".into(), original.into()]);
-        args.extend(after.into_iter().map(Into::into));
-        args.push(partial.clone().into());
-        // Software encoding on a small board runs near real time at worst; allow a wide margin.
-        let seconds = info.duration_ms.unwrap_or(0).max(0) as u64 / 1000;
-        let refs: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-        let result = process::run("ffmpeg", &refs, Duration::from_secs(300 + 30 * seconds), "ffmpeg");
-        if result.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
-        result
-    };
-    let outcome = match attempt(&settings.accel) {
-        Ok(()) => Transcoded {
-            accel: settings.accel.clone(),
-            fallback_reason: None,
-        },
-        Err(e) if settings.accel != Accel::Software => {
-            attempt(&Accel::Software)?;
-            Transcoded {
-                accel: Accel::Software,
-                fallback_reason: Some(e.to_string()),
-            }
-        }
-        Err(e) => return Err(e),
-    };
-    std::fs::rename(&partial, output).map_err(|e| Error::io(output, e))?;
-    Ok(outcome)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,99 +315,5 @@ mod tests {
     fn a_clockless_camera_date_is_no_date() {
         assert_eq!(capture_time(&None, &Some("1970-01-01T00:00:00.000000Z".into())), None);
         assert_eq!(iso6709("+91.0+000.0/"), None);
-    }
-
-    fn clip(codec: &str, audio: Option<&str>, container: &str, size: (i64, i64)) -> VideoInfo {
-        VideoInfo {
-            metadata: Metadata {
-                width: Some(size.0),
-                height: Some(size.1),
-                ..Metadata::default()
-            },
-            video_codec: codec.into(),
-            audio_codec: audio.map(Into::into),
-            container: container.into(),
-            bit_rate: Some(20_000_000),
-            ..VideoInfo::default()
-        }
-    }
-
-    #[test]
-    fn only_what_clients_cannot_play_is_transcoded_by_default() {
-        let s = TranscodeSettings::default();
-        let mp4 = "mov,mp4,m4a,3gp,3g2,mj2";
-        assert!(!s.needs_transcode(&clip("h264", Some("aac"), mp4, (1920, 1080))));
-        assert!(!s.needs_transcode(&clip("h264", None, mp4, (1920, 1080))), "no audio is fine");
-        assert!(s.needs_transcode(&clip("hevc", Some("aac"), mp4, (1920, 1080))));
-        assert!(s.needs_transcode(&clip("h264", Some("ac3"), mp4, (640, 480))));
-        assert!(
-            !s.needs_transcode(&clip("h264", Some("opus"), "matroska,webm", (640, 480))),
-            "webm is accepted"
-        );
-        assert!(s.needs_transcode(&clip("h264", Some("aac"), "avi", (640, 480))));
-        let optimal = TranscodeSettings {
-            policy: TranscodePolicy::Optimal,
-            ..TranscodeSettings::default()
-        };
-        assert!(optimal.needs_transcode(&clip("h264", Some("aac"), mp4, (1920, 1080))));
-        assert!(!optimal.needs_transcode(&clip("h264", Some("aac"), mp4, (1280, 720))));
-        let bitrate = TranscodeSettings {
-            policy: TranscodePolicy::Bitrate,
-            max_bitrate: Some(10_000_000),
-            ..TranscodeSettings::default()
-        };
-        assert!(bitrate.needs_transcode(&clip("h264", Some("aac"), mp4, (640, 480))));
-    }
-
-    #[test]
-    fn software_arguments_scale_by_the_shorter_side_and_keep_playable_audio() {
-        let s = TranscodeSettings::default();
-        let software = |info: &VideoInfo| s.args(info, &Accel::Software).1.join(" ");
-        let args = software(&clip("hevc", Some("aac"), "mov", (1080, 1920)));
-        assert!(args.contains("-vf scale=720:-2,format=yuv420p"), "{args}");
-        assert!(
-            args.contains("-c:v libx264") && args.contains("-crf 23") && args.contains("-preset ultrafast"),
-            "{args}"
-        );
-        assert!(args.contains("-c:a copy") && args.contains("-f mp4"), "{args}");
-        let args = software(&clip("vp9", Some("vorbis"), "webm", (3840, 2160)));
-        assert!(args.contains("scale=-2:720") && args.contains("-c:a aac"), "{args}");
-        let small = software(&clip("mpeg4", None, "avi", (320, 240)));
-        assert!(!small.contains("scale="), "nothing is enlarged: {small}");
-    }
-
-    #[test]
-    fn a_failing_hardware_encoder_falls_back_to_software() {
-        let dir = tempfile::tempdir().unwrap();
-        let input = dir.path().join("in.mkv");
-        let made = std::process::Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc=duration=1:size=160x120:rate=10",
-                "-c:v",
-                "mpeg4",
-            ])
-            .arg(&input)
-            .status()
-            .expect("ffmpeg is missing: run ci/install-test-deps.sh");
-        assert!(made.success());
-        let info = probe(&input).unwrap();
-        // This machine has no VAAPI device at this path, so the hardware attempt fails for real.
-        let settings = TranscodeSettings {
-            accel: Accel::Vaapi {
-                device: "/nonexistent/renderD128".into(),
-            },
-            ..TranscodeSettings::default()
-        };
-        let output = dir.path().join("out.mp4");
-        let done = transcode(&input, &output, &info, &settings).unwrap();
-        assert_eq!(done.accel, Accel::Software);
-        assert!(done.fallback_reason.unwrap().contains("ffmpeg"));
-        assert_eq!(probe(&output).unwrap().video_codec, "h264");
-        assert!(!output.with_extension("mp4.part").exists());
     }
 }

@@ -20,6 +20,7 @@ mod state;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -27,7 +28,6 @@ use shoebox_catalog::Catalog;
 use shoebox_jobs::{Runner, Waker};
 use shoebox_media::Layout;
 use shoebox_media::hwaccel::Hardware;
-use shoebox_media::video::TranscodeSettings;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -95,14 +95,10 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let waker = Waker::default();
-    let hardware = tokio::task::spawn_blocking(|| Hardware::probe(Path::new("/sys"), Path::new("/dev"))).await?;
-    let accel = hardware.best_h264();
-    tracing::info!(encoder = accel.name(), found = ?hardware, "video hardware");
-    let video = TranscodeSettings {
-        accel,
-        ..TranscodeSettings::default()
-    };
-    let mut runner = Runner::new(catalog.clone(), layout.clone(), config.job_concurrency, waker.clone()).with_video_settings(video);
+    let hardware = Arc::new(tokio::task::spawn_blocking(|| Hardware::probe(Path::new("/sys"), Path::new("/dev"))).await?);
+    tracing::info!(default_engine = ?hardware.default_choice(), found = ?hardware, "video hardware");
+    let mut runner =
+        Runner::new(catalog.clone(), layout.clone(), config.job_concurrency, waker.clone()).with_video_hardware(hardware.clone());
     let ml_config = config.ml.clone();
     let ml = tokio::task::spawn_blocking(move || MachineLearning::start(&ml_config, 1)).await?;
     if let Some(models) = &ml.models {

@@ -23,7 +23,7 @@ pub struct AppState {
     pub jobs: Waker,
     pub login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub started: Instant,
-    /// Video hardware found at start-up, for the status page.
+    /// Video hardware found at start-up, for transcodes and the status page.
     pub hardware: Arc<Hardware>,
     /// The ML runtime and models found at start-up.
     pub ml: Arc<MachineLearning>,
@@ -33,7 +33,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(catalog: Catalog, layout: Layout, config: Config, jobs: Waker, hardware: Hardware, ml: MachineLearning) -> Self {
+    pub fn new(catalog: Catalog, layout: Layout, config: Config, jobs: Waker, hardware: Arc<Hardware>, ml: MachineLearning) -> Self {
         // Ten attempts at once, then one every six seconds per client address:
         // plenty for people, far too slow for password guessing.
         let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero")).allow_burst(NonZeroU32::new(10).expect("non-zero"));
@@ -44,7 +44,7 @@ impl AppState {
             jobs,
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
             started: Instant::now(),
-            hardware: Arc::new(hardware),
+            hardware,
             ml: Arc::new(ml),
             restart: Arc::default(),
         }

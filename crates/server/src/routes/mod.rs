@@ -4,6 +4,7 @@
 //! catalog through `AppState::db`.
 
 mod immich;
+mod settings;
 mod setup;
 mod shoebox;
 mod storage;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
             immich::router()
                 .merge(shoebox::router())
                 .merge(setup::router())
+                .merge(settings::router())
                 .merge(storage::router()),
         )
         .fallback(web::serve)

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shoebox_catalog::JobKind;
 use shoebox_media::hwaccel::Hardware;
+use shoebox_media::transcode::TranscodeSettings;
 
 use crate::auth::{AdminAuth, Auth};
 use crate::dto;
@@ -25,21 +26,26 @@ pub fn router() -> Router<AppState> {
 
 async fn status(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
     let (schema, counts) = state.db(|c| Ok((c.schema_version()?, c.job_counts()?))).await?;
+    let video = super::settings::current(&state).await?;
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptimeSeconds": state.started.elapsed().as_secs(),
         "catalogSchemaVersion": schema,
         "dataDir": state.layout.root().display().to_string(),
         "jobs": { "pending": counts.pending, "running": counts.running, "failed": counts.failed },
-        "hardware": hardware_json(&state.hardware),
+        "hardware": hardware_json(&state.hardware, &video),
         "machineLearning": state.ml.status_json(),
     })))
 }
 
-/// What the probe found for video, and the encoder transcodes use.
-fn hardware_json(hw: &Hardware) -> Value {
+/// What the probe found for video, and the engine transcodes use now:
+/// the one the settings choose, or software and why.
+fn hardware_json(hw: &Hardware, video: &TranscodeSettings) -> Value {
+    let (engine, problem) = shoebox_jobs::video::engine(video, hw);
     json!({
-        "videoEncoder": hw.best_h264().name(),
+        "videoEncoder": engine.name(),
+        "videoEngineChosen": video.accel,
+        "videoEngineProblem": problem,
         "ffmpegHardwareEncoders": hw.encoders,
         "v4l2Devices": hw.v4l2_devices.iter().map(|(path, name)| json!({ "path": path, "name": name })).collect::<Vec<_>>(),
         "renderNodes": hw.render_nodes,
@@ -56,16 +62,19 @@ fn job_json(job: &shoebox_catalog::Job) -> Value {
         "attempts": job.attempts,
         "error": job.last_error,
         "updatedAt": dto::iso(job.updated_at),
+        "progress": job.progress,
     })
 }
 
-/// Queue counts and every failed job with its error (admin).
+/// Queue counts, the jobs running now with their progress, and every
+/// failed job with its error (admin).
 async fn jobs(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
-    let (counts, failed) = state.db(|c| Ok((c.job_counts()?, c.failed_jobs(None)?))).await?;
+    let (counts, running, failed) = state.db(|c| Ok((c.job_counts()?, c.running_jobs()?, c.failed_jobs(None)?))).await?;
     Ok(Json(json!({
         "pending": counts.pending,
         "running": counts.running,
         "failed": counts.failed,
+        "runningJobs": running.iter().map(job_json).collect::<Vec<_>>(),
         "failedJobs": failed.iter().map(job_json).collect::<Vec<_>>(),
     })))
 }

@@ -258,6 +258,18 @@ fn a_transcode_cut_off_by_a_crash_is_redone_once_after_restart() {
             .count()
     };
     crate::common::eventually("the transcode has started writing", || files(".part") == 1);
+    let progress = || {
+        let (_, jobs) = send(s.get("/api/shoebox/jobs").bearer_auth(&token));
+        jobs["runningJobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["kind"] == "videoConversion")
+            .and_then(|j| j["progress"].as_f64())
+    };
+    crate::common::eventually("the jobs API shows how far the transcode has got", || {
+        progress().is_some_and(|p| p > 0.0 && p < 1.0) || files(".mp4") == 1
+    });
     s.kill();
 
     let s = Server::start(data.path());
@@ -381,4 +393,178 @@ fn an_android_motion_photo_becomes_a_still_with_a_playable_motion_part() {
         "a retried upload is a duplicate"
     );
     assert_eq!(send(s.get("/api/assets/statistics").bearer_auth(&token)).1["total"], 2);
+}
+
+#[test]
+fn video_settings_are_immichs_checked_and_used_by_the_next_transcode() {
+    let data = tempfile::tempdir().unwrap();
+    let s = Server::start(data.path());
+    let admin = s.admin();
+    let (status, defaults) = send(s.get("/api/shoebox/settings/video").bearer_auth(&admin));
+    assert_eq!(status, 200, "{defaults}");
+    crate::common::schema::check_schema("SystemConfigFFmpegDto", &defaults);
+    assert_eq!(
+        (
+            defaults["targetVideoCodec"].as_str(),
+            defaults["crf"].as_i64(),
+            defaults["accel"].as_str()
+        ),
+        (Some("h264"), Some(23), Some("disabled")),
+        "Immich's defaults, with the engine this machine has (none)"
+    );
+    let user = s.user(&admin, "u@example.com");
+    assert_eq!(send(s.get("/api/shoebox/settings/video").bearer_auth(&user)).0, 403);
+    assert_eq!(
+        send(
+            s.put("/api/shoebox/settings/video")
+                .bearer_auth(&user)
+                .json(&serde_json::json!({"crf": 30}))
+        )
+        .0,
+        403
+    );
+
+    let put = |body: Value| send(s.put("/api/shoebox/settings/video").bearer_auth(&admin).json(&body));
+    let (status, refused) = put(serde_json::json!({"crf": 99}));
+    assert_eq!(status, 400);
+    assert!(
+        refused["message"].as_str().unwrap().contains("crf must be between 0 and 51"),
+        "{refused}"
+    );
+    let (status, refused) = put(serde_json::json!({"targetVideoCodec": "mpeg2"}));
+    assert_eq!(status, 400, "{refused}");
+    let (status, refused) = put(serde_json::json!({"crff": 20}));
+    assert!(status == 400 && refused["message"].as_str().unwrap().contains("crff"), "{refused}");
+    let (status, saved) = put(serde_json::json!({"targetVideoCodec": "hevc", "crf": 28, "accel": "v4l2"}));
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(
+        (saved["targetVideoCodec"].as_str(), saved["crf"].as_i64()),
+        (Some("hevc"), Some(28))
+    );
+    assert_eq!(saved["preset"], "ultrafast", "fields left out keep their values");
+    let (_, status_page) = send(s.get("/api/shoebox/status").bearer_auth(&admin));
+    let hw = &status_page["hardware"];
+    assert_eq!(hw["videoEngineChosen"], "v4l2");
+    if hw["v4l2Devices"].as_array().unwrap().is_empty() {
+        assert_eq!(hw["videoEncoder"], "software", "{hw}");
+        assert!(hw["videoEngineProblem"].as_str().unwrap().contains("V4L2"), "{hw}");
+    }
+
+    let clips = tempfile::tempdir().unwrap();
+    let vp9 = ffmpeg(
+        clips.path(),
+        &[&SOURCE[..], &["-c:v", "libvpx-vp9", "-deadline", "realtime", "clip.webm"]].concat(),
+    );
+    let id = s.created(&admin, "clip.webm", vp9);
+    s.wait_idle(&admin);
+    assert!(s.failures(&admin, &id).is_empty(), "{:?}", s.failures(&admin, &id));
+    let played = clips.path().join("played.mp4");
+    let bytes = s
+        .get(&format!("/api/assets/{id}/video/playback"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    std::fs::write(&played, bytes).unwrap();
+    assert_eq!(
+        codec(&played),
+        "hevc",
+        "the copy follows the saved settings, in software where the engine is missing"
+    );
+
+    let restarted = s.stop();
+    assert!(restarted.success());
+    let s = Server::start(data.path());
+    let (_, after) = send(
+        s.get("/api/shoebox/settings/video")
+            .bearer_auth(&s.login("admin@example.com", crate::common::PASSWORD)),
+    );
+    assert_eq!(after["crf"], 28, "settings survive a restart");
+}
+
+/// A JPEG whose EXIF holds an Apple maker note with this content
+/// identifier, as an iPhone writes the still of a live photo.
+fn apple_still(content_id: &str, seed: u8) -> Vec<u8> {
+    let text = format!("{content_id}\0");
+    let mut note = b"Apple iOS\0\0\x01MM".to_vec();
+    note.extend_from_slice(&1u16.to_be_bytes());
+    note.extend_from_slice(&0x0011u16.to_be_bytes());
+    note.extend_from_slice(&2u16.to_be_bytes());
+    note.extend_from_slice(&(text.len() as u32).to_be_bytes());
+    // After the one entry and the next-directory offset; Apple counts from the note's start.
+    note.extend_from_slice(&(14u32 + 2 + 12 + 4).to_be_bytes());
+    note.extend_from_slice(&0u32.to_be_bytes());
+    note.extend_from_slice(text.as_bytes());
+    let field = exif::Field {
+        tag: exif::Tag::MakerNote,
+        ifd_num: exif::In::PRIMARY,
+        value: exif::Value::Undefined(note, 0),
+    };
+    let mut writer = exif::experimental::Writer::new();
+    writer.push_field(&field);
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    writer.write(&mut tiff, false).unwrap();
+    let payload = [b"Exif\0\0".as_slice(), tiff.get_ref()].concat();
+    let still = crate::common::jpeg(320, 240, seed);
+    let mut out = still[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&still[2..]);
+    out
+}
+
+#[test]
+fn a_live_photo_uploaded_as_two_files_is_paired_by_apples_content_identifier() {
+    let clips = tempfile::tempdir().unwrap();
+    let motion = |name: &str, content_id: &str| {
+        ffmpeg(
+            clips.path(),
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=duration=1:size=320x240:rate=10",
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+                "-metadata",
+                &format!("com.apple.quicktime.content.identifier={content_id}"),
+                "-movflags",
+                "use_metadata_tags",
+                name,
+            ],
+        )
+    };
+    let data = tempfile::tempdir().unwrap();
+    let s = Server::start(data.path());
+    let token = s.admin();
+    // One pair with its video first, one with its still first, and a still whose video never comes.
+    let video_first = s.created(&token, "IMG_0001.MOV", motion("a.mov", "11111111-AAAA"));
+    s.wait_idle(&token);
+    let still_after = s.created(&token, "IMG_0001.HEIC.jpg", apple_still("11111111-AAAA", 1));
+    let still_first = s.created(&token, "IMG_0002.jpg", apple_still("22222222-BBBB", 2));
+    s.wait_idle(&token);
+    let video_after = s.created(&token, "IMG_0002.MOV", motion("b.mov", "22222222-BBBB"));
+    let lonely = s.created(&token, "IMG_0003.jpg", apple_still("33333333-CCCC", 3));
+    s.wait_idle(&token);
+
+    for (still, video) in [(&still_after, &video_first), (&still_first, &video_after)] {
+        let a = s.asset(&token, still);
+        assert_eq!(a["livePhotoVideoId"].as_str(), Some(video.as_str()), "{a}");
+        assert_eq!(s.asset(&token, video)["visibility"], "hidden");
+    }
+    assert!(s.asset(&token, &lonely)["livePhotoVideoId"].is_null());
+    let (_, buckets) = send(s.get("/api/timeline/buckets").bearer_auth(&token));
+    let visible: i64 = buckets.as_array().unwrap().iter().map(|b| b["count"].as_i64().unwrap()).sum();
+    assert_eq!(visible, 3, "three stills, their videos hidden behind them: {buckets}");
+
+    // Another user's video with the same identifier is never paired with this user's still.
+    let other = s.user(&token, "other@example.com");
+    let theirs = s.created(&other, "IMG_0004.MOV", motion("c.mov", "33333333-CCCC"));
+    s.wait_idle(&token);
+    assert!(s.asset(&token, &lonely)["livePhotoVideoId"].is_null());
+    assert_eq!(s.asset(&other, &theirs)["visibility"], "timeline");
 }
