@@ -478,7 +478,7 @@ fn video_settings_are_immichs_checked_and_used_by_the_next_transcode() {
     let s = Server::start(data.path());
     let (_, after) = send(
         s.get("/api/shoebox/settings/video")
-            .bearer_auth(&s.login("admin@example.com", crate::common::PASSWORD)),
+            .bearer_auth(s.login("admin@example.com", crate::common::PASSWORD)),
     );
     assert_eq!(after["crf"], 28, "settings survive a restart");
 }
