@@ -20,7 +20,8 @@
 #   image-<hash>/         the base + rootfs/ + systemd/ + binaries
 #
 # Environment:
-#   SHOEBOX_BIN_DIR      where shoeboxd and shoebox-storaged are (target/release)
+#   SHOEBOX_BIN_DIR      where shoeboxd and shoebox-storaged are (target/release;
+#                        ci/test passes target/debug, which it has just built)
 #   SHOEBOX_IMAGE_DIR    output folder (target/image-test)
 #   SHOEBOX_IMAGE_MIRROR Debian mirror (http://deb.debian.org/debian)
 #

@@ -39,7 +39,8 @@
 #
 # Artifacts: target/image-test/run/ (serial console of each boot, QEMU's
 # stderr, the certificate). Environment:
-#   SHOEBOX_BIN_DIR        binaries for the image (target/release)
+#   SHOEBOX_BIN_DIR        binaries for the image (target/release; ci/test
+#                          passes target/debug)
 #   SHOEBOX_IMAGE_DIR      image and artifact folder (target/image-test)
 #   SHOEBOX_QEMU_ACCEL     QEMU accelerator (default: kvm where it boots the
 #                          image's kernel, else tcg,thread=multi)
