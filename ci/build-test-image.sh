@@ -82,9 +82,10 @@ else
 fi
 
 # ------------------------------------------------------------------ image
-# A debug build of shoeboxd reads the web UI from web/dist on disk
-# (rust-embed embeds it in release builds only), at the absolute path it was
-# built from. For such a binary the image carries web/dist at that path.
+# A debug build of shoeboxd without the embed-web feature (ci/test builds
+# with it) reads the web UI from web/dist on disk, at the absolute path it
+# was built from. For such a binary the image carries web/dist at that path,
+# which the hardened unit can only read outside /tmp and /home.
 web_dist=
 if grep -qaF "$REPO/web/dist" "$BIN_DIR/shoeboxd"; then
     [[ -f $REPO/web/dist/index.html ]] || die "$BIN_DIR/shoeboxd is a debug build that reads $REPO/web/dist, which has no index.html"

@@ -222,6 +222,13 @@ export async function call(page, method, path, data) {
   return text ? JSON.parse(text) : null;
 }
 
+/** Creates the admin account on a fresh server, signs the page in and finishes the setup wizard, through the API. */
+export async function signInNewAdmin(page, admin) {
+  await call(page, 'POST', '/api/auth/admin-sign-up', admin);
+  await call(page, 'POST', '/api/auth/login', { email: admin.email, password: admin.password });
+  await call(page, 'PUT', '/api/shoebox/setup', { complete: true });
+}
+
 /**
  * A config file in `dir` that points shoeboxd at ci/fetch-ml.sh's runtime
  * and models, with `models` naming one per task (clip, ocr, face: "" turns

@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { call, launchBrowser, mlConfig, newPage, pageErrors, repo, screenshot, startServer, stepsWithScreenshots } from './harness.mjs';
+import { call, launchBrowser, mlConfig, newPage, pageErrors, repo, screenshot, startServer, stepsWithScreenshots, signInNewAdmin } from './harness.mjs';
 
 const ADMIN = { name: 'Mona Model', email: 'mona@example.com', password: 'correct horse battery' };
 const ML = join(repo, 'target/ml');
@@ -36,9 +36,7 @@ const recognitionRequests = [];
 /** A page signed in as the admin of a fresh server whose setup is complete. */
 async function adminPage(on) {
   const p = await newPage(browser, on);
-  await call(p, 'POST', '/api/auth/admin-sign-up', ADMIN);
-  await call(p, 'POST', '/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
-  await call(p, 'PUT', '/api/shoebox/setup', { complete: true });
+  await signInNewAdmin(p, ADMIN);
   return p;
 }
 

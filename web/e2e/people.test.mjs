@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { call, launchBrowser, mlConfig, newPage, pageErrors, repo, screenshot, startServer, stepsWithScreenshots } from './harness.mjs';
+import { call, launchBrowser, mlConfig, newPage, pageErrors, repo, screenshot, startServer, stepsWithScreenshots, signInNewAdmin } from './harness.mjs';
 
 const ADMIN = { name: 'Petra People', email: 'petra@example.com', password: 'correct horse battery' };
 const ML = join(repo, 'target/ml');
@@ -27,9 +27,7 @@ before(async () => {
   server = await startServer('people', { args: ['--config', config] });
   browser = await launchBrowser();
   page = await newPage(browser, server);
-  await call(page, 'POST', '/api/auth/admin-sign-up', ADMIN);
-  await call(page, 'POST', '/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
-  await call(page, 'PUT', '/api/shoebox/setup', { complete: true });
+  await signInNewAdmin(page, ADMIN);
 });
 
 after(async () => {

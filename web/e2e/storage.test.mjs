@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT, stepsWithScreenshots } from './harness.mjs';
+import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT, stepsWithScreenshots, signInNewAdmin } from './harness.mjs';
 import { busctl, needsRoot, startStorageService } from './storage-service.mjs';
 
 const ADMIN = { name: 'Alice Admin', email: 'alice@example.com', password: 'correct horse battery' };
@@ -36,9 +36,7 @@ const step = stepsWithScreenshots(() => current);
 async function signIn(server) {
   const page = await newPage(browser, server, VIEWPORT);
   current = page;
-  await call(page, 'POST', '/api/auth/admin-sign-up', ADMIN);
-  await call(page, 'POST', '/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
-  await call(page, 'PUT', '/api/shoebox/setup', { complete: true });
+  await signInNewAdmin(page, ADMIN);
   await page.goto('/');
   await page.getByRole('heading', { name: 'Photos', exact: true }).waitFor();
   return page;

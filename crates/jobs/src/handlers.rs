@@ -69,27 +69,21 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
     };
     let original = layout.resolve(&asset.original_path);
     match job.kind {
-        JobKind::ExtractMetadata if asset.kind == AssetKind::Video => {
-            let info = video::probe(&original)?;
-            let meta = &info.metadata;
-            let taken = meta.taken.map(|t| (t.instant_millis(), t.local_millis));
-            catalog.set_metadata(&asset.id, &to_exif(meta, asset.file_size), taken, meta.width.zip(meta.height))?;
-            if let Some(ms) = info.duration_ms {
-                catalog.set_duration(&asset.id, ms)?;
-            }
-            if let Some(id) = &meta.live_photo_id {
-                catalog.link_live_photo(&asset.id, id)?;
-            }
-            Ok(())
-        }
         JobKind::ExtractMetadata => {
-            let mut meta = metadata::read(&original)?;
+            let (mut meta, duration_ms) = if asset.kind == AssetKind::Video {
+                let info = video::probe(&original)?;
+                (info.metadata, info.duration_ms)
+            } else {
+                (metadata::read(&original)?, None)
+            };
             if let Some(sidecar) = &asset.sidecar_path {
                 metadata::apply_sidecar(&mut meta, &layout.resolve(sidecar))?;
             }
             let taken = meta.taken.map(|t| (t.instant_millis(), t.local_millis));
-            let size = meta.width.zip(meta.height);
-            catalog.set_metadata(&asset.id, &to_exif(&meta, asset.file_size), taken, size)?;
+            catalog.set_metadata(&asset.id, &to_exif(&meta, asset.file_size), taken, meta.width.zip(meta.height))?;
+            if let Some(ms) = duration_ms {
+                catalog.set_duration(&asset.id, ms)?;
+            }
             if let Some(id) = &meta.live_photo_id {
                 catalog.link_live_photo(&asset.id, id)?;
             }

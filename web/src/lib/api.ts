@@ -33,6 +33,7 @@ import type {
   Storage,
   User,
   Version,
+  VideoSettings,
 } from './types';
 
 /** An error response, carrying the server's own message (Immich's error JSON). */
@@ -226,6 +227,10 @@ export const api = {
   startJob: (name: MlTask) => request<unknown>(`/jobs/${name}`, { method: 'PUT', ...json({ command: 'start', force: false }) }),
   retryJobs: () => request<{ count: number }>('/shoebox/jobs/retry', { method: 'POST' }),
   status: () => request<Status>('/shoebox/status'),
+  videoSettings: () => request<VideoSettings>('/shoebox/settings/video'),
+  /** Saves the fields given; 400 with the reason when the server cannot use them. */
+  updateVideoSettings: (change: Partial<VideoSettings>) =>
+    request<VideoSettings>('/shoebox/settings/video', { method: 'PUT', ...json(change) }),
   storage: () => request<Storage>('/server/storage'),
   /** Answers whenever the server runs; no account needed. */
   ping: (signal?: AbortSignal) => request<{ res: string }>('/server/ping', { signal }),

@@ -245,13 +245,53 @@ export interface MachineLearning {
   models: MlModel[];
 }
 
+/** What the server found for video at start-up, and the engine transcodes use now. */
+export interface VideoHardware {
+  /** The encoder of the engine in use ("libx264" in software). */
+  videoEncoder: string;
+  videoEngineChosen: VideoAccel;
+  /** Why the chosen engine is not used, when it is not. */
+  videoEngineProblem: string | null;
+}
+
 export interface Status {
   version: string;
   uptimeSeconds: number;
   catalogSchemaVersion: number;
   dataDir: string;
   jobs: { pending: number; running: number; failed: number };
+  hardware: VideoHardware;
   machineLearning: MachineLearning;
+}
+
+export type VideoAccel = 'disabled' | 'nvenc' | 'qsv' | 'vaapi' | 'rkmpp' | 'v4l2';
+export type VideoCodec = 'h264' | 'hevc' | 'vp9' | 'av1';
+export type AudioCodec = 'mp3' | 'aac' | 'opus' | 'pcm_s16le';
+export type VideoContainer = 'mov' | 'mp4' | 'ogg' | 'webm';
+
+/** The video settings, as Immich's SystemConfigFFmpegDto (the server checks them). */
+export interface VideoSettings {
+  transcode: 'all' | 'optimal' | 'bitrate' | 'required' | 'disabled';
+  targetVideoCodec: VideoCodec;
+  targetAudioCodec: AudioCodec;
+  acceptedVideoCodecs: VideoCodec[];
+  acceptedAudioCodecs: AudioCodec[];
+  acceptedContainers: VideoContainer[];
+  targetResolution: string;
+  crf: number;
+  preset: string;
+  maxBitrate: string;
+  threads: number;
+  twoPass: boolean;
+  tonemap: 'hable' | 'mobius' | 'reinhard' | 'disabled';
+  accel: VideoAccel;
+  accelDecode: boolean;
+  preferredHwDevice: string;
+  bframes: number;
+  refs: number;
+  gopSize: number;
+  cqMode: 'auto' | 'cqp' | 'icq';
+  temporalAQ: boolean;
 }
 
 /** A line of text read from a photo; corners are fractions of its width and height, clockwise from top-left. */

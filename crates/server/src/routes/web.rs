@@ -1,6 +1,6 @@
 //! The browser UI: the files `web/build.sh` writes to `web/dist`, compiled
 //! into the binary (read from disk in debug builds, so a rebuilt UI shows
-//! without recompiling). Paths the UI routes itself fall back to
+//! without recompiling, unless the `embed-web` feature embeds it there too). Paths the UI routes itself fall back to
 //! `index.html`; unknown `/api` paths stay JSON 404s.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};

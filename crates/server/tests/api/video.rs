@@ -568,3 +568,37 @@ fn a_live_photo_uploaded_as_two_files_is_paired_by_apples_content_identifier() {
     assert!(s.asset(&token, &lonely)["livePhotoVideoId"].is_null());
     assert_eq!(s.asset(&other, &theirs)["visibility"], "timeline");
 }
+
+#[test]
+fn a_videos_xmp_sidecar_is_read_as_a_photos_is() {
+    let clips = tempfile::tempdir().unwrap();
+    let clip = ffmpeg(
+        clips.path(),
+        &with(&SOURCE, &["-c:v", "libx264", "-pix_fmt", "yuv420p", "clip.mp4"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let xmp = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+        <rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="4"><dc:description><rdf:Alt><rdf:li xml:lang="x-default">Waves at noon</rdf:li></rdf:Alt></dc:description>
+        </rdf:Description></rdf:RDF></x:xmpmeta>"#;
+    let part = reqwest::blocking::multipart::Part::bytes;
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("fileCreatedAt", "2020-01-01T00:00:00.000Z")
+        .text("fileModifiedAt", "2020-01-01T00:00:00.000Z")
+        .part("sidecarData", part(xmp.as_bytes().to_vec()).file_name("clip.mp4.xmp"))
+        .part("assetData", part(clip).file_name("clip.mp4"));
+    let (status, body) = send(s.post("/api/assets").bearer_auth(&token).multipart(form));
+    assert_eq!(status, 201, "{body}");
+    let video = s.settled(&token, body["id"].as_str().unwrap());
+    assert_eq!(video["type"], "VIDEO");
+    assert_eq!(
+        (&video["exifInfo"]["rating"], &video["exifInfo"]["description"]),
+        (&Value::from(4), &Value::from("Waves at noon")),
+        "{video}"
+    );
+    assert_eq!(video["exifInfo"]["exifImageWidth"], 320, "the file's own metadata still counts");
+}
