@@ -247,7 +247,7 @@ export interface MachineLearning {
 
 /** What the server found for video at start-up, and the engine transcodes use now. */
 export interface VideoHardware {
-  /** The encoder of the engine in use ("libx264" in software). */
+  /** The engine in use ("software", "vaapi", ...). */
   videoEncoder: string;
   videoEngineChosen: VideoAccel;
   /** Why the chosen engine is not used, when it is not. */
