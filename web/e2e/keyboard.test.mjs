@@ -43,31 +43,38 @@ async function monthIds(timeBucket) {
   return (await call(page, 'GET', `/api/timeline/bucket?timeBucket=${encodeURIComponent(timeBucket)}`)).id;
 }
 
-const tile = (id) => page.locator(`[data-testid="tile"][data-asset-id="${id}"]`);
+/** The timeline's tiles; the plain grid of search results has its own. */
+const TIMELINE = '[data-testid="tile"]';
+const GRID = '[data-testid="grid-tile"]';
+
+const tile = (id) => page.locator(`${TIMELINE}[data-asset-id="${id}"]`);
 
 /** Waits for the focus to be on a tile other than `previous` and answers its asset id. */
-async function focusLeft(previous) {
-  const moved = await page.waitForFunction((from) => {
-    const id = document.activeElement?.closest('[data-testid="tile"]')?.getAttribute('data-asset-id');
-    return id && id !== from ? id : null;
-  }, previous);
+async function focusLeft(previous, tiles = TIMELINE) {
+  const moved = await page.waitForFunction(
+    ([from, tiles]) => {
+      const id = document.activeElement?.closest(tiles)?.getAttribute('data-asset-id');
+      return id && id !== from ? id : null;
+    },
+    [previous, tiles],
+  );
   return moved.jsonValue();
 }
 
 /** Presses `key` on the focused tile `from` and answers the asset the focus moved to. */
-async function press(key, from) {
+async function press(key, from, tiles = TIMELINE) {
   await page.keyboard.press(key);
-  return focusLeft(from);
+  return focusLeft(from, tiles);
 }
 
 /**
  * What the screen shows as the tile in the row just above (-1) or below (1)
  * `id`'s whose middle is nearest its middle, from the tiles' boxes.
  */
-function rowNeighbourOnScreen(id, step) {
+function rowNeighbourOnScreen(id, step, tiles = TIMELINE) {
   return page.evaluate(
-    ([id, step]) => {
-      const boxes = [...document.querySelectorAll('[data-testid="tile"]')].map((t) => ({ id: t.getAttribute('data-asset-id'), box: t.getBoundingClientRect() }));
+    ([id, step, tiles]) => {
+      const boxes = [...document.querySelectorAll(tiles)].map((t) => ({ id: t.getAttribute('data-asset-id'), box: t.getBoundingClientRect() }));
       const from = boxes.find((b) => b.id === id)?.box;
       if (!from) return `${id} is not drawn`;
       const beyond = boxes.filter((b) => (step === 1 ? b.box.top > from.top + 1 : b.box.top < from.top - 1));
@@ -77,7 +84,7 @@ function rowNeighbourOnScreen(id, step) {
       row.sort((a, b) => Math.abs(middle(a.box) - middle(from)) - Math.abs(middle(b.box) - middle(from)));
       return row[0]?.id ?? null;
     },
-    [id, step],
+    [id, step, tiles],
   );
 }
 
@@ -247,4 +254,38 @@ step('a dialog keeps Tab inside, and Escape closes it and gives the focus back',
   // Escape was the dialog's: the selection behind it stays.
   assert.equal(await page.getByTestId('selection-count').filter({ hasText: '1 selected' }).count(), 1, 'still 1 selected');
   assert.ok(await add.evaluate((el) => el === document.activeElement), 'the focus is back on the button that opened it');
+});
+
+step('search results are one Tab stop too, and the arrows move by their layout', async () => {
+  // IMG_0000100 to IMG_0000199: rows of a justified grid.
+  const wanted = (await call(page, 'POST', '/api/search/metadata', { originalFileName: 'IMG_00001', size: 1000 })).assets.items;
+  assert.equal(wanted.length, 100);
+  await page.goto('/#/search?q=IMG_00001');
+  await page.getByText('100 results').waitFor();
+  const grid = (id) => page.locator(`${GRID}[data-asset-id="${id}"]`);
+  const stop = page.locator(`${GRID}[tabindex="0"]`);
+  assert.equal(await stop.count(), 1, 'one Tab stop');
+  const order = await page.locator(GRID).evaluateAll((tiles) => tiles.map((t) => t.getAttribute('data-asset-id')));
+  assert.equal(await stop.getAttribute('data-asset-id'), order[0]);
+  await stop.focus();
+
+  assert.equal(await press('ArrowRight', order[0], GRID), order[1]);
+  const down = await press('ArrowDown', order[1], GRID);
+  assert.equal(down, await rowNeighbourOnScreen(order[1], 1, GRID), 'Down: the nearest tile in the row below');
+  assert.equal(await press('ArrowUp', down, GRID), await rowNeighbourOnScreen(down, -1, GRID));
+  const last = await press('End', await focusLeft(null, GRID), GRID);
+  assert.equal(last, order[order.length - 1]);
+  assert.equal(await press('Home', last, GRID), order[0]);
+  assert.equal(await grid(order[0]).getAttribute('tabindex'), '0');
+  assert.equal(await page.locator(`${GRID}[tabindex="0"]`).count(), 1, 'still one Tab stop');
+
+  // Enter opens the photo; Escape comes back to it.
+  const first = await call(page, 'GET', `/api/assets/${order[0]}`);
+  await page.keyboard.press('Enter');
+  const viewer = page.getByRole('dialog', { name: 'Photo viewer' });
+  await viewer.getByText(first.originalFileName, { exact: true }).waitFor();
+  await page.keyboard.press('Escape');
+  await viewer.waitFor({ state: 'detached' });
+  assert.equal(await focusLeft(null, GRID), order[0]);
+  await screenshot(page, '63-keyboard-search-grid');
 });

@@ -129,6 +129,10 @@ pub struct Exif {
     pub description: Option<String>,
     pub rating: Option<i64>,
     pub file_size: Option<i64>,
+    /// The place named from the GPS position.
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
 }
 
 /// Changes a user may make to an asset; `None` leaves a field as it is.
@@ -183,8 +187,11 @@ pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
     })
 }
 
+/// Present while photos from before place names wait for theirs.
+const PLACES_BACKFILL: &str = "places.backfill";
+
 pub(crate) const EXIF_COLUMNS: &str = "make, model, lens_model, exposure_time, f_number, iso, focal_length, latitude, longitude, \
-    orientation, image_width, image_height, date_time_original, time_zone, modify_date, description, rating, file_size";
+    orientation, image_width, image_height, date_time_original, time_zone, modify_date, description, rating, file_size, city, state, country";
 
 pub(crate) fn exif_from_row(r: &Row) -> crate::rusqlite::Result<Exif> {
     Ok(Exif {
@@ -206,6 +213,9 @@ pub(crate) fn exif_from_row(r: &Row) -> crate::rusqlite::Result<Exif> {
         description: r.get(15)?,
         rating: r.get(16)?,
         file_size: r.get(17)?,
+        city: r.get(18)?,
+        state: r.get(19)?,
+        country: r.get(20)?,
     })
 }
 
@@ -373,8 +383,8 @@ impl Catalog {
             tx.execute(
                 "INSERT OR REPLACE INTO exif (asset_id, make, model, lens_model, exposure_time, f_number, iso, focal_length,
                     latitude, longitude, orientation, image_width, image_height, date_time_original, time_zone, modify_date,
-                    description, rating, file_size)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                    description, rating, file_size, city, state, country)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
                 params![
                     asset_id,
                     exif.make,
@@ -394,7 +404,10 @@ impl Catalog {
                     exif.modify_date,
                     exif.description,
                     exif.rating,
-                    exif.file_size
+                    exif.file_size,
+                    exif.city,
+                    exif.state,
+                    exif.country
                 ],
             )?;
             let now = now_millis();
@@ -447,6 +460,37 @@ impl Catalog {
                 )?;
             }
             Ok(())
+        })
+    }
+
+    /// Names the places of photos catalogued before place names existed,
+    /// once (migration 16 leaves a marker when there are any): `name` gives
+    /// (city, state, country) for a position. Returns how many were named.
+    pub fn name_missing_places(&self, name: impl Fn(f64, f64) -> Option<(String, Option<String>, String)>) -> Result<usize> {
+        if self.setting(PLACES_BACKFILL)?.is_none() {
+            return Ok(0);
+        }
+        let positions: Vec<(String, f64, f64)> = {
+            let conn = self.conn()?;
+            let mut stmt = conn.prepare(
+                "SELECT asset_id, latitude, longitude FROM exif WHERE latitude IS NOT NULL AND longitude IS NOT NULL AND city IS NULL",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        let named: Vec<_> = positions
+            .into_iter()
+            .filter_map(|(id, lat, lon)| Some((id, name(lat, lon)?)))
+            .collect();
+        self.write(|tx| {
+            for (id, (city, state, country)) in &named {
+                tx.execute(
+                    "UPDATE exif SET city = ?2, state = ?3, country = ?4 WHERE asset_id = ?1",
+                    params![id, city, state, country],
+                )?;
+            }
+            tx.execute("DELETE FROM settings WHERE key = ?1", [PLACES_BACKFILL])?;
+            Ok(named.len())
         })
     }
 
@@ -725,6 +769,31 @@ pub(crate) mod tests {
         let purged = cat.purge_trash(None, now_millis()).unwrap();
         assert_eq!(purged.len(), 1);
         assert!(matches!(cat.asset(&asset.id), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn places_missing_from_an_older_catalog_are_named_once() {
+        let (_d, cat) = crate::test_catalog();
+        let a = user(&cat, "a@x");
+        let at = |sum: &[u8], latitude: Option<f64>| {
+            let asset = cat.commit_asset(&new_asset(&a, sum)).unwrap().unwrap();
+            let exif = Exif {
+                latitude,
+                longitude: latitude,
+                ..Default::default()
+            };
+            cat.set_metadata(&asset.id, &exif, None, None).unwrap();
+            asset.id
+        };
+        let (town, sea, nowhere) = (at(b"1", Some(10.0)), at(b"2", Some(0.0)), at(b"3", None));
+        let name = |lat: f64, _lon: f64| (lat > 5.0).then(|| ("Town".to_string(), None, "Land".to_string()));
+        assert_eq!(cat.name_missing_places(name).unwrap(), 0, "nothing to do without the marker");
+        cat.set_settings(&[(PLACES_BACKFILL, Some("pending"))]).unwrap();
+        assert_eq!(cat.name_missing_places(name).unwrap(), 1);
+        assert_eq!(cat.exif(&town).unwrap().unwrap().city.as_deref(), Some("Town"));
+        assert_eq!(cat.exif(&sea).unwrap().unwrap().city, None);
+        assert!(cat.exif(&nowhere).unwrap().unwrap().country.is_none());
+        assert_eq!(cat.setting(PLACES_BACKFILL).unwrap(), None, "done once");
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub struct Session {
     pub device_os: String,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// The server asked this device to empty its copy and sync again.
+    pub pending_sync_reset: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +49,7 @@ fn session_from_row(r: &Row) -> crate::rusqlite::Result<Session> {
         device_os: r.get(3)?,
         created_at: r.get(4)?,
         updated_at: r.get(5)?,
+        pending_sync_reset: r.get(6)?,
     })
 }
 
@@ -62,7 +65,7 @@ fn key_from_row(r: &Row) -> crate::rusqlite::Result<ApiKey> {
     })
 }
 
-const SESSION_COLUMNS: &str = "id, user_id, device_type, device_os, created_at, updated_at";
+const SESSION_COLUMNS: &str = "id, user_id, device_type, device_os, created_at, updated_at, pending_sync_reset";
 const KEY_COLUMNS: &str = "id, user_id, name, permissions, created_at, updated_at";
 
 impl Catalog {
@@ -98,6 +101,20 @@ impl Catalog {
     /// Signs the user out everywhere but `keep` (the session asking).
     pub fn delete_other_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<usize> {
         self.write(|tx| Ok(tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND id IS NOT ?2", params![user_id, keep])?))
+    }
+
+    /// Marks one of the user's sessions as due to start its sync over (or
+    /// not); another user's is not found.
+    pub fn set_pending_sync_reset(&self, user_id: &str, id: &str, pending: bool) -> Result<Session> {
+        self.write(|tx| {
+            tx.query_row(
+                &format!("UPDATE sessions SET pending_sync_reset = ?3 WHERE id = ?1 AND user_id = ?2 RETURNING {SESSION_COLUMNS}"),
+                params![id, user_id, pending],
+                session_from_row,
+            )
+            .optional()?
+            .ok_or(Error::NotFound("session"))
+        })
     }
 
     pub fn sessions(&self, user_id: &str) -> Result<Vec<Session>> {

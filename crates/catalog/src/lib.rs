@@ -41,7 +41,7 @@ pub use jobs::{Job, JobCounts, JobKind};
 pub use ocr::OcrText;
 pub use partners::PartnerDirection;
 pub use people::{FaceEmbedding, Person, PersonUpdate};
-pub use search::{AssetSearch, MapFilter, MapMarker};
+pub use search::{AssetSearch, MapFilter, MapMarker, SuggestionField, SuggestionFilter};
 pub use shared_links::{SharedLink, SharedLinkSettings};
 pub use sync::{Deleted, Seq, SyncSnapshot};
 pub use timeline::{TimelineAsset, TimelineFilter};

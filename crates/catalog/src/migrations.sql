@@ -508,3 +508,20 @@ ALTER TABLE assets ADD COLUMN recognized_at INTEGER;
 ALTER TABLE jobs ADD COLUMN progress REAL;
 ALTER TABLE assets ADD COLUMN live_photo_cid TEXT;
 CREATE INDEX assets_live_photo_cid ON assets (owner_id, live_photo_cid) WHERE live_photo_cid IS NOT NULL;
+
+-- migration 16: place names from GPS positions, and a session the server
+-- has told to start its sync over. Photos already in the catalog get their
+-- place named once, by the job runner, while the setting below is there.
+ALTER TABLE exif ADD COLUMN city TEXT;
+ALTER TABLE exif ADD COLUMN state TEXT;
+ALTER TABLE exif ADD COLUMN country TEXT;
+DROP TRIGGER exif_sync_update;
+CREATE TRIGGER exif_sync_update AFTER UPDATE OF make, model, lens_model, exposure_time, f_number, iso, focal_length, latitude,
+    longitude, orientation, image_width, image_height, date_time_original, time_zone, modify_date, description, rating, file_size,
+    city, state, country ON exif BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE exif SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+INSERT INTO settings (key, value, updated_at)
+    SELECT 'places.backfill', 'pending', 0 WHERE EXISTS (SELECT 1 FROM exif WHERE latitude IS NOT NULL);
+ALTER TABLE sessions ADD COLUMN pending_sync_reset INTEGER NOT NULL DEFAULT 0;

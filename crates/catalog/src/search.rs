@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use crate::assets::COLUMNS as ASSET_COLUMNS;
 use crate::rusqlite::params_from_iter;
 use crate::rusqlite::types::Value as Sql;
 use crate::{Asset, AssetKind, Catalog, Millis, Result, Visibility};
@@ -16,6 +17,9 @@ pub struct AssetSearch {
     pub make: Option<String>,
     pub model: Option<String>,
     pub lens_model: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
     /// Part of the original file name, any case.
     pub file_name: Option<String>,
     /// Part of the description, any case.
@@ -69,6 +73,15 @@ impl AssetSearch {
         }
         if let Some(v) = &q.model {
             add("e.model = ?", text(v))
+        }
+        if let Some(v) = &q.city {
+            add("e.city = ?", text(v))
+        }
+        if let Some(v) = &q.state {
+            add("e.state = ?", text(v))
+        }
+        if let Some(v) = &q.country {
+            add("e.country = ?", text(v))
         }
         if let Some(v) = &q.lens_model {
             add("e.lens_model = ?", text(v))
@@ -180,33 +193,135 @@ pub struct MapFilter {
     pub favorite: Option<bool>,
     pub taken_after: Option<Millis>,
     pub taken_before: Option<Millis>,
+    /// Also the assets of partners who share with the user and chose to be
+    /// in the user's timeline.
+    pub with_partners: bool,
+    /// Also every asset of the albums the user owns or was shared.
+    pub with_shared_albums: bool,
 }
 
-/// A geotagged asset: (asset id, latitude, longitude).
-pub type MapMarker = (String, f64, f64);
+/// A geotagged asset and its place name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapMarker {
+    pub id: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+}
 
 impl Catalog {
-    /// The owner's geotagged assets outside the trash, newest first.
-    pub fn map_markers(&self, owner_id: &str, f: &MapFilter) -> Result<Vec<MapMarker>> {
+    /// The user's geotagged assets outside the trash (and partners' and
+    /// shared albums' when asked), newest first.
+    pub fn map_markers(&self, user_id: &str, f: &MapFilter) -> Result<Vec<MapMarker>> {
         let visibility = if f.with_archived {
             "('timeline', 'archive')"
         } else {
             "('timeline')"
         };
         let sql = format!(
-            "SELECT a.id, e.latitude, e.longitude FROM assets a JOIN exif e ON e.asset_id = a.id
-             WHERE a.owner_id = ?1 AND a.deleted_at IS NULL AND a.visibility IN {visibility}
+            "SELECT a.id, e.latitude, e.longitude, e.city, e.state, e.country FROM assets a JOIN exif e ON e.asset_id = a.id
+             WHERE (a.owner_id = ?1
+                    OR (?5 AND a.owner_id IN (SELECT shared_by_id FROM partners WHERE shared_with_id = ?1 AND in_timeline))
+                    OR (?6 AND a.id IN (SELECT aa.asset_id FROM album_assets aa JOIN albums al ON al.id = aa.album_id
+                                        WHERE al.owner_id = ?1 OR al.id IN (SELECT album_id FROM album_users WHERE user_id = ?1))))
+               AND a.deleted_at IS NULL AND a.visibility IN {visibility}
                AND e.latitude IS NOT NULL AND e.longitude IS NOT NULL
                AND (?2 IS NULL OR a.is_favorite = ?2) AND (?3 IS NULL OR a.taken_at >= ?3) AND (?4 IS NULL OR a.taken_at <= ?4)
              ORDER BY a.taken_at DESC"
         );
         let conn = self.conn()?;
         let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(crate::rusqlite::params![owner_id, f.favorite, f.taken_after, f.taken_before], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        let args = crate::rusqlite::params![
+            user_id,
+            f.favorite,
+            f.taken_after,
+            f.taken_before,
+            f.with_partners,
+            f.with_shared_albums
+        ];
+        let rows = stmt.query_map(args, |r| {
+            Ok(MapMarker {
+                id: r.get(0)?,
+                latitude: r.get(1)?,
+                longitude: r.get(2)?,
+                city: r.get(3)?,
+                state: r.get(4)?,
+                country: r.get(5)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// The distinct values of a place or camera field among the owner's
+    /// assets, narrowed by the fields already chosen, sorted: what the
+    /// apps offer when the user fills in a search.
+    pub fn suggestions(&self, owner_id: &str, field: SuggestionField, within: &SuggestionFilter) -> Result<Vec<String>> {
+        let column = field.column();
+        let sql = format!(
+            "SELECT DISTINCT e.{column} FROM exif e JOIN assets a ON a.id = e.asset_id
+             WHERE a.owner_id = ?1 AND a.deleted_at IS NULL AND e.{column} IS NOT NULL AND e.{column} != ''
+               AND (?2 IS NULL OR e.country = ?2) AND (?3 IS NULL OR e.state = ?3)
+               AND (?4 IS NULL OR e.make = ?4) AND (?5 IS NULL OR e.model = ?5)
+             ORDER BY e.{column} LIMIT 1000"
+        );
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&sql)?;
+        let w = within;
+        let rows = stmt.query_map(crate::rusqlite::params![owner_id, w.country, w.state, w.make, w.model], |r| {
+            r.get(0)
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One asset per city among the owner's timeline photos, the newest
+    /// of each, cities in name order: the apps' "Places".
+    pub fn city_assets(&self, owner_id: &str) -> Result<Vec<Asset>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ASSET_COLUMNS} FROM (
+                 SELECT a.*, e.city, row_number() OVER (PARTITION BY e.city ORDER BY a.taken_at DESC) AS newest
+                 FROM assets a JOIN exif e ON e.asset_id = a.id
+                 WHERE a.owner_id = ?1 AND a.deleted_at IS NULL AND a.visibility = 'timeline' AND e.city IS NOT NULL
+             ) WHERE newest = 1 ORDER BY city LIMIT 1000"
+        ))?;
+        let rows = stmt.query_map([owner_id], crate::assets::from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// A field [`Catalog::suggestions`] lists the values of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuggestionField {
+    Country,
+    State,
+    City,
+    CameraMake,
+    CameraModel,
+    CameraLensModel,
+}
+
+impl SuggestionField {
+    fn column(self) -> &'static str {
+        match self {
+            SuggestionField::Country => "country",
+            SuggestionField::State => "state",
+            SuggestionField::City => "city",
+            SuggestionField::CameraMake => "make",
+            SuggestionField::CameraModel => "model",
+            SuggestionField::CameraLensModel => "lens_model",
+        }
+    }
+}
+
+/// The fields already chosen when asking for suggestions.
+#[derive(Debug, Clone, Default)]
+pub struct SuggestionFilter {
+    pub country: Option<String>,
+    pub state: Option<String>,
+    pub make: Option<String>,
+    pub model: Option<String>,
 }
 
 #[cfg(test)]
@@ -329,6 +444,9 @@ mod tests {
         cat.trash_assets(&a, &[trashed]).unwrap();
         place(&b, b"4", Some(20.0));
         let markers = cat.map_markers(&a, &MapFilter::default()).unwrap();
-        assert_eq!(markers, vec![(paris, 48.85, 24.425)]);
+        assert_eq!(
+            markers.iter().map(|m| (m.id.as_str(), m.latitude, m.longitude)).collect::<Vec<_>>(),
+            vec![(paris.as_str(), 48.85, 24.425)]
+        );
     }
 }

@@ -105,11 +105,15 @@ impl Catalog {
         Ok(self.setting(PRUNED_THROUGH)?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
-    /// Forgets the given checkpoints, or all of the session's with `None`.
+    /// Forgets the given checkpoints, or all of the session's with `None`,
+    /// which also ends a reset the server asked for.
     pub fn clear_sync_checkpoints(&self, session_id: &str, types: Option<&[String]>) -> Result<()> {
         self.write(|tx| {
             match types {
-                None => tx.execute("DELETE FROM sync_checkpoints WHERE session_id = ?1", [session_id])?,
+                None => {
+                    tx.execute("UPDATE sessions SET pending_sync_reset = 0 WHERE id = ?1", [session_id])?;
+                    tx.execute("DELETE FROM sync_checkpoints WHERE session_id = ?1", [session_id])?
+                }
                 Some(types) => {
                     let mut n = 0;
                     for kind in types {

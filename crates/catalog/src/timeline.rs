@@ -51,6 +51,8 @@ pub struct TimelineAsset {
     pub live_photo_video_id: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    pub city: Option<String>,
+    pub country: Option<String>,
 }
 
 fn asset_from_row(r: &Row) -> crate::rusqlite::Result<TimelineAsset> {
@@ -70,6 +72,8 @@ fn asset_from_row(r: &Row) -> crate::rusqlite::Result<TimelineAsset> {
         live_photo_video_id: r.get(12)?,
         latitude: r.get(13)?,
         longitude: r.get(14)?,
+        city: r.get(15)?,
+        country: r.get(16)?,
     })
 }
 
@@ -106,7 +110,7 @@ impl Catalog {
     /// The assets captured (wall clock) in `[from, to)`, newest first.
     pub fn timeline_bucket(&self, owner_id: &str, filter: &TimelineFilter, from: Millis, to: Millis) -> Result<Vec<TimelineAsset>> {
         const COLUMNS: &str = "a.id, a.owner_id, a.kind, a.is_favorite, a.deleted_at IS NOT NULL, a.visibility, a.taken_at, \
-            a.local_taken_at, a.created_at, a.width, a.height, a.duration_ms, a.live_photo_video_id, e.latitude, e.longitude";
+            a.local_taken_at, a.created_at, a.width, a.height, a.duration_ms, a.live_photo_video_id, e.latitude, e.longitude, e.city, e.country";
         let conn = self.conn()?;
         let rows = if let Some(album) = &filter.album_id {
             let mut stmt = conn.prepare_cached(&format!(

@@ -7,6 +7,7 @@ use shoebox_catalog::{AssetFace, AssetKind, Catalog, Exif, Job, JobKind, OcrText
 use shoebox_media::hwaccel::Hardware;
 use shoebox_media::{DerivativeSizes, Layout, MediaType, metadata, thumbnail};
 use shoebox_media::{transcode, video};
+use shoebox_places::Places;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -52,6 +53,7 @@ pub(crate) struct Context {
     pub layout: Layout,
     pub hardware: Arc<Hardware>,
     pub models: Option<Arc<crate::Models>>,
+    pub places: Arc<Places>,
 }
 
 /// Runs one job.
@@ -80,7 +82,15 @@ pub(crate) fn handle(context: &Context, job: &Job) -> Result<(), HandlerError> {
                 metadata::apply_sidecar(&mut meta, &layout.resolve(sidecar))?;
             }
             let taken = meta.taken.map(|t| (t.instant_millis(), t.local_millis));
-            catalog.set_metadata(&asset.id, &to_exif(&meta, asset.file_size), taken, meta.width.zip(meta.height))?;
+            let mut exif = to_exif(&meta, asset.file_size);
+            if let Some((city, state, country)) = meta
+                .latitude
+                .zip(meta.longitude)
+                .and_then(|(lat, lon)| place_name(&context.places, lat, lon))
+            {
+                (exif.city, exif.state, exif.country) = (Some(city), state, Some(country));
+            }
+            catalog.set_metadata(&asset.id, &exif, taken, meta.width.zip(meta.height))?;
             if let Some(ms) = duration_ms {
                 catalog.set_duration(&asset.id, ms)?;
             }
@@ -232,6 +242,11 @@ fn preview(layout: &Layout, asset: &shoebox_catalog::Asset) -> Result<image::Rgb
         .into_rgb8())
 }
 
+/// The catalog's (city, state, country) for a position.
+pub(crate) fn place_name(places: &Places, latitude: f64, longitude: f64) -> Option<(String, Option<String>, String)> {
+    places.lookup(latitude, longitude).map(|p| (p.city, p.state, p.country))
+}
+
 fn to_exif(meta: &metadata::Metadata, file_size: i64) -> Exif {
     Exif {
         make: meta.make.clone(),
@@ -252,5 +267,6 @@ fn to_exif(meta: &metadata::Metadata, file_size: i64) -> Exif {
         description: meta.description.clone(),
         rating: meta.rating,
         file_size: Some(file_size),
+        ..Exif::default()
     }
 }

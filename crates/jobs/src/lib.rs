@@ -23,6 +23,7 @@ use handlers::Context;
 use shoebox_catalog::{Catalog, Job, JobKind, now_millis};
 use shoebox_media::Layout;
 use shoebox_media::hwaccel::Hardware;
+use shoebox_places::Places;
 use tokio::sync::{Notify, Semaphore, watch};
 
 pub use handlers::HandlerError;
@@ -32,6 +33,9 @@ pub use models::{FaceRecognition, Models, Neighbours};
 const MAX_ATTEMPTS: i64 = 5;
 /// Longest the runner idles before looking at the queue again.
 const IDLE_POLL: Duration = Duration::from_secs(30);
+/// How long the place-name table stays loaded after its last use, when no
+/// machine-learning idle time is configured.
+const PLACES_IDLE: Duration = Duration::from_secs(300);
 
 /// A handle to wake the workers when new work is queued, and to hear when
 /// a job has finished.
@@ -64,6 +68,7 @@ pub struct Runner {
     waker: Waker,
     hardware: Arc<Hardware>,
     models: Option<Arc<Models>>,
+    places: Arc<Places>,
 }
 
 impl Runner {
@@ -82,6 +87,7 @@ impl Runner {
             waker,
             hardware: Arc::default(),
             models: None,
+            places: Arc::default(),
         }
     }
 
@@ -117,9 +123,13 @@ impl Runner {
             Ok(Err(e)) => tracing::error!(error = %e, "could not check the derived files"),
             _ => {}
         }
-        if let Some(models) = self.models.clone() {
-            tokio::spawn(unload_when_idle(models, shutdown.clone()));
+        let (catalog, places) = (self.catalog.clone(), self.places.clone());
+        match tokio::task::spawn_blocking(move || catalog.name_missing_places(|lat, lon| handlers::place_name(&places, lat, lon))).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(assets = n, "named the places of photos catalogued before place names"),
+            Ok(Err(e)) => tracing::error!(error = %e, "could not name the places of earlier photos"),
+            _ => {}
         }
+        tokio::spawn(unload_when_idle(self.models.clone(), self.places.clone(), shutdown.clone()));
         let slots = self.slots.clone();
         loop {
             if *shutdown.borrow() {
@@ -138,6 +148,7 @@ impl Runner {
                         layout: self.layout.clone(),
                         hardware: self.hardware.clone(),
                         models: self.models.clone(),
+                        places: self.places.clone(),
                     };
                     let (waker, workers) = (self.waker.clone(), self.workers.clone());
                     tokio::spawn(async move {
@@ -183,16 +194,25 @@ impl Runner {
     }
 }
 
-/// Frees the models when unused for their idle time.
-async fn unload_when_idle(models: Arc<Models>, mut shutdown: watch::Receiver<bool>) {
-    let every = (models.idle_unload / 4).max(Duration::from_secs(1));
+/// Frees the models and the place-name table when unused for their idle time.
+async fn unload_when_idle(models: Option<Arc<Models>>, places: Arc<Places>, mut shutdown: watch::Receiver<bool>) {
+    let idle = models.as_ref().map_or(PLACES_IDLE, |m| m.idle_unload);
+    let every = (idle / 4).max(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return,
         }
-        let models = models.clone();
-        let _ = tokio::task::spawn_blocking(move || models.unload_if_idle()).await;
+        let (models, places) = (models.clone(), places.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(models) = models {
+                models.unload_if_idle();
+            }
+            if places.unload_if_idle(idle) {
+                shoebox_ml::release_freed_memory();
+            }
+        })
+        .await;
     }
 }
 

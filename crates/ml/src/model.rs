@@ -200,8 +200,9 @@ impl Model {
 }
 
 /// glibc keeps freed heap pages for reuse; a model's hundreds of megabytes
-/// would stay in the process's memory after it unloads without this.
-fn release_freed_memory() {
+/// (or any other large table dropped when idle) would stay in the
+/// process's memory after it unloads without this.
+pub fn release_freed_memory() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free heap pages to the system; it
     // takes no pointers and is safe to call from any thread.

@@ -12,8 +12,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use base64::Engine;
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 use shoebox_catalog::{AuthSubject, SharedLink, User};
 
@@ -25,7 +24,7 @@ pub const ACCESS_COOKIE: &str = "immich_access_token";
 
 pub fn hash_password(password: &str) -> ApiResult<String> {
     let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
+    rand::rng().fill(&mut bytes);
     let salt = SaltString::encode_b64(&bytes).map_err(ApiError::internal)?;
     Argon2::default() // argon2id, v19, the crate's recommended cost
         .hash_password(password.as_bytes(), &salt)
@@ -51,11 +50,15 @@ pub fn check_new_password(password: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// A new random secret (256 bits, URL-safe) and the digest to store.
+/// A new random secret and the digest to store: 43 letters and digits
+/// (256 bits), as Immich's keys are. Nothing else, so a key pasted on a
+/// command line can never start with a `-` and pass for an option.
 pub fn new_token() -> (String, Vec<u8>) {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let token: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(43)
+        .map(char::from)
+        .collect();
     let digest = token_digest(&token);
     (token, digest)
 }
@@ -105,8 +108,13 @@ impl Auth {
 
     /// The session the request was made with; `None` for an API key.
     pub fn session_id(&self) -> Option<String> {
+        self.session().map(|s| s.id.clone())
+    }
+
+    /// The login session signed in with, `None` for an API key.
+    pub fn session(&self) -> Option<&shoebox_catalog::Session> {
         match &self.0 {
-            AuthSubject::Session { session, .. } => Some(session.id.clone()),
+            AuthSubject::Session { session, .. } => Some(session),
             AuthSubject::ApiKey { .. } => None,
         }
     }
@@ -270,6 +278,7 @@ mod tests {
         let (a, da) = new_token();
         let (b, _) = new_token();
         assert_ne!(a, b);
+        assert!(a.len() == 43 && a.chars().all(|c| c.is_ascii_alphanumeric()), "{a}");
         assert_eq!(token_digest(&a), da);
         assert_eq!(da.len(), 32);
     }

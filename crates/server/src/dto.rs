@@ -92,9 +92,9 @@ pub fn exif(e: &Exif) -> Value {
         "description": e.description.clone().unwrap_or_default(),
         "rating": e.rating,
         "fileSizeInByte": e.file_size,
-        "city": null,
-        "state": null,
-        "country": null,
+        "city": e.city,
+        "state": e.state,
+        "country": e.country,
         "projectionType": null,
     })
 }

@@ -45,6 +45,19 @@ export function justify(ratios: readonly number[], width: number, targetHeight: 
   return { boxes, height: Math.max(0, top - gap) };
 }
 
+/**
+ * Of `beyond` (the boxes past one row, below for 1 or above for -1), the
+ * one in the nearest row whose middle is nearest `middle`: where the Up and
+ * Down keys go. Boxes of one row share their top.
+ */
+export function nearestInNextRow<T extends Box>(beyond: readonly T[], middle: number, step: 1 | -1): T | null {
+  const rowTop = beyond.reduce((row, b) => (step === 1 ? Math.min(row, b.top) : Math.max(row, b.top)), step * Infinity);
+  const distance = (b: Box) => Math.abs(b.left + b.width / 2 - middle);
+  let nearest: T | null = null;
+  for (const b of beyond) if (b.top === rowTop && (!nearest || distance(b) < distance(nearest))) nearest = b;
+  return nearest;
+}
+
 /** Row height for a container width: bigger pictures on wide screens, at least three across on a phone. */
 export function rowHeightFor(width: number): number {
   if (width < 500) return Math.max(90, Math.floor(width / 3.2));

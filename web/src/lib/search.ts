@@ -21,13 +21,13 @@ export const searchPath = (q: string, field: SearchField) =>
 /**
  * The assets matching `text`. By what they show: best match first. By
  * metadata, newest first: by default the server's
- * metadata search matches file names by substring and camera make/model
- * exactly: one query per field, merged. A description matches by
+ * metadata search matches file names by substring, and camera make/model
+ * and place (town, region, country) exactly: one query per field, merged. A description matches by
  * substring; text in photo needs every word somewhere in the photo's text.
  */
 export async function searchAssets(text: string, field: SearchField): Promise<Asset[]> {
   if (field === 'smart') return (await api.smartSearch(text)).assets.items;
-  const fields = field ? [field] : ['originalFileName', 'make', 'model'];
+  const fields = field ? [field] : ['originalFileName', 'make', 'model', 'city', 'state', 'country'];
   const pages = await Promise.all(fields.map((f) => api.search({ [f]: text })));
   const byId = new Map<string, Asset>();
   for (const page of pages) for (const a of page.assets.items) byId.set(a.id, a);

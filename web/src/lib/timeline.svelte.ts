@@ -1,5 +1,5 @@
 import { api, type TimelineFilter } from './api';
-import { justify, rowHeightFor } from './layout';
+import { justify, nearestInNextRow, rowHeightFor } from './layout';
 import { dayLabel, localDay } from './format';
 import type { BucketAssets } from './types';
 
@@ -198,13 +198,7 @@ export class Timeline {
     const { top, left, width } = here.tile;
     let candidates = (here.section.tiles ?? []).filter((t) => (step === 1 ? t.top > top : t.top < top));
     if (candidates.length === 0) candidates = await this.tilesOf(this.sections[here.index + step]);
-    // Tiles of one row share their top: the row just below has the smallest, just above the largest.
-    const rowTop = candidates.reduce((row, t) => (step === 1 ? Math.min(row, t.top) : Math.max(row, t.top)), step * Infinity);
-    const middle = left + width / 2;
-    const distance = (t: Tile) => Math.abs(t.left + t.width / 2 - middle);
-    let nearest: Tile | null = null;
-    for (const t of candidates) if (t.top === rowTop && (!nearest || distance(t) < distance(nearest))) nearest = t;
-    return nearest?.id ?? null;
+    return nearestInNextRow(candidates, left + width / 2, step)?.id ?? null;
   }
 
   /** The first (-1) or last (1) asset of the whole timeline, fetching its month. */

@@ -621,6 +621,99 @@ fn canon_cr3_and_fujifilm_raf_metadata_is_read() {
     assert_eq!(f["localDateTime"], "2007-05-22T13:58:30.000Z");
 }
 
+/// `bytes` (a file of type `ext`) with the EXIF of a real camera photo
+/// copied in by ExifTool, as a camera or an editor would have written it.
+fn with_exif_of(source: &str, ext: &str, bytes: &[u8], edits: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let (from, to) = (dir.path().join("source.jpg"), dir.path().join(format!("photo.{ext}")));
+    std::fs::write(&from, fixture(source)).unwrap();
+    std::fs::write(&to, bytes).unwrap();
+    let out = std::process::Command::new("exiftool")
+        .args(["-q", "-overwrite_original", "-tagsFromFile"])
+        .arg(&from)
+        .arg("-exif:all")
+        .args(edits)
+        .arg(&to)
+        .output()
+        .expect("exiftool runs (ci/install-test-deps.sh installs it)");
+    assert!(out.status.success(), "exiftool: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read(&to).unwrap()
+}
+
+fn encoded(format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn png_webp_tiff_and_sony_and_olympus_raw_metadata_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let png = s.created(
+        &token,
+        "edit.png",
+        with_exif_of("NikonD70.jpg", "png", &encoded(image::ImageFormat::Png), &[]),
+    );
+    let webp = s.created(
+        &token,
+        "edit.webp",
+        with_exif_of("NikonD70.jpg", "webp", &encoded(image::ImageFormat::WebP), &[]),
+    );
+    let tiff = s.created(&token, "scan.tif", fixture("ExifTool.tif"));
+    // No Sony or Olympus RAW ships with ExifTool's tests: these are real
+    // TIFF structures carrying those cameras' tags and a preview, as the
+    // cameras write them; ORF differs from TIFF only in its magic number.
+    let sony = |model: &str| {
+        let mut raw = with_exif_of("Sony.jpg", "tif", &fixture("ExifTool.tif"), &[&format!("-Model={model}")]);
+        raw.extend(jpeg(960, 640, 7));
+        raw
+    };
+    let arw = s.created(&token, "DSC00001.ARW", sony("ILCE-7M3"));
+    let mut orf = with_exif_of("Olympus.jpg", "tif", &fixture("ExifTool.tif"), &[]);
+    assert_eq!(&orf[..4], b"MM\0*");
+    orf[2..4].copy_from_slice(b"OR");
+    orf.extend(jpeg(800, 600, 8));
+    let orf = s.created(&token, "P1010001.ORF", orf);
+    s.wait_idle(&token);
+
+    for id in [&png, &webp] {
+        let a = s.asset(&token, id);
+        let exif = &a["exifInfo"];
+        assert_eq!(
+            (exif["make"].as_str(), exif["model"].as_str()),
+            (Some("NIKON CORPORATION"), Some("NIKON D70")),
+            "{a}"
+        );
+        assert_eq!(
+            (exif["exposureTime"].as_str(), exif["fNumber"].as_f64()),
+            (Some("1/60"), Some(5.0)),
+            "{a}"
+        );
+        assert_eq!(a["localDateTime"], "2005-01-14T08:57:59.200Z", "{a}");
+        assert_eq!(a["resized"], true, "{:?}", s.failures(&token, id));
+    }
+    let t = s.asset(&token, &tiff);
+    assert_eq!(t["exifInfo"]["model"], "Canon EOS DIGITAL REBEL", "{t}");
+    assert_eq!((t["width"].as_i64(), t["height"].as_i64()), (Some(160), Some(120)), "{t}");
+
+    let a = s.asset(&token, &arw);
+    assert_eq!(a["originalMimeType"], "image/x-sony-arw");
+    assert_eq!(
+        (a["exifInfo"]["make"].as_str(), a["exifInfo"]["model"].as_str()),
+        (Some("SONY"), Some("ILCE-7M3")),
+        "{a}"
+    );
+    assert_eq!(a["resized"], true, "{:?}", s.failures(&token, &arw));
+    assert_eq!((a["width"].as_i64(), a["height"].as_i64()), (Some(960), Some(640)));
+    let o = s.asset(&token, &orf);
+    assert_eq!(o["originalMimeType"], "image/x-olympus-orf");
+    assert!(o["exifInfo"]["make"].as_str().unwrap().starts_with("OLYMPUS"), "{o}");
+    assert_eq!(o["resized"], true, "{:?}", s.failures(&token, &orf));
+}
+
 #[test]
 fn a_live_photo_is_one_visible_asset_with_its_motion_part_hidden() {
     let dir = tempfile::tempdir().unwrap();
@@ -846,31 +939,173 @@ fn metadata_search_finds_by_camera_and_name_and_never_another_users_photos() {
     assert_eq!(status, 400);
 }
 
+/// GPS.jpg was taken at 54.98967 N, 1.91417 W: 4 km from Horsley.
+const GPS_PLACE: (&str, &str, &str) = ("Horsley", "England", "United Kingdom of Great Britain and Northern Ireland");
+
 #[test]
-fn geotagged_photos_are_map_markers_for_their_owner_only() {
+fn geotagged_photos_are_map_markers_named_by_place_for_their_owner_only() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let token = s.admin();
     let other = s.user(&token, "other@example.com");
     let gps = s.created(&token, "GPS.jpg", fixture("GPS.jpg"));
     s.created(&token, "plain.jpg", jpeg(64, 48, 1));
-    let exif = s.settled(&token, &gps)["exifInfo"].clone();
+    let (city, state, country) = GPS_PLACE;
+    let asset = s.settled(&token, &gps);
+    crate::common::schema::check("get", "/assets/{id}", 200, &asset);
+    let exif = asset["exifInfo"].clone();
     assert!(exif["latitude"].is_f64(), "the fixture carries GPS: {exif}");
+    assert_eq!(
+        (exif["city"].as_str(), exif["state"].as_str(), exif["country"].as_str()),
+        (Some(city), Some(state), Some(country))
+    );
 
     let (status, markers) = send(s.get("/api/map/markers").bearer_auth(&token));
     crate::common::schema::check("get", "/map/markers", status, &markers);
     assert_eq!(
         markers,
-        json!([{ "id": gps, "lat": exif["latitude"], "lon": exif["longitude"], "city": null, "state": null, "country": null }])
+        json!([{ "id": gps, "lat": exif["latitude"], "lon": exif["longitude"], "city": city, "state": state, "country": country }])
     );
     assert_eq!(send(s.get("/api/map/markers?isFavorite=true").bearer_auth(&token)).1, json!([]));
-    assert_eq!(
-        send(s.get("/api/map/markers").bearer_auth(&other)).1,
-        json!([]),
-        "another user's places stay private"
-    );
+    for query in ["", "?withPartners=true&withSharedAlbums=true"] {
+        assert_eq!(
+            send(s.get(&format!("/api/map/markers{query}")).bearer_auth(&other)).1,
+            json!([]),
+            "another user's places stay private"
+        );
+    }
     let (status, body) = send(s.get("/api/map/markers?fileCreatedAfter=yesterday").bearer_auth(&token));
     assert_eq!(status, 400, "{body}");
+
+    // Place search, the filter suggestions and the Places page.
+    let found = |who: &str, filter: Value| -> Vec<String> {
+        let (status, body) = send(s.post("/api/search/metadata").bearer_auth(who).json(&filter));
+        crate::common::schema::check("post", "/search/metadata", status, &body);
+        body["assets"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(found(&token, json!({ "city": city })), vec![gps.clone()]);
+    assert_eq!(found(&token, json!({ "country": country, "state": state })), vec![gps.clone()]);
+    assert!(found(&token, json!({ "city": "Paris" })).is_empty());
+    assert!(found(&other, json!({ "city": city })).is_empty());
+    for (query, expected) in [
+        ("type=country", json!([country])),
+        (&format!("type=city&country={country}") as &str, json!([city])),
+        ("type=city&country=France", json!([])),
+        ("type=camera-make", exif["make"].as_str().map_or(json!([]), |m| json!([m]))),
+    ] {
+        let (status, body) = send(s.get(&format!("/api/search/suggestions?{query}")).bearer_auth(&token));
+        crate::common::schema::check("get", "/search/suggestions", status, &body);
+        assert_eq!(body, expected, "{query}");
+    }
+    assert_eq!(send(s.get("/api/search/suggestions?type=country").bearer_auth(&other)).1, json!([]));
+    assert_eq!(send(s.get("/api/search/suggestions?type=planet").bearer_auth(&token)).0, 400);
+    let (status, cities) = send(s.get("/api/search/cities").bearer_auth(&token));
+    crate::common::schema::check("get", "/search/cities", status, &cities);
+    assert_eq!(
+        cities.as_array().unwrap().iter().map(|a| a["id"].clone()).collect::<Vec<_>>(),
+        vec![json!(gps)]
+    );
+    let (status, explore) = send(s.get("/api/search/explore").bearer_auth(&token));
+    crate::common::schema::check("get", "/search/explore", status, &explore);
+    assert_eq!(explore[0]["fieldName"], "exifInfo.city");
+    assert_eq!(explore[0]["items"][0]["value"], city);
+    assert_eq!(send(s.get("/api/search/cities").bearer_auth(&other)).1, json!([]));
+}
+
+#[test]
+fn photos_catalogued_before_place_names_get_theirs_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.admin();
+    let gps = s.created(&token, "GPS.jpg", fixture("GPS.jpg"));
+    s.settled(&token, &gps);
+    assert!(s.stop().success());
+
+    // A catalog as an older Shoebox left it: positions without place names,
+    // and the marker migration 16 leaves for them.
+    let db = dir.path().join("db/shoebox.db");
+    let conn = shoebox_catalog::rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE exif SET city = NULL, state = NULL, country = NULL", [])
+        .unwrap();
+    conn.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES ('places.backfill', 'pending', 0)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+
+    let s = Server::start(dir.path());
+    crate::common::eventually("the place is named", || s.asset(&token, &gps)["exifInfo"]["city"] == GPS_PLACE.0);
+    assert!(s.stop().success());
+    let catalog = shoebox_catalog::Catalog::open(&db).unwrap();
+    assert_eq!(catalog.setting("places.backfill").unwrap(), None, "done once");
+}
+
+#[test]
+fn the_map_shows_a_partners_and_a_shared_albums_photos_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let anna = s.admin();
+    let (ben, carl) = (s.user(&anna, "ben@example.com"), s.user(&anna, "carl@example.com"));
+    let (anna_id, ben_id) = (s.user_id(&anna), s.user_id(&ben));
+    let annas = s.created(&anna, "GPS.jpg", fixture("GPS.jpg"));
+    let carls = s.created(&carl, "GPS.jpg", fixture("GPS.jpg"));
+    s.wait_idle(&anna);
+    s.wait_idle(&carl);
+    let marker_ids = |query: &str| -> Vec<String> {
+        let (status, body) = send(s.get(&format!("/api/map/markers{query}")).bearer_auth(&ben));
+        crate::common::schema::check("get", "/map/markers", status, &body);
+        let mut ids: Vec<String> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    // Anna shares her library with Ben; it joins his map once he shows her in his timeline.
+    assert_eq!(
+        send(s.post("/api/partners").bearer_auth(&anna).json(&json!({ "sharedWithId": ben_id }))).0,
+        201
+    );
+    assert!(marker_ids("?withPartners=true").is_empty(), "not in Ben's timeline yet");
+    let shown = send(
+        s.put(&format!("/api/partners/{anna_id}"))
+            .bearer_auth(&ben)
+            .json(&json!({ "inTimeline": true })),
+    );
+    assert_eq!(shown.0, 200, "{}", shown.1);
+    assert_eq!(marker_ids("?withPartners=true"), vec![annas.clone()]);
+    assert!(marker_ids("").is_empty(), "a partner's photos only when asked");
+
+    // Carl shares an album with Ben.
+    let (status, album) = send(
+        s.post("/api/albums")
+            .bearer_auth(&carl)
+            .json(&json!({ "albumName": "Trip", "assetIds": [carls] })),
+    );
+    assert_eq!(status, 201, "{album}");
+    let share = json!({ "albumUsers": [{ "userId": ben_id, "role": "viewer" }] });
+    assert_eq!(
+        send(
+            s.put(&format!("/api/albums/{}/users", album["id"].as_str().unwrap()))
+                .bearer_auth(&carl)
+                .json(&share)
+        )
+        .0,
+        200
+    );
+    assert_eq!(marker_ids("?withSharedAlbums=true"), vec![carls.clone()]);
+    let mut both = vec![annas, carls];
+    both.sort();
+    assert_eq!(marker_ids("?withPartners=true&withSharedAlbums=true"), both);
 }
 
 #[test]

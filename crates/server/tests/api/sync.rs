@@ -265,3 +265,54 @@ fn a_phone_that_missed_pruned_deletions_is_told_to_start_over() {
     assert_eq!(of_type(&fresh, "AssetV2").len(), 1, "after the reset, the library as it is now");
     assert!(of_type(&fresh, "AssetDeleteV1").is_empty());
 }
+
+#[test]
+fn a_device_told_to_reset_gets_only_the_reset_until_it_acknowledges() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let admin = server.admin();
+    let other = server.user(&admin, "other@example.com");
+    server.photo(&admin, 1);
+    server.wait_idle(&admin);
+    ack(&server, &admin, &app_stream(&server, &admin));
+    let (_, sessions) = send(server.get("/api/sessions").bearer_auth(&admin));
+    let phone = sessions.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap().clone();
+    assert_eq!(phone["isPendingSyncReset"], false);
+    let id = phone["id"].as_str().unwrap();
+
+    let refused = send(
+        server
+            .put(&format!("/api/sessions/{id}"))
+            .bearer_auth(&other)
+            .json(&json!({ "isPendingSyncReset": true })),
+    );
+    assert_ne!(refused.0, 200, "another user's device is not theirs to reset: {}", refused.1);
+    let (status, empty) = send(server.put(&format!("/api/sessions/{id}")).bearer_auth(&admin).json(&json!({})));
+    assert_eq!(status, 400, "{empty}");
+    assert!(
+        app_stream(&server, &admin).iter().all(|l| l["type"] != "SyncResetV1"),
+        "not asked yet"
+    );
+
+    let (status, updated) = send(
+        server
+            .put(&format!("/api/sessions/{id}"))
+            .bearer_auth(&admin)
+            .json(&json!({ "isPendingSyncReset": true })),
+    );
+    check("put", "/sessions/{id}", status, &updated);
+    assert_eq!(updated["isPendingSyncReset"], true);
+    for _ in 0..2 {
+        let told = app_stream(&server, &admin);
+        assert_eq!(told, [json!({ "type": "SyncResetV1", "data": {}, "ack": "SyncResetV1|reset" })]);
+    }
+    ack(&server, &admin, &[json!({ "type": "SyncResetV1", "ack": "SyncResetV1|reset" })]);
+    let fresh = app_stream(&server, &admin);
+    assert_eq!(of_type(&fresh, "AssetV2").len(), 1, "after the reset, the whole library again");
+    let (_, sessions) = send(server.get("/api/sessions").bearer_auth(&admin));
+    check("get", "/sessions", 200, &sessions);
+    assert!(
+        sessions.as_array().unwrap().iter().all(|s| s["isPendingSyncReset"] == false),
+        "{sessions}"
+    );
+}

@@ -17,8 +17,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/map/markers", get(markers))
 }
 
-/// `withPartners` and `withSharedAlbums` are ignored: markers are the
-/// caller's own assets.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct MarkerQuery {
@@ -26,6 +24,8 @@ struct MarkerQuery {
     is_favorite: Option<bool>,
     file_created_after: Option<String>,
     file_created_before: Option<String>,
+    with_partners: Option<bool>,
+    with_shared_albums: Option<bool>,
 }
 
 async fn markers(State(state): State<AppState>, auth: Auth, Query(q): Query<MarkerQuery>) -> ApiResult<Json<Value>> {
@@ -35,13 +35,15 @@ async fn markers(State(state): State<AppState>, auth: Auth, Query(q): Query<Mark
         favorite: q.is_favorite,
         taken_after: dto::parse_date_field("fileCreatedAfter", q.file_created_after.as_deref())?,
         taken_before: dto::parse_date_field("fileCreatedBefore", q.file_created_before.as_deref())?,
+        with_partners: q.with_partners.unwrap_or(false),
+        with_shared_albums: q.with_shared_albums.unwrap_or(false),
     };
     let owner = auth.user_id();
     let markers = state.db(move |c| c.map_markers(&owner, &filter)).await?;
     Ok(Json(
         markers
             .into_iter()
-            .map(|(id, lat, lon)| json!({ "id": id, "lat": lat, "lon": lon, "city": null, "state": null, "country": null }))
+            .map(|m| json!({ "id": m.id, "lat": m.latitude, "lon": m.longitude, "city": m.city, "state": m.state, "country": m.country }))
             .collect(),
     ))
 }

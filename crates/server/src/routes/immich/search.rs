@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shoebox_catalog::{AssetKind, AssetSearch, Visibility};
+use shoebox_catalog::{AssetKind, AssetSearch, SuggestionField, SuggestionFilter, Visibility};
 
 use crate::auth::Auth;
 use crate::dto;
@@ -20,10 +20,13 @@ pub fn router() -> Router<AppState> {
         .route("/search/metadata", post(metadata))
         .route("/search/smart", post(smart))
         .route("/search/person", get(person))
+        .route("/search/suggestions", get(suggestions))
+        .route("/search/cities", get(cities))
+        .route("/search/explore", get(explore))
 }
 
-/// The filters Immich's metadata and smart searches share; other fields
-/// (tags, places) are accepted and not yet applied.
+/// The filters Immich's metadata and smart searches share; tags are
+/// accepted and not yet applied.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct Filters {
@@ -34,6 +37,9 @@ struct Filters {
     make: Option<String>,
     model: Option<String>,
     lens_model: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    country: Option<String>,
     ocr: Option<String>,
     r#type: Option<String>,
     is_favorite: Option<bool>,
@@ -87,6 +93,9 @@ impl Filters {
             make: self.make.clone(),
             model: self.model.clone(),
             lens_model: self.lens_model.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            country: self.country.clone(),
             ocr: self.ocr.clone().filter(|t| !t.trim().is_empty()),
             kind: match self.r#type.as_deref() {
                 None => None,
@@ -221,4 +230,70 @@ async fn person(State(state): State<AppState>, auth: Auth, Query(q): Query<Perso
             .map(dto::person)
             .collect(),
     ))
+}
+
+/// `GET /api/search/suggestions`'s query.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SuggestionQuery {
+    r#type: String,
+    country: Option<String>,
+    state: Option<String>,
+    make: Option<String>,
+    model: Option<String>,
+}
+
+/// The values the user's photos have for a place or camera field, for the
+/// apps' search filters.
+async fn suggestions(State(state): State<AppState>, auth: Auth, Query(q): Query<SuggestionQuery>) -> ApiResult<Json<Vec<String>>> {
+    auth.require("asset.read")?;
+    let field = match q.r#type.as_str() {
+        "country" => SuggestionField::Country,
+        "state" => SuggestionField::State,
+        "city" => SuggestionField::City,
+        "camera-make" => SuggestionField::CameraMake,
+        "camera-model" => SuggestionField::CameraModel,
+        "camera-lens-model" => SuggestionField::CameraLensModel,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "type {other:?} is not a suggestion type: use country, state, city, camera-make, camera-model or camera-lens-model"
+            )));
+        }
+    };
+    let within = SuggestionFilter {
+        country: q.country,
+        state: q.state,
+        make: q.make,
+        model: q.model,
+    };
+    let owner = auth.user_id();
+    Ok(Json(state.db(move |c| c.suggestions(&owner, field, &within)).await?))
+}
+
+async fn city_assets(state: &AppState, owner: String) -> ApiResult<Vec<Value>> {
+    state
+        .db(move |c| {
+            c.city_assets(&owner)?
+                .iter()
+                .map(|a| Ok(dto::asset(a, c.exif(&a.id)?.as_ref())))
+                .collect::<shoebox_catalog::Result<Vec<_>>>()
+        })
+        .await
+}
+
+/// One photo per city the user has photos in, with its EXIF (the place).
+async fn cities(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Value>>> {
+    auth.require("asset.read")?;
+    Ok(Json(city_assets(&state, auth.user_id()).await?))
+}
+
+/// The explore page's places: each city with a photo from it.
+async fn explore(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    auth.require("asset.read")?;
+    let items: Vec<Value> = city_assets(&state, auth.user_id())
+        .await?
+        .into_iter()
+        .map(|asset| json!({ "value": asset["exifInfo"]["city"], "data": asset }))
+        .collect();
+    Ok(Json(json!([{ "fieldName": "exifInfo.city", "items": items }])))
 }

@@ -199,11 +199,11 @@ async fn stream(State(state): State<AppState>, auth: Auth, Json(request): Json<S
     }
     if request.reset {
         state.db(move |c| c.clear_sync_checkpoints(&session, None)).await?;
-        return Ok(lines_response(Body::from(line(
-            "SyncResetV1",
-            json!({}),
-            "SyncResetV1|reset".into(),
-        ))));
+        return Ok(reset_response());
+    }
+    // Until the app acknowledges the reset, every stream says only that.
+    if auth.session().is_some_and(|s| s.pending_sync_reset) {
+        return Ok(reset_response());
     }
     let user = auth.user().clone();
     let (checkpoints, usage, pruned) = {

@@ -135,8 +135,8 @@ async fn bucket(State(state): State<AppState>, access: Access, Query(q): Query<T
         "livePhotoVideoId": col(&|a| json!(a.live_photo_video_id)),
         "ratio": col(&|a| json!(match (a.width, a.height) { (Some(w), Some(h)) if h > 0 => w as f64 / h as f64, _ => 1.0 })),
         "thumbhash": col(&|_| Value::Null),
-        "city": col(&|_| Value::Null),
-        "country": col(&|_| Value::Null),
+        "city": col(&|a| json!(a.city)),
+        "country": col(&|a| json!(a.country)),
         "projectionType": col(&|_| Value::Null),
     });
     if q.with_coordinates == Some(true) {
