@@ -978,20 +978,10 @@ fn geotagged_photos_are_map_markers_named_by_place_for_their_owner_only() {
     assert_eq!(status, 400, "{body}");
 
     // Place search, the filter suggestions and the Places page.
-    let found = |who: &str, filter: Value| -> Vec<String> {
-        let (status, body) = send(s.post("/api/search/metadata").bearer_auth(who).json(&filter));
-        crate::common::schema::check("post", "/search/metadata", status, &body);
-        body["assets"]["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    assert_eq!(found(&token, json!({ "city": city })), vec![gps.clone()]);
-    assert_eq!(found(&token, json!({ "country": country, "state": state })), vec![gps.clone()]);
-    assert!(found(&token, json!({ "city": "Paris" })).is_empty());
-    assert!(found(&other, json!({ "city": city })).is_empty());
+    assert_eq!(s.found(&token, json!({ "city": city })), vec![gps.clone()]);
+    assert_eq!(s.found(&token, json!({ "country": country, "state": state })), vec![gps.clone()]);
+    assert!(s.found(&token, json!({ "city": "Paris" })).is_empty());
+    assert!(s.found(&other, json!({ "city": city })).is_empty());
     for (query, expected) in [
         ("type=country", json!([country])),
         (&format!("type=city&country={country}") as &str, json!([city])),

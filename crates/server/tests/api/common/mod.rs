@@ -152,6 +152,18 @@ impl Server {
         r.json().unwrap()
     }
 
+    /// The ids a metadata search finds, its answer checked against the spec.
+    pub fn found(&self, token: &str, filter: Value) -> Vec<String> {
+        let (status, body) = send(self.post("/api/search/metadata").bearer_auth(token).json(&filter));
+        schema::check("post", "/search/metadata", status, &body);
+        body["assets"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Waits (server-side) until every background job has finished.
     pub fn wait_idle(&self, token: &str) {
         let (status, body) = send(self.get("/api/shoebox/jobs/wait-idle?timeoutSeconds=120").bearer_auth(token));
