@@ -509,8 +509,9 @@ ALTER TABLE jobs ADD COLUMN progress REAL;
 ALTER TABLE assets ADD COLUMN live_photo_cid TEXT;
 CREATE INDEX assets_live_photo_cid ON assets (owner_id, live_photo_cid) WHERE live_photo_cid IS NOT NULL;
 
--- migration 16: place names from GPS positions, and a session the server
--- has told to start its sync over. Photos already in the catalog get their
+-- migration 16: place names from GPS positions, a session the server has
+-- told to start its sync over, and whether a user has been through the
+-- Immich web client's onboarding (those already here have). Photos already in the catalog get their
 -- place named once, by the job runner, while the setting below is there.
 ALTER TABLE exif ADD COLUMN city TEXT;
 ALTER TABLE exif ADD COLUMN state TEXT;
@@ -525,3 +526,5 @@ END;
 INSERT INTO settings (key, value, updated_at)
     SELECT 'places.backfill', 'pending', 0 WHERE EXISTS (SELECT 1 FROM exif WHERE latitude IS NOT NULL);
 ALTER TABLE sessions ADD COLUMN pending_sync_reset INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN onboarded INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET onboarded = 1;

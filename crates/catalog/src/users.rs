@@ -15,6 +15,8 @@ pub struct User {
     pub avatar_color: String,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Through the Immich web client's first-login onboarding.
+    pub onboarded: bool,
 }
 
 pub struct NewUser<'a> {
@@ -28,7 +30,7 @@ pub struct NewUser<'a> {
 }
 
 pub(crate) const COLUMNS: &str =
-    "id, email, name, password_hash, is_admin, should_change_password, quota_bytes, avatar_color, created_at, updated_at";
+    "id, email, name, password_hash, is_admin, should_change_password, quota_bytes, avatar_color, created_at, updated_at, onboarded";
 
 pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<User> {
     Ok(User {
@@ -42,6 +44,7 @@ pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<User> {
         avatar_color: r.get(7)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
+        onboarded: r.get(10)?,
     })
 }
 
@@ -85,6 +88,15 @@ impl Catalog {
         let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM users ORDER BY created_at"))?;
         let users = stmt.query_map([], from_row)?.collect::<Result<_, _>>()?;
         Ok(users)
+    }
+
+    pub fn set_onboarded(&self, user_id: &str, onboarded: bool) -> Result<()> {
+        self.write(
+            |tx| match tx.execute("UPDATE users SET onboarded = ?2 WHERE id = ?1", params![user_id, onboarded])? {
+                0 => Err(Error::NotFound("user")),
+                _ => Ok(()),
+            },
+        )
     }
 
     pub fn set_password_hash(&self, user_id: &str, hash: &str, should_change: bool) -> Result<()> {

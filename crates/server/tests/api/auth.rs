@@ -291,3 +291,38 @@ fn a_malformed_body_is_a_json_400_that_names_the_problem() {
     );
     assert_eq!((status, body["statusCode"].as_u64()), (400, Some(400)), "{body}");
 }
+
+#[test]
+fn onboarding_is_remembered_per_user_and_login_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let admin = s.admin();
+    let other = s.user(&admin, "other@example.com");
+    let onboarding = |token: &str| {
+        let (status, body) = send(s.get("/api/users/me/onboarding").bearer_auth(token));
+        crate::common::schema::check("get", "/users/me/onboarding", status, &body);
+        body["isOnboarded"].as_bool().unwrap()
+    };
+    assert!(!onboarding(&admin), "a new account has not been through onboarding");
+    let (status, body) = send(
+        s.put("/api/users/me/onboarding")
+            .bearer_auth(&admin)
+            .json(&json!({ "isOnboarded": true })),
+    );
+    crate::common::schema::check("put", "/users/me/onboarding", status, &body);
+    assert_eq!(body, json!({ "isOnboarded": true }));
+    assert!(onboarding(&admin));
+    assert_eq!(s.try_login("admin@example.com", PASSWORD).1["isOnboarded"], true);
+    assert!(!onboarding(&other), "each user's own");
+    let (_, login) = s.try_login("other@example.com", PASSWORD);
+    assert_eq!(login["isOnboarded"], false);
+    let (status, body) = send(
+        s.put("/api/users/me/onboarding")
+            .bearer_auth(&admin)
+            .json(&json!({ "isOnboarded": "yes" })),
+    );
+    assert_eq!(status, 400, "{body}");
+
+    assert_eq!(send(s.delete("/api/users/me/onboarding").bearer_auth(&admin)).0, 204);
+    assert!(!onboarding(&admin));
+}

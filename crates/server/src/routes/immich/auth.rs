@@ -119,7 +119,7 @@ async fn login(
         "isAdmin": user.is_admin,
         "profileImagePath": "",
         "shouldChangePassword": user.should_change_password,
-        "isOnboarded": true,
+        "isOnboarded": user.onboarded,
     });
     let cookie = format!("{ACCESS_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=34560000");
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], Json(body)).into_response())

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shoebox_catalog::NewUser;
 
 use super::auth::check_email;
@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(search))
         .route("/users/me", get(me))
+        .route("/users/me/onboarding", get(onboarding).put(set_onboarding).delete(reset_onboarding))
         .route("/admin/users", get(list).post(create))
         .route("/admin/users/{id}", get(one).put(update))
 }
@@ -36,6 +37,32 @@ async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>>
     let id = user.id.clone();
     let usage = state.db(move |c| c.usage_bytes(&id)).await?;
     Ok(Json(dto::user_admin(&user, usage)))
+}
+
+/// Whether the user has been through the Immich web client's onboarding
+/// (`OnboardingResponseDto`), read fresh: a change must show at once.
+async fn onboarding(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let id = auth.user_id();
+    let user = state.db(move |c| c.user(&id)).await?;
+    Ok(Json(json!({ "isOnboarded": user.onboarded })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Onboarding {
+    is_onboarded: bool,
+}
+
+async fn set_onboarding(State(state): State<AppState>, auth: Auth, Json(to): Json<Onboarding>) -> ApiResult<Json<Value>> {
+    let id = auth.user_id();
+    state.db(move |c| c.set_onboarded(&id, to.is_onboarded)).await?;
+    Ok(Json(json!({ "isOnboarded": to.is_onboarded })))
+}
+
+async fn reset_onboarding(State(state): State<AppState>, auth: Auth) -> ApiResult<StatusCode> {
+    let id = auth.user_id();
+    state.db(move |c| c.set_onboarded(&id, false)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Vec<Value>>> {
