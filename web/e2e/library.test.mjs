@@ -364,6 +364,14 @@ step('admin pages: a second user made by the admin sees none of the admin photos
   await screenshot(page, '13-admin-jobs');
   await page.getByRole('button', { name: 'Retry failed' }).click();
   await page.getByRole('status').filter({ hasText: /[1-9]\d* jobs? queued again/ }).waitFor();
+  // Pausing a queue holds its jobs; resuming lets them run.
+  const thumbnails = page.getByRole('table', { name: 'Queues' }).getByRole('row', { name: /^Thumbnails/ });
+  await thumbnails.getByRole('button', { name: 'Pause' }).click();
+  await thumbnails.getByText('paused', { exact: true }).waitFor();
+  assert.equal((await call(page, 'GET', '/api/queues')).find((q) => q.name === 'thumbnailGeneration').isPaused, true);
+  await thumbnails.getByRole('button', { name: 'Resume' }).click();
+  await page.getByRole('status').filter({ hasText: 'resumed' }).waitFor();
+  assert.equal(await thumbnails.getByText('paused', { exact: true }).count(), 0);
   await page.getByRole('button', { name: 'Close uploads' }).click();
 
   await page.getByRole('link', { name: 'Users' }).click();

@@ -89,7 +89,7 @@ impl JobKind {
     }
 }
 
-fn enqueue_next(tx: &Transaction, job: &Job, enabled: &EnabledJobs) -> Result<()> {
+fn enqueue_next(tx: &Transaction, job: &Job, enabled: &JobGates) -> Result<()> {
     let Some(asset) = &job.asset_id else {
         return Ok(());
     };
@@ -109,26 +109,52 @@ fn enqueue_next(tx: &Transaction, job: &Job, enabled: &EnabledJobs) -> Result<()
     Ok(())
 }
 
-/// The optional kinds of job this server runs (see [`JobKind::is_optional`]).
+/// Which kinds of job this server queues and runs: the optional kinds it
+/// has enabled (see [`JobKind::is_optional`]), less the kinds the admin
+/// paused (still queued, not claimed).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct EnabledJobs(Arc<RwLock<HashSet<JobKind>>>);
+pub(crate) struct JobGates(Arc<RwLock<Gates>>);
 
-impl EnabledJobs {
+#[derive(Debug, Default)]
+struct Gates {
+    enabled: HashSet<JobKind>,
+    paused: HashSet<JobKind>,
+}
+
+impl JobGates {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Gates> {
+        self.0.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Gates> {
+        self.0.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether jobs of this kind are queued.
     fn allows(&self, kind: JobKind) -> bool {
-        !kind.is_optional() || self.0.read().unwrap_or_else(|p| p.into_inner()).contains(&kind)
+        !kind.is_optional() || self.read().enabled.contains(&kind)
     }
 
     /// The kinds a worker may claim, for SQL. Listing them (rather than
     /// the ones to skip) also leaves alone jobs of a kind this version does
-    /// not know, queued by a newer one before a rollback.
+    /// not know, queued by a newer one before a rollback. With every kind
+    /// paused the list is a name no job has.
     fn runnable(&self) -> String {
+        let paused = self.read().paused.clone();
         let kinds: Vec<String> = JobKind::ALL
             .into_iter()
-            .filter(|&k| self.allows(k))
+            .filter(|&k| self.allows(k) && !paused.contains(&k))
             .map(|k| format!("'{}'", k.as_str()))
             .collect();
-        kinds.join(",")
+        if kinds.is_empty() { "''".to_owned() } else { kinds.join(",") }
     }
+}
+
+/// The paused kinds, comma-separated, so a pause outlasts a restart.
+const PAUSED: &str = "jobs.paused";
+
+fn parse_kinds(list: Option<&str>) -> HashSet<JobKind> {
+    list.unwrap_or_default().split(',').filter_map(JobKind::parse).collect()
 }
 
 #[derive(Debug, Clone)]
@@ -191,11 +217,51 @@ impl Catalog {
 
     /// Lets an optional kind of job (machine learning) be queued and run.
     pub fn enable_job(&self, kind: JobKind) {
-        self.enabled_jobs.0.write().unwrap_or_else(|p| p.into_inner()).insert(kind);
+        self.job_gates.write().enabled.insert(kind);
     }
 
     pub fn job_enabled(&self, kind: JobKind) -> bool {
-        self.enabled_jobs.allows(kind)
+        self.job_gates.allows(kind)
+    }
+
+    /// Stops workers from claiming a kind of job (its jobs are still
+    /// queued), or lets them again; kept across restarts.
+    pub fn set_job_paused(&self, kind: JobKind, paused: bool) -> Result<()> {
+        // Read and written in one transaction, which orders concurrent
+        // calls; the gates change after it, never holding their lock
+        // while waiting for the database (claims hold it the other way).
+        let now = self.write(|tx| {
+            let saved: Option<String> = tx
+                .query_row("SELECT value FROM settings WHERE key = ?1", [PAUSED], |r| r.get(0))
+                .optional()?;
+            let mut kinds = parse_kinds(saved.as_deref());
+            if paused {
+                kinds.insert(kind);
+            } else {
+                kinds.remove(&kind);
+            }
+            let mut names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            names.sort_unstable();
+            tx.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![PAUSED, names.join(","), now_millis()],
+            )?;
+            Ok(kinds)
+        })?;
+        self.job_gates.write().paused = now;
+        Ok(())
+    }
+
+    pub fn job_paused(&self, kind: JobKind) -> bool {
+        self.job_gates.read().paused.contains(&kind)
+    }
+
+    /// Reads the paused kinds saved by [`Catalog::set_job_paused`].
+    pub(crate) fn load_paused_jobs(&self) -> Result<()> {
+        let saved = self.setting(PAUSED)?;
+        self.job_gates.write().paused = parse_kinds(saved.as_deref());
+        Ok(())
     }
 
     /// Queues an optional kind of job for every asset with a preview it has
@@ -226,7 +292,7 @@ impl Catalog {
                          WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?1
                                      AND kind IN ({runnable}) ORDER BY run_after, id LIMIT 1)
                          RETURNING {COLUMNS}",
-                        runnable = self.enabled_jobs.runnable()
+                        runnable = self.job_gates.runnable()
                     ),
                     [now],
                     from_row,
@@ -240,7 +306,7 @@ impl Catalog {
         Ok(self.conn()?.query_row(
             &format!(
                 "SELECT min(run_after) FROM jobs WHERE state = 'pending' AND kind IN ({})",
-                self.enabled_jobs.runnable()
+                self.job_gates.runnable()
             ),
             [],
             |r| r.get(0),
@@ -251,7 +317,7 @@ impl Catalog {
     pub fn finish_job(&self, job: &Job) -> Result<()> {
         self.write(|tx| {
             tx.execute("DELETE FROM jobs WHERE id = ?1", [job.id])?;
-            enqueue_next(tx, job, &self.enabled_jobs)
+            enqueue_next(tx, job, &self.job_gates)
         })
     }
 
@@ -265,7 +331,7 @@ impl Catalog {
                 params![job.id, error, retry_at, now_millis()],
             )?;
             if retry_at.is_none() {
-                enqueue_next(tx, job, &self.enabled_jobs)?;
+                enqueue_next(tx, job, &self.job_gates)?;
             }
             Ok(())
         })
@@ -360,6 +426,28 @@ mod tests {
             (next.kind, next.asset_id.as_deref()),
             (JobKind::GenerateThumbnails, Some(asset.id.as_str()))
         );
+    }
+
+    #[test]
+    fn a_paused_kind_stays_queued_unclaimed_across_a_restart_until_resumed() {
+        let (dir, cat) = crate::test_catalog();
+        let a = user(&cat, "a@x");
+        cat.commit_asset(&new_asset(&a, b"1")).unwrap().unwrap();
+        cat.set_job_paused(JobKind::ExtractMetadata, true).unwrap();
+        cat.set_job_paused(JobKind::GenerateThumbnails, true).unwrap();
+        assert!(cat.claim_job(now_millis()).unwrap().is_none(), "paused");
+        assert_eq!(cat.job_counts().unwrap().pending, 1, "still queued");
+        assert_eq!(cat.next_job_due().unwrap(), None);
+        cat.set_job_paused(JobKind::GenerateThumbnails, false).unwrap();
+
+        drop(cat);
+        let cat = Catalog::open(&dir.path().join("test.db")).unwrap();
+        assert!(cat.job_paused(JobKind::ExtractMetadata), "a pause outlasts a restart");
+        assert!(!cat.job_paused(JobKind::GenerateThumbnails));
+        assert!(cat.claim_job(now_millis()).unwrap().is_none());
+        cat.set_job_paused(JobKind::ExtractMetadata, false).unwrap();
+        let job = cat.claim_job(now_millis()).unwrap().unwrap();
+        assert_eq!(job.kind, JobKind::ExtractMetadata);
     }
 
     #[test]

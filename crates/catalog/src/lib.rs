@@ -76,7 +76,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Catalog {
     pool: r2d2::Pool<SqliteConnectionManager>,
-    enabled_jobs: jobs::EnabledJobs,
+    job_gates: jobs::JobGates,
 }
 
 impl Catalog {
@@ -90,9 +90,10 @@ impl Catalog {
             .build(manager)?;
         let catalog = Self {
             pool,
-            enabled_jobs: Default::default(),
+            job_gates: Default::default(),
         };
         migrate::run(&mut *catalog.conn()?)?;
+        catalog.load_paused_jobs()?;
         Ok(catalog)
     }
 

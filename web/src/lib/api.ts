@@ -225,6 +225,8 @@ export const api = {
   queues: () => request<Queue[]>('/queues'),
   /** Queues the task for every photo it has not looked at yet; 409 with the reason when the task is off. */
   startJob: (name: MlTask) => request<unknown>(`/jobs/${name}`, { method: 'PUT', ...json({ command: 'start', force: false }) }),
+  /** Pausing keeps a queue's jobs waiting (running ones finish), across restarts, until resumed. */
+  pauseQueue: (name: string, pause: boolean) => request<unknown>(`/jobs/${name}`, { method: 'PUT', ...json({ command: pause ? 'pause' : 'resume' }) }),
   retryJobs: () => request<{ count: number }>('/shoebox/jobs/retry', { method: 'POST' }),
   status: () => request<Status>('/shoebox/status'),
   videoSettings: () => request<VideoSettings>('/shoebox/settings/video'),

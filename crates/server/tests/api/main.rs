@@ -6,6 +6,7 @@ mod auth;
 mod backup;
 mod crash;
 mod immich_cli;
+mod jobs;
 mod library;
 mod listeners;
 mod ml;

@@ -1,5 +1,5 @@
 //! Immich's queue overview for the admin UI (`GET /api/queues`), and
-//! queue commands (`PUT /api/jobs/{name}`).
+//! queue commands (`PUT /api/jobs/{name}`): start, pause, resume.
 
 use crate::json::Json;
 use axum::Router;
@@ -22,14 +22,14 @@ async fn queues(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<J
         .db(|c| {
             JobKind::ALL
                 .into_iter()
-                .map(|k| Ok((k, c.job_counts_by_kind(Some(k))?)))
+                .map(|k| Ok((k, c.job_counts_by_kind(Some(k))?, c.job_paused(k))))
                 .collect::<shoebox_catalog::Result<Vec<_>>>()
         })
         .await?;
     Ok(Json(
         counts
             .into_iter()
-            .map(|(kind, n)| json!({ "name": kind.as_str(), "isPaused": false, "statistics": statistics(n) }))
+            .map(|(kind, n, paused)| json!({ "name": kind.as_str(), "isPaused": paused, "statistics": statistics(n) }))
             .collect(),
     ))
 }
@@ -47,7 +47,8 @@ struct Command {
 
 /// `start` queues the work for every asset that lacks it (all of them
 /// with `force`). Only machine-learning queues take it yet: the others
-/// already follow every upload.
+/// already follow every upload. `pause` keeps a queue's jobs waiting
+/// (those running finish) until `resume`, across restarts too.
 async fn command(
     State(state): State<AppState>,
     _admin: AdminAuth,
@@ -56,6 +57,11 @@ async fn command(
 ) -> ApiResult<Json<Value>> {
     let kind = JobKind::parse(&name).ok_or_else(|| ApiError::bad_request(format!("Shoebox has no queue named {name:?}")))?;
     match (kind, body.command.as_str()) {
+        (kind, command @ ("pause" | "resume")) => {
+            let paused = command == "pause";
+            state.db(move |c| c.set_job_paused(kind, paused)).await?;
+            state.jobs.wake();
+        }
         (kind, "start") if kind.is_optional() && state.catalog.job_enabled(kind) => {
             let force = body.force;
             state.db(move |c| c.queue_unprocessed(kind, force)).await?;
@@ -75,9 +81,11 @@ async fn command(
             )));
         }
     }
-    let counts = state.db(move |c| c.job_counts_by_kind(Some(kind))).await?;
+    let (counts, paused) = state
+        .db(move |c| Ok((c.job_counts_by_kind(Some(kind))?, c.job_paused(kind))))
+        .await?;
     Ok(Json(json!({
         "jobCounts": statistics(counts),
-        "queueStatus": { "isActive": counts.running > 0, "isPaused": false },
+        "queueStatus": { "isActive": counts.running > 0, "isPaused": paused },
     })))
 }
