@@ -249,3 +249,29 @@ ${extra}`,
   );
   return file;
 }
+
+/**
+ * Scrolls the timeline by `step` pixels a frame for `frames` frames and
+ * answers each frame's duration (sorted, the first left out), the most
+ * tiles in the DOM at any frame, and where the scroll ended.
+ */
+export function scrollFrames(page, frames = 120, step = 350) {
+  return page.locator('.scroller').evaluate(
+    (el, [count, step]) =>
+      new Promise((resolve) => {
+        const times = [];
+        let maxTiles = 0;
+        let last = performance.now();
+        const tick = (now) => {
+          times.push(now - last);
+          last = now;
+          maxTiles = Math.max(maxTiles, document.querySelectorAll('[data-testid="tile"]').length);
+          el.scrollTop += step;
+          if (times.length < count) requestAnimationFrame(tick);
+          else resolve({ frames: times.slice(1).sort((a, b) => a - b), maxTiles, scrollTop: el.scrollTop });
+        };
+        requestAnimationFrame(tick);
+      }),
+    [frames, step],
+  );
+}
