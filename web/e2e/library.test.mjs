@@ -222,6 +222,21 @@ step('the viewer shows camera details and walks the timeline with the arrow keys
   await page.keyboard.press('ArrowLeft');
   await viewer.getByText(first.originalFileName, { exact: true }).waitFor();
 
+  // A swipe to the left shows the next photo, to the right the one before.
+  const swipe = async (dx) => {
+    const box = await viewer.locator('.stage').boundingBox();
+    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    await page.mouse.move(x + dx / 2, y, { steps: 4 });
+    await page.mouse.move(x + dx, y, { steps: 4 });
+    await page.mouse.up();
+  };
+  await swipe(-200);
+  await viewer.getByText(second.originalFileName, { exact: true }).waitFor();
+  await swipe(200);
+  await viewer.getByText(first.originalFileName, { exact: true }).waitFor();
+
   await viewer.getByRole('button', { name: 'Zoom in' }).click();
   await viewer.getByRole('button', { name: 'Zoom out' }).waitFor();
   await page.keyboard.press('Escape');
