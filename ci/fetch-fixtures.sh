@@ -16,6 +16,7 @@
 #   target/fixtures/photos/       every image/video file from t/images/
 #   target/fixtures/cli-upload/   a curated subset in nested folders, for the
 #                                 Immich CLI upload test (album per folder)
+#   target/fixtures/videos/       tracker-miners' real test videos
 #
 # Idempotent: a rerun with the fixtures in place does no download.
 # Options:  --quiet   no per-file summary
@@ -31,6 +32,9 @@ upload="$fixtures/cli-upload"
 stamp="$fixtures/.exiftool-images.stamp"
 
 SOURCE_PACKAGE="libimage-exiftool-perl"
+VIDEO_PACKAGE="tracker-miners"
+videos="$fixtures/videos"
+video_stamp="$videos/.tracker-miners.stamp"
 
 quiet=0
 force=0
@@ -95,9 +99,25 @@ debian_suite() {
     echo "${FIXTURES_DEBIAN_SUITE:-${codename:-bookworm}}"
 }
 
+# The cached orig tarball of source package $1, if any.
 find_orig_tarball() {
     [ -d "$cache/src" ] || return 0
-    find "$cache/src" -maxdepth 1 -name "${SOURCE_PACKAGE}_*.orig.tar.*" 2>/dev/null | sort | tail -n1
+    find "$cache/src" -maxdepth 1 -name "${1}_*.orig.tar.*" 2>/dev/null | sort | tail -n1
+}
+
+# The orig tarball of source package $1: the cached one, or downloaded.
+orig_tarball() {
+    local tarball
+    tarball="$(find_orig_tarball "$1")"
+    if [ -z "$tarball" ]; then
+        download_source "$1" >&2
+        tarball="$(find_orig_tarball "$1")"
+        [ -n "$tarball" ] || die "apt-get source did not produce a $1 orig tarball"
+    fi
+    case "$tarball" in
+        *.xz) command -v xz >/dev/null || die "xz is required (apt-get install xz-utils)" ;;
+    esac
+    echo "$tarball"
 }
 
 download_source() {
@@ -120,8 +140,8 @@ download_source() {
     )
     log "fetching the $suite deb-src index from $mirror"
     apt-get "${opts[@]}" -qq update
-    log "downloading source package $SOURCE_PACKAGE"
-    (cd "$cache/src" && apt-get "${opts[@]}" -qq source --download-only "$SOURCE_PACKAGE" >/dev/null)
+    log "downloading source package $1"
+    (cd "$cache/src" && apt-get "${opts[@]}" -qq source --download-only "$1" >/dev/null)
     # The index is only needed for this one download.
     rm -rf "$apt_dir/lists" "$apt_dir/cache"
 }
@@ -230,19 +250,31 @@ EOF
 
 if [ "$force" = 1 ] || [ ! -s "$stamp" ] || [ ! -d "$photos" ] || [ ! -d "$upload" ]; then
     command -v tar >/dev/null || die "tar is required"
-    tarball="$(find_orig_tarball)"
-    if [ -z "$tarball" ]; then
-        download_source
-        tarball="$(find_orig_tarball)"
-        [ -n "$tarball" ] || die "apt-get source did not produce a ${SOURCE_PACKAGE} orig tarball"
-    fi
-    case "$tarball" in
-        *.xz) command -v xz >/dev/null || die "xz is required (apt-get install xz-utils)" ;;
-    esac
-    build_fixtures "$tarball"
+    build_fixtures "$(orig_tarball "$SOURCE_PACKAGE")"
     log "fixtures ready from $(cat "$stamp")"
 else
     log "fixtures present ($(cat "$stamp")), nothing to download"
+fi
+
+# Real videos with real metadata: the extractor test files of tracker-miners
+# (an H.264+AAC MP4 with tags, a 1080p MKV with subtitles, an old Sorenson
+# QuickTime MOV, an MPEG-4 MP4 without audio), with the .expected.json
+# files that say what tracker reads from them.
+if [ "$force" = 1 ] || [ ! -s "$video_stamp" ]; then
+    tarball="$(orig_tarball "$VIDEO_PACKAGE")"
+    tmp="$(mktemp -d "$cache/extract.XXXXXX")"
+    log "extracting the test videos from $(basename "$tarball")"
+    tar -xf "$tarball" -C "$tmp" --no-same-owner --wildcards '*/test-extraction-data/video/*'
+    rm -rf "$videos.new"
+    mkdir -p "$videos.new"
+    find "$tmp" -path "*/test-extraction-data/video/*" -type f \( -name '*.mp4' -o -name '*.mkv' -o -name '*.mov' -o -name '*.expected.json' \) \
+        -exec cp -p {} "$videos.new/" \;
+    [ -s "$videos.new/mp4-basic.mp4" ] || die "no test videos in $tarball"
+    find "$videos.new" -type f -exec touch -d '2020-01-01T00:00:00Z' {} +
+    rm -rf "$videos" "$tmp"
+    mv "$videos.new" "$videos"
+    basename "$tarball" >"$video_stamp"
+    log "videos ready from $(cat "$video_stamp")"
 fi
 
 # The Immich 3.0.0 OpenAPI document the schema tests validate against: the

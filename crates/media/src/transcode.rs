@@ -672,8 +672,12 @@ mod tests {
         assert!(s.needs_transcode(&clip("hevc", Some("aac"), MP4, (1920, 1080))));
         assert!(s.needs_transcode(&clip("h264", Some("ac3"), MP4, (640, 480))));
         assert!(
-            !s.needs_transcode(&clip("h264", Some("opus"), "matroska,webm", (640, 480))),
+            !s.needs_transcode(&clip("h264", Some("opus"), "webm", (640, 480))),
             "webm is accepted"
+        );
+        assert!(
+            s.needs_transcode(&clip("h264", Some("aac"), "matroska", (640, 480))),
+            "Matroska is not"
         );
         assert!(s.needs_transcode(&clip("h264", Some("aac"), "avi", (640, 480))));
         let optimal = with(|s| s.transcode = TranscodePolicy::Optimal);

@@ -158,7 +158,11 @@ fn parse(json: &[u8]) -> Result<VideoInfo> {
         duration_ms,
         video_codec: video.codec_name.clone().unwrap_or_default(),
         audio_codec: audio.and_then(|a| a.codec_name.clone()),
-        container: format.format_name.clone().unwrap_or_default(),
+        container: container_name(
+            format.format_name.as_deref().unwrap_or_default(),
+            video.codec_name.as_deref().unwrap_or_default(),
+            audio.and_then(|a| a.codec_name.as_deref()),
+        ),
         frame_rate: video.avg_frame_rate.as_deref().and_then(fraction),
         bit_rate: format
             .bit_rate
@@ -173,6 +177,18 @@ fn parse(json: &[u8]) -> Result<VideoInfo> {
 
 /// The display rotation: the display matrix (side data, counter-clockwise
 /// degrees) in newer files, the `rotate` tag (clockwise) in older ones.
+/// ffprobe names Matroska and WebM alike ("matroska,webm"). A file is
+/// WebM only with the codecs WebM allows, so an H.264 MKV is not taken for
+/// WebM (an accepted container by default) and played where browsers and
+/// phones cannot.
+fn container_name(format: &str, video: &str, audio: Option<&str>) -> String {
+    if format != "matroska,webm" {
+        return format.to_owned();
+    }
+    let webm = ["vp8", "vp9", "av1"].contains(&video) && audio.is_none_or(|a| ["vorbis", "opus"].contains(&a));
+    if webm { "webm" } else { "matroska" }.to_owned()
+}
+
 fn rotation(video: &Stream) -> u16 {
     let degrees = video
         .side_data_list
@@ -263,6 +279,15 @@ pub fn poster(original: &Path, duration_ms: Option<i64>, png: &Path) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matroska_is_webm_only_with_the_codecs_webm_allows() {
+        assert_eq!(container_name("matroska,webm", "vp9", Some("opus")), "webm");
+        assert_eq!(container_name("matroska,webm", "av1", None), "webm");
+        assert_eq!(container_name("matroska,webm", "h264", Some("aac")), "matroska");
+        assert_eq!(container_name("matroska,webm", "vp9", Some("aac")), "matroska");
+        assert_eq!(container_name("mov,mp4,m4a,3gp,3g2,mj2", "h264", None), "mov,mp4,m4a,3gp,3g2,mj2");
+    }
 
     #[test]
     fn an_iphone_clip_gives_its_place_time_camera_and_upright_size() {

@@ -197,6 +197,63 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
     }
 }
 
+/// One of tracker-miners' real test videos (see ci/fetch-fixtures.sh).
+fn real_video(name: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fixtures/videos");
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name} missing ({e}): run ci/fetch-fixtures.sh first"))
+}
+
+#[test]
+fn real_videos_from_other_software_get_their_metadata_a_poster_and_a_playable_copy() {
+    let data = tempfile::tempdir().unwrap();
+    let s = Server::start(data.path());
+    let token = s.admin();
+    // (file, frame size tracker reads, capture time, codec as uploaded)
+    let videos = [
+        ("mp4-basic.mp4", (320, 240), None, "h264"),
+        ("mov-basic.mov", (192, 144), Some("2001-04-21T00:16:04.000Z"), "svq1"),
+        ("mkv-basic.mkv", (1920, 1080), Some("2022-02-22T10:11:34.000Z"), "h264"),
+        ("mp4-video-without-audio.mp4", (864, 480), None, "mpeg4"),
+    ];
+    let ids: Vec<String> = videos.iter().map(|(name, ..)| s.created(&token, name, real_video(name))).collect();
+    s.wait_idle(&token);
+
+    let played = tempfile::tempdir().unwrap();
+    for ((name, (width, height), taken, codec_in), id) in videos.iter().zip(&ids) {
+        let a = s.asset(&token, id);
+        assert!(s.failures(&token, id).is_empty(), "{name}: {:?}", s.failures(&token, id));
+        assert_eq!(
+            (a["type"].as_str(), a["width"].as_i64(), a["height"].as_i64()),
+            (Some("VIDEO"), Some(*width), Some(*height)),
+            "{name}: {a}"
+        );
+        // mp4-basic says it was made at the Unix epoch, a muxer's placeholder: the upload's date stands.
+        assert_eq!(a["fileCreatedAt"], taken.unwrap_or("2001-02-03T04:05:06.000Z"), "{name}");
+        let poster = s
+            .get(&format!("/api/assets/{id}/thumbnail?size=preview"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert_eq!(poster.headers()["content-type"], "image/jpeg", "{name} has a poster");
+        let poster = image::load_from_memory(&poster.bytes().unwrap()).unwrap();
+        assert!(poster.width() > 0 && poster.height() > 0, "{name}");
+
+        // Only an H.264 MP4 plays as uploaded; the rest gets an H.264 copy.
+        let bytes = s
+            .get(&format!("/api/assets/{id}/video/playback"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let file = played.path().join(name);
+        std::fs::write(&file, &bytes).unwrap();
+        assert_eq!(codec(&file), "h264", "{name} plays as H.264");
+        let as_uploaded = *codec_in == "h264" && name.ends_with(".mp4");
+        assert_eq!(bytes.to_vec() == real_video(name), as_uploaded, "{name}");
+    }
+}
+
 /// The codec of the first video stream, by ffprobe.
 fn codec(path: &Path) -> String {
     let out = Command::new("ffprobe")
