@@ -90,6 +90,22 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
         &["-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=10"],
         &["-c:v", "libaom-av1", "-cpu-used", "8", "clip.mkv"],
     ));
+    let uhd = make(with(
+        &["-f", "lavfi", "-i", "testsrc2=duration=1:size=3840x2160:rate=10"],
+        &[
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-x265-params",
+            "log-level=error",
+            "-pix_fmt",
+            "yuv420p",
+            "-tag:v",
+            "hvc1",
+            "4k.mov",
+        ],
+    ));
     let truncated = h264[..h264.len() / 3].to_vec();
 
     let data = tempfile::tempdir().unwrap();
@@ -100,6 +116,7 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
         ("IMG_0001.MOV", iphone),
         ("clip.webm", vp9),
         ("clip.mkv", av1),
+        ("4k.mov", uhd),
         ("plain.mp4", h264),
     ];
     let good: Vec<(&str, String)> = files
@@ -123,11 +140,11 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
             .unwrap();
         assert_eq!(r.headers()["content-type"], "image/jpeg", "{name} has a real poster");
         let poster = image::load_from_memory(&r.bytes().unwrap()).unwrap();
-        assert_eq!(
-            (poster.width(), poster.height()),
-            (a["width"].as_u64().unwrap() as u32, a["height"].as_u64().unwrap() as u32),
-            "{name}"
-        );
+        // The preview is the frame, upright, its shorter side at most 1440 px.
+        let (w, h) = (a["width"].as_u64().unwrap() as u32, a["height"].as_u64().unwrap() as u32);
+        let scale = (1440.0 / f64::from(w.min(h))).min(1.0);
+        let expected = ((f64::from(w) * scale).round() as u32, (f64::from(h) * scale).round() as u32);
+        assert_eq!((poster.width(), poster.height()), expected, "{name}");
     }
     let rotated = asset(&good[0].1);
     assert_eq!(
@@ -170,6 +187,13 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
         std::fs::write(&file, &played).unwrap();
         assert_eq!(codec(&file), "h264", "{name}");
     }
+    let uhd = asset(&good[4].1);
+    assert_eq!((uhd["width"].as_i64(), uhd["height"].as_i64()), (Some(3840), Some(2160)), "{uhd}");
+    assert_eq!(
+        stream_entry(&dir.join("played-4k.mov"), "width,height"),
+        "1280\n720",
+        "a 4K clip plays from a 720p copy"
+    );
     let range = s
         .get(&format!("/api/assets/{}/video/playback", good[1].1))
         .bearer_auth(&token)
@@ -256,17 +280,15 @@ fn real_videos_from_other_software_get_their_metadata_a_poster_and_a_playable_co
 
 /// The codec of the first video stream, by ffprobe.
 fn codec(path: &Path) -> String {
+    stream_entry(path, "codec_name")
+}
+
+/// Entries of the first video stream, by ffprobe, one a line.
+fn stream_entry(path: &Path, entries: &str) -> String {
     let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=codec_name",
-            "-of",
-            "default=nw=1:nk=1",
-        ])
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .arg(format!("stream={entries}"))
+        .args(["-of", "default=nw=1:nk=1"])
         .arg(path)
         .output()
         .unwrap();
