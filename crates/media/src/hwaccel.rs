@@ -279,21 +279,13 @@ pub fn engine_args(accel: &Accel, input_codec: &str, decode: bool, size: Option<
                 Some((target, max)) => bitrate(target, max),
                 None => list(&["-rc_mode", "CQP", "-qp", &q]),
             };
-            if decode {
-                EngineArgs {
-                    before_input: list(&["-hwaccel", "vaapi", "-hwaccel_output_format", "vaapi", "-hwaccel_device", &device]),
-                    filters: vec![scaled("scale_vaapi", ":format=nv12")],
-                    rate,
-                    decodes: true,
-                }
-            } else {
-                EngineArgs {
-                    before_input: list(&["-vaapi_device", &device]),
-                    filters: list(&["format=nv12", "hwupload"]),
-                    rate,
-                    decodes: false,
-                }
-            }
+            let pipeline = Pipeline {
+                decode_input: list(&["-hwaccel", "vaapi", "-hwaccel_output_format", "vaapi", "-hwaccel_device", &device]),
+                scale: scaled("scale_vaapi", ":format=nv12"),
+                upload_input: list(&["-vaapi_device", &device]),
+                upload: list(&["format=nv12", "hwupload"]),
+            };
+            pipeline.args(decode, rate)
         }
         Accel::Qsv { device } => {
             let device = device.display().to_string();
@@ -302,41 +294,57 @@ pub fn engine_args(accel: &Accel, input_codec: &str, decode: bool, size: Option<
                 (None, true) => list(&["-q:v", &q]),
                 (None, false) => list(&["-global_quality", &q]),
             };
-            if decode {
-                EngineArgs {
-                    before_input: list(&["-hwaccel", "qsv", "-hwaccel_output_format", "qsv", "-qsv_device", &device]),
-                    filters: vec![scaled("scale_qsv", ":format=nv12")],
-                    rate,
-                    decodes: true,
-                }
-            } else {
-                EngineArgs {
-                    before_input: list(&["-qsv_device", &device, "-init_hw_device", "qsv=hw", "-filter_hw_device", "hw"]),
-                    filters: list(&["format=nv12", "hwupload=extra_hw_frames=64"]),
-                    rate,
-                    decodes: false,
-                }
-            }
+            let pipeline = Pipeline {
+                decode_input: list(&["-hwaccel", "qsv", "-hwaccel_output_format", "qsv", "-qsv_device", &device]),
+                scale: scaled("scale_qsv", ":format=nv12"),
+                upload_input: list(&["-qsv_device", &device, "-init_hw_device", "qsv=hw", "-filter_hw_device", "hw"]),
+                upload: list(&["format=nv12", "hwupload=extra_hw_frames=64"]),
+            };
+            pipeline.args(decode, rate)
         }
         Accel::Rkmpp => {
             let rate = match rate.bitrate {
                 Some((target, max)) => [list(&["-rc_mode", "VBR"]), bitrate(target, max)].concat(),
                 None => list(&["-rc_mode", "CQP", "-qp_init", &q]),
             };
-            if decode {
-                EngineArgs {
-                    before_input: list(&["-hwaccel", "rkmpp", "-hwaccel_output_format", "drm_prime", "-afbc", "rga"]),
-                    filters: vec![scaled("scale_rkrga", ":format=nv12:afbc=1")],
-                    rate,
-                    decodes: true,
-                }
-            } else {
-                EngineArgs {
-                    before_input: Vec::new(),
-                    filters: list(&["format=nv12"]),
-                    rate,
-                    decodes: false,
-                }
+            let pipeline = Pipeline {
+                decode_input: list(&["-hwaccel", "rkmpp", "-hwaccel_output_format", "drm_prime", "-afbc", "rga"]),
+                scale: scaled("scale_rkrga", ":format=nv12:afbc=1"),
+                upload_input: Vec::new(),
+                upload: list(&["format=nv12"]),
+            };
+            pipeline.args(decode, rate)
+        }
+    }
+}
+
+/// The two ways frames take through an engine that decodes as well as
+/// encodes: decoded and scaled on it, or filtered in software and then
+/// handed to it.
+struct Pipeline {
+    decode_input: Vec<String>,
+    /// The engine's scaler, when it decodes.
+    scale: String,
+    upload_input: Vec<String>,
+    /// After the software filters, when it does not.
+    upload: Vec<String>,
+}
+
+impl Pipeline {
+    fn args(self, decode: bool, rate: Vec<String>) -> EngineArgs {
+        if decode {
+            EngineArgs {
+                before_input: self.decode_input,
+                filters: vec![self.scale],
+                rate,
+                decodes: true,
+            }
+        } else {
+            EngineArgs {
+                before_input: self.upload_input,
+                filters: self.upload,
+                rate,
+                decodes: false,
             }
         }
     }
