@@ -36,6 +36,7 @@
 #   target/ml/models/PP-OCRv6_small/{detection,recognition}/model.onnx
 #   target/ml/models/mtcnn/detection/{pnet,rnet,onet}.onnx
 #   target/ml/samples/{franz-kafka.jpg,CLIP.png,expected_preprocessed_image.npy,astronaut.png}
+#   target/ml/models/test-buffalo/{detection,recognition}/model.onnx
 #   target/ml/models/test-clip/config.json, {textual,visual}/model.onnx,
 #       textual/{tokenizer,tokenizer_config}.json, visual/preprocess_cfg.json
 #   target/ml/models/test-faces/detection/{pnet,rnet,onet}.onnx,
@@ -164,6 +165,18 @@ if [ ! -s "$test_faces/recognition/model.onnx" ]; then
     python="$(onnx_python)"
     log "generating the test face recognition model"
     "$python" "$repo_root/ci/make-test-arcface.py" "$test_faces/recognition/model.onnx"
+fi
+
+# Immich's own face packs (buffalo_l ...) detect with SCRFD, whose weights no
+# registry ships either: models/test-buffalo is a pack in their layout with
+# a generated SCRFD (ci/make-test-scrfd.py: the real inputs and outputs,
+# and it finds red squares) and the generated ArcFace.
+test_buffalo="$out/models/test-buffalo"
+if [ ! -s "$test_buffalo/detection/model.onnx" ]; then
+    python="$(onnx_python)"
+    log "generating the test SCRFD face pack"
+    "$python" "$repo_root/ci/make-test-arcface.py" "$test_buffalo/recognition/model.onnx"
+    "$python" "$repo_root/ci/make-test-scrfd.py" "$test_buffalo/detection/model.onnx"
 fi
 
 log "ONNX Runtime $ONNXRUNTIME_VERSION, the OCR, face, test CLIP and test face models and sample photos are in ${out#"$repo_root"/}"

@@ -11,7 +11,7 @@ use std::time::Duration;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{Rgb, RgbImage};
 
-use super::Face;
+use super::{Face, Overlap};
 use crate::model::Output;
 use crate::{Model, Result, Runtime};
 
@@ -274,14 +274,6 @@ fn resize_area(image: &RgbImage, width: u32, height: u32) -> RgbImage {
     out
 }
 
-#[derive(Clone, Copy)]
-enum Overlap {
-    /// Intersection over union.
-    Union,
-    /// Intersection over the smaller box: drops a box inside another.
-    Min,
-}
-
 fn suppress(candidates: Vec<Candidate>, threshold: f32, overlap: Overlap) -> Vec<Candidate> {
     suppress_indices(&candidates, threshold, overlap)
         .into_iter()
@@ -289,31 +281,9 @@ fn suppress(candidates: Vec<Candidate>, threshold: f32, overlap: Overlap) -> Vec
         .collect()
 }
 
-/// Non-maximum suppression: the best-scoring boxes, each dropping the
-/// boxes that overlap it by more than `threshold`.
 fn suppress_indices(candidates: &[Candidate], threshold: f32, overlap: Overlap) -> Vec<usize> {
-    let area = |b: &[f32; 4]| (b[2] - b[0] + 1.0) * (b[3] - b[1] + 1.0);
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&a, &b| candidates[b].score.total_cmp(&candidates[a].score));
-    let mut kept: Vec<usize> = Vec::new();
-    for i in order {
-        let a = &candidates[i].bbox;
-        let clear = kept.iter().all(|&k| {
-            let b = &candidates[k].bbox;
-            let iw = (a[2].min(b[2]) - a[0].max(b[0]) + 1.0).max(0.0);
-            let ih = (a[3].min(b[3]) - a[1].max(b[1]) + 1.0).max(0.0);
-            let inter = iw * ih;
-            let ratio = match overlap {
-                Overlap::Union => inter / (area(a) + area(b) - inter),
-                Overlap::Min => inter / area(a).min(area(b)),
-            };
-            ratio <= threshold
-        });
-        if clear {
-            kept.push(i);
-        }
-    }
-    kept
+    let boxes: Vec<([f32; 4], f32)> = candidates.iter().map(|c| (c.bbox, c.score)).collect();
+    super::suppress(&boxes, threshold, overlap)
 }
 
 #[cfg(test)]
