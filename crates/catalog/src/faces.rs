@@ -1,7 +1,7 @@
 //! Faces found in an asset's preview.
 
 use crate::embeddings::{blob, floats};
-use crate::rusqlite::params;
+use crate::rusqlite::{Row, params};
 use crate::{Catalog, OptionalExt, Result, new_id, now_millis};
 
 /// A face's box in pixels of the image it was found in.
@@ -19,6 +19,22 @@ pub struct AssetFace {
     pub embedding: Option<Vec<f32>>,
     /// Whose face it is, once known.
     pub person_id: Option<String>,
+}
+
+pub(crate) const FACE_COLUMNS: &str = "id, image_width, image_height, x1, y1, x2, y2, score, landmarks, embedding, person_id";
+
+pub(crate) fn face_from_row(r: &Row) -> crate::rusqlite::Result<AssetFace> {
+    let landmarks: String = r.get(8)?;
+    Ok(AssetFace {
+        id: r.get(0)?,
+        image_width: r.get(1)?,
+        image_height: r.get(2)?,
+        bbox: [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?],
+        score: r.get(7)?,
+        landmarks: serde_json::from_str(&landmarks).unwrap_or_default(),
+        embedding: r.get::<_, Option<Vec<u8>>>(9)?.map(|b| floats(&b)),
+        person_id: r.get(10)?,
+    })
 }
 
 impl Catalog {
@@ -68,23 +84,10 @@ impl Catalog {
         let conn = self.conn()?;
         conn.query_row("SELECT 1 FROM assets WHERE id = ?1", [asset_id], |_| Ok(()))
             .found("asset")?;
-        let mut stmt = conn.prepare(
-            "SELECT id, image_width, image_height, x1, y1, x2, y2, score, landmarks, embedding, person_id
-             FROM asset_faces WHERE asset_id = ?1 ORDER BY x1, y1",
-        )?;
-        let rows = stmt.query_map([asset_id], |r| {
-            let landmarks: String = r.get(8)?;
-            Ok(AssetFace {
-                id: r.get(0)?,
-                image_width: r.get(1)?,
-                image_height: r.get(2)?,
-                bbox: [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?],
-                score: r.get(7)?,
-                landmarks: serde_json::from_str(&landmarks).unwrap_or_default(),
-                embedding: r.get::<_, Option<Vec<u8>>>(9)?.map(|b| floats(&b)),
-                person_id: r.get(10)?,
-            })
-        })?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {FACE_COLUMNS} FROM asset_faces WHERE asset_id = ?1 ORDER BY x1, y1"
+        ))?;
+        let rows = stmt.query_map([asset_id], face_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -510,8 +510,10 @@ ALTER TABLE assets ADD COLUMN live_photo_cid TEXT;
 CREATE INDEX assets_live_photo_cid ON assets (owner_id, live_photo_cid) WHERE live_photo_cid IS NOT NULL;
 
 -- migration 16: place names from GPS positions, a session the server has
--- told to start its sync over, and whether a user has been through the
--- Immich web client's onboarding (those already here have). Photos already in the catalog get their
+-- told to start its sync over, whether a user has been through the Immich
+-- web client's onboarding (those already here have), and people and faces
+-- in the sync stream (deletions of kind 'person' and 'asset_face'; a face
+-- going with its asset is no one's to hear of, the asset's deletion says it). Photos already in the catalog get their
 -- place named once, by the job runner, while the setting below is there.
 ALTER TABLE exif ADD COLUMN city TEXT;
 ALTER TABLE exif ADD COLUMN state TEXT;
@@ -528,3 +530,36 @@ INSERT INTO settings (key, value, updated_at)
 ALTER TABLE sessions ADD COLUMN pending_sync_reset INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN onboarded INTEGER NOT NULL DEFAULT 0;
 UPDATE users SET onboarded = 1;
+ALTER TABLE people ADD COLUMN sync_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE asset_faces ADD COLUMN sync_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE people SET sync_seq = rowid + (SELECT seq FROM sync_clock);
+UPDATE sync_clock SET seq = max(seq, (SELECT coalesce(max(sync_seq), 0) FROM people));
+UPDATE asset_faces SET sync_seq = rowid + (SELECT seq FROM sync_clock);
+UPDATE sync_clock SET seq = max(seq, (SELECT coalesce(max(sync_seq), 0) FROM asset_faces));
+CREATE INDEX people_sync ON people (sync_seq);
+CREATE INDEX asset_faces_sync ON asset_faces (sync_seq);
+CREATE TRIGGER people_sync_insert AFTER INSERT ON people BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE people SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER people_sync_update AFTER UPDATE OF name, birth_date, is_hidden, is_favorite, face_id, updated_at ON people BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE people SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER people_sync_delete AFTER DELETE ON people BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at) VALUES ((SELECT seq FROM sync_clock), 'person', OLD.owner_id, OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+END;
+CREATE TRIGGER asset_faces_sync_insert AFTER INSERT ON asset_faces BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE asset_faces SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER asset_faces_sync_update AFTER UPDATE OF person_id, image_width, image_height, x1, y1, x2, y2 ON asset_faces BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    UPDATE asset_faces SET sync_seq = (SELECT seq FROM sync_clock) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER asset_faces_sync_delete AFTER DELETE ON asset_faces BEGIN
+    UPDATE sync_clock SET seq = seq + 1;
+    INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at) VALUES ((SELECT seq FROM sync_clock), 'asset_face',
+        coalesce((SELECT owner_id FROM assets WHERE id = OLD.asset_id), ''), OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+END;

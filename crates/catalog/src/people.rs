@@ -20,6 +20,7 @@ pub struct Person {
     pub updated_at: i64,
     /// Faces assigned to it, in photos outside the trash.
     pub faces: i64,
+    pub created_at: i64,
 }
 
 /// What the owner changes about a person; `None` leaves it as it is.
@@ -41,10 +42,11 @@ pub struct FaceEmbedding {
     pub embedding: Vec<f32>,
 }
 
-const COLUMNS: &str = "p.id, p.owner_id, p.name, p.birth_date, p.is_hidden, p.is_favorite, p.face_id, p.updated_at,
-    (SELECT count(*) FROM asset_faces f JOIN assets a ON a.id = f.asset_id WHERE f.person_id = p.id AND a.deleted_at IS NULL)";
+pub(crate) const COLUMNS: &str = "p.id, p.owner_id, p.name, p.birth_date, p.is_hidden, p.is_favorite, p.face_id, p.updated_at,
+    (SELECT count(*) FROM asset_faces f JOIN assets a ON a.id = f.asset_id WHERE f.person_id = p.id AND a.deleted_at IS NULL),
+    p.created_at";
 
-fn from_row(r: &Row) -> crate::rusqlite::Result<Person> {
+pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<Person> {
     Ok(Person {
         id: r.get(0)?,
         owner_id: r.get(1)?,
@@ -55,6 +57,7 @@ fn from_row(r: &Row) -> crate::rusqlite::Result<Person> {
         face_id: r.get(6)?,
         updated_at: r.get(7)?,
         faces: r.get(8)?,
+        created_at: r.get(9)?,
     })
 }
 

@@ -8,10 +8,12 @@
 
 use crate::albums::{COLUMNS as ALBUM_COLUMNS, VISIBLE_ALBUMS, from_row as album_from_row};
 use crate::assets::{COLUMNS as ASSET_COLUMNS, EXIF_COLUMNS, exif_from_row, from_row as asset_from_row};
+use crate::faces::{FACE_COLUMNS, face_from_row};
 use crate::partners::PARTNERS_OF;
+use crate::people::{COLUMNS as PERSON_COLUMNS, from_row as person_from_row};
 use crate::rusqlite::{OptionalExtension, Row, ToSql, Transaction, params};
 use crate::users::{COLUMNS as USER_COLUMNS, from_row as user_from_row};
-use crate::{Album, AlbumRole, Asset, Catalog, Exif, Millis, Result, User, now_millis};
+use crate::{Album, AlbumRole, Asset, AssetFace, Catalog, Exif, Millis, Person, Result, User, now_millis};
 
 /// A position in the change order.
 pub type Seq = i64;
@@ -28,6 +30,9 @@ pub enum Deleted {
     AlbumUser,
     /// A partnership that ended: (sharer, receiver).
     Partner,
+    Person,
+    /// A face no longer in its photo (found anew, or removed).
+    AssetFace,
 }
 
 impl Deleted {
@@ -39,6 +44,8 @@ impl Deleted {
             Deleted::AlbumAsset => "album_asset",
             Deleted::AlbumUser => "album_user",
             Deleted::Partner => "partner",
+            Deleted::Person => "person",
+            Deleted::AssetFace => "asset_face",
         }
     }
 }
@@ -181,6 +188,24 @@ impl SyncSnapshot<'_> {
             "SELECT {ASSET_COLUMNS}, sync_seq FROM assets WHERE owner_id = ?1 AND sync_seq > ?2 AND sync_seq <= ?3 ORDER BY sync_seq"
         );
         self.feed(&sql, &owner_id, after, asset_from_row, each)
+    }
+
+    /// The owner's people.
+    pub fn people(&self, owner_id: &str, after: Seq, each: impl FnMut(Seq, Person) -> bool) -> Result<()> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS}, p.sync_seq FROM people p WHERE p.owner_id = ?1 AND p.sync_seq > ?2 AND p.sync_seq <= ?3 ORDER BY p.sync_seq"
+        );
+        self.feed(&sql, &owner_id, after, person_from_row, each)
+    }
+
+    /// Faces in the owner's assets: (asset id, face), without embeddings.
+    pub fn faces(&self, owner_id: &str, after: Seq, each: impl FnMut(Seq, (String, AssetFace)) -> bool) -> Result<()> {
+        let columns = FACE_COLUMNS.replace("embedding", "NULL");
+        let sql = format!(
+            "SELECT {columns}, asset_id, sync_seq FROM asset_faces
+             WHERE asset_id IN (SELECT id FROM assets WHERE owner_id = ?1) AND sync_seq > ?2 AND sync_seq <= ?3 ORDER BY sync_seq"
+        );
+        self.feed(&sql, &owner_id, after, |r| Ok((r.get("asset_id")?, face_from_row(r)?)), each)
     }
 
     /// EXIF of the owner's assets: (asset id, EXIF).

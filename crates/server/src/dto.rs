@@ -266,6 +266,34 @@ pub fn sync_exif(asset_id: &str, e: &Exif) -> Value {
     v
 }
 
+/// `SyncPersonV1`
+pub fn sync_person(p: &Person) -> Value {
+    json!({
+        "id": p.id,
+        "ownerId": p.owner_id,
+        "name": p.name,
+        // A date-time here (midnight UTC), where the REST DTO has a date.
+        "birthDate": p.birth_date.as_ref().map(|d| format!("{d}T00:00:00.000Z")),
+        "isHidden": p.is_hidden,
+        "isFavorite": p.is_favorite,
+        "color": null,
+        "faceAssetId": p.face_id,
+        "createdAt": iso(p.created_at),
+        "updatedAt": iso(p.updated_at),
+    })
+}
+
+/// `SyncAssetFaceV2`
+pub fn sync_face(asset_id: &str, f: &AssetFace) -> Value {
+    let [x1, y1, x2, y2] = f.bbox;
+    json!({
+        "id": f.id, "assetId": asset_id, "personId": f.person_id,
+        "imageWidth": f.image_width, "imageHeight": f.image_height,
+        "boundingBoxX1": x1, "boundingBoxY1": y1, "boundingBoxX2": x2, "boundingBoxY2": y2,
+        "sourceType": "machine-learning", "isVisible": true, "deletedAt": null,
+    })
+}
+
 /// `SyncAlbumV2`
 pub fn sync_album(a: &Album) -> Value {
     json!({

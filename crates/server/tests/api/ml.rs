@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::common::sync::{ack, app_stream, of_type, position};
 use crate::common::{Server, eventually, schema, send};
 use serde_json::{Value, json};
 
@@ -489,6 +490,30 @@ fn faces_become_people_that_their_owner_names_merges_and_finds() {
     assert_eq!(photos_of(&eileen), sorted(astronaut.clone()));
     assert!(people(&other).is_empty(), "another user sees none of them");
 
+    // The phone hears of the people and their faces, people first (a face points at its person).
+    let first = app_stream(&server, &admin);
+    let mut synced: Vec<&str> = of_type(&first, "PersonV1")
+        .iter()
+        .map(|l| l["data"]["id"].as_str().unwrap())
+        .collect();
+    synced.sort();
+    assert_eq!(synced, sorted(vec![franz.clone(), eileen.clone()]));
+    assert!(position(&first, "PersonV1") < position(&first, "AssetFaceV2"));
+    assert!(
+        position(&first, "AssetV2") < position(&first, "AssetFaceV2"),
+        "assets before their faces"
+    );
+    let franz_faces = of_type(&first, "AssetFaceV2")
+        .iter()
+        .filter(|l| l["data"]["personId"] == franz.as_str())
+        .count();
+    assert_eq!(franz_faces, kafka.len());
+    ack(&server, &admin, &first);
+    assert!(
+        of_type(&app_stream(&server, &other), "PersonV1").is_empty(),
+        "nor through the sync stream"
+    );
+
     // Named, found by name, shown by a face.
     let (status, body) = send(
         server
@@ -551,6 +576,24 @@ fn faces_become_people_that_their_owner_names_merges_and_finds() {
     );
     assert_eq!(people(&admin).len(), 1);
     assert_eq!(photos_of(&franz).len(), 7);
+    // The merge reaches the phone: Eileen is gone, her faces are Franz's.
+    let merged = app_stream(&server, &admin);
+    assert_eq!(
+        of_type(&merged, "PersonDeleteV1")
+            .iter()
+            .map(|l| l["data"]["personId"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!(eileen)]
+    );
+    let moved: Vec<&Value> = of_type(&merged, "AssetFaceV2")
+        .into_iter()
+        .filter(|l| astronaut.contains(&l["data"]["assetId"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(
+        !moved.is_empty() && moved.iter().all(|l| l["data"]["personId"] == franz.as_str()),
+        "{moved:?}"
+    );
+    ack(&server, &admin, &merged);
     let (status, body) = send(server.get(&format!("/api/people/{franz}/statistics")).bearer_auth(&admin));
     assert_eq!((status, body["assets"].as_i64()), (200, Some(7)), "{body}");
 

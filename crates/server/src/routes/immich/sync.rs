@@ -149,6 +149,8 @@ const FEED_ORDER: &[&str] = &[
     "AssetExifsV1",
     "AlbumAssetExifsV1",
     "PartnerAssetExifsV1",
+    "PeopleV1",
+    "AssetFacesV2",
 ];
 
 #[derive(Deserialize)]
@@ -440,6 +442,21 @@ impl Feeds<'_> {
             "AssetExifsV1" => {
                 s.exifs(me, cp.after("AssetExifV1"), |seq, (id, e)| {
                     out.row("AssetExifV1", dto::sync_exif(&id, &e), seq)
+                })?;
+            }
+            "PeopleV1" => {
+                s.deletions(Deleted::Person, me, cp.after("PersonDeleteV1"), |seq, (id, _)| {
+                    out.row("PersonDeleteV1", json!({ "personId": id }), seq)
+                })?;
+                s.people(me, cp.after("PersonV1"), |seq, p| out.row("PersonV1", dto::sync_person(&p), seq))?;
+            }
+            // After people: a face points at its person.
+            "AssetFacesV2" => {
+                s.deletions(Deleted::AssetFace, me, cp.after("AssetFaceDeleteV1"), |seq, (id, _)| {
+                    out.row("AssetFaceDeleteV1", json!({ "assetFaceId": id }), seq)
+                })?;
+                s.faces(me, cp.after("AssetFaceV2"), |seq, (asset, f)| {
+                    out.row("AssetFaceV2", dto::sync_face(&asset, &f), seq)
                 })?;
             }
             "AlbumAssetExifsV1" => {
