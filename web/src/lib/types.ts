@@ -78,6 +78,8 @@ export interface Asset {
   width?: number | null;
   height?: number | null;
   exifInfo?: Exif;
+  /** A live photo's motion part, a hidden video asset. */
+  livePhotoVideoId?: string | null;
 }
 
 export interface Album {
