@@ -133,13 +133,7 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
         let a = asset(id);
         assert!(s.failures(&token, id).is_empty(), "{name}: {:?}", s.failures(&token, id));
         assert_eq!(a["type"], "VIDEO", "{name}");
-        let r = s
-            .get(&format!("/api/assets/{id}/thumbnail?size=preview"))
-            .bearer_auth(&token)
-            .send()
-            .unwrap();
-        assert_eq!(r.headers()["content-type"], "image/jpeg", "{name} has a real poster");
-        let poster = image::load_from_memory(&r.bytes().unwrap()).unwrap();
+        let poster = fetch_poster(&s, &token, id);
         // The preview is the frame, upright, its shorter side at most 1440 px.
         let (w, h) = (a["width"].as_u64().unwrap() as u32, a["height"].as_u64().unwrap() as u32);
         let scale = (1440.0 / f64::from(w.min(h))).min(1.0);
@@ -169,13 +163,7 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
 
     // What clients cannot play as it is gets an H.264 copy; the rest plays as uploaded.
     for ((name, id), original) in good.iter().zip(&originals) {
-        let r = s
-            .get(&format!("/api/assets/{id}/video/playback"))
-            .bearer_auth(&token)
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let played = r.bytes().unwrap().to_vec();
+        let played = fetch_playback(&s, &token, id);
         let transcoded = !name.ends_with(".mp4");
         assert_eq!(
             played == *original,
@@ -221,6 +209,28 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
     }
 }
 
+/// A video's poster, as the preview size serves it.
+fn fetch_poster(s: &Server, token: &str, id: &str) -> image::DynamicImage {
+    let r = s
+        .get(&format!("/api/assets/{id}/thumbnail?size=preview"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/jpeg", "{id} has a real poster");
+    image::load_from_memory(&r.bytes().unwrap()).unwrap()
+}
+
+/// What the playback route serves for a video.
+fn fetch_playback(s: &Server, token: &str, id: &str) -> Vec<u8> {
+    let r = s
+        .get(&format!("/api/assets/{id}/video/playback"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().unwrap().to_vec()
+}
+
 /// One of tracker-miners' real test videos (see ci/fetch-fixtures.sh).
 fn real_video(name: &str) -> Vec<u8> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fixtures/videos");
@@ -242,7 +252,7 @@ fn real_videos_from_other_software_get_their_metadata_a_poster_and_a_playable_co
     let ids: Vec<String> = videos.iter().map(|(name, ..)| s.created(&token, name, real_video(name))).collect();
     s.wait_idle(&token);
 
-    let played = tempfile::tempdir().unwrap();
+    let copies = tempfile::tempdir().unwrap();
     for ((name, (width, height), taken, codec_in), id) in videos.iter().zip(&ids) {
         let a = s.asset(&token, id);
         assert!(s.failures(&token, id).is_empty(), "{name}: {:?}", s.failures(&token, id));
@@ -253,28 +263,16 @@ fn real_videos_from_other_software_get_their_metadata_a_poster_and_a_playable_co
         );
         // mp4-basic says it was made at the Unix epoch, a muxer's placeholder: the upload's date stands.
         assert_eq!(a["fileCreatedAt"], taken.unwrap_or("2001-02-03T04:05:06.000Z"), "{name}");
-        let poster = s
-            .get(&format!("/api/assets/{id}/thumbnail?size=preview"))
-            .bearer_auth(&token)
-            .send()
-            .unwrap();
-        assert_eq!(poster.headers()["content-type"], "image/jpeg", "{name} has a poster");
-        let poster = image::load_from_memory(&poster.bytes().unwrap()).unwrap();
+        let poster = fetch_poster(&s, &token, id);
         assert!(poster.width() > 0 && poster.height() > 0, "{name}");
 
         // Only an H.264 MP4 plays as uploaded; the rest gets an H.264 copy.
-        let bytes = s
-            .get(&format!("/api/assets/{id}/video/playback"))
-            .bearer_auth(&token)
-            .send()
-            .unwrap()
-            .bytes()
-            .unwrap();
-        let file = played.path().join(name);
+        let bytes = fetch_playback(&s, &token, id);
+        let file = copies.path().join(name);
         std::fs::write(&file, &bytes).unwrap();
         assert_eq!(codec(&file), "h264", "{name} plays as H.264");
         let as_uploaded = *codec_in == "h264" && name.ends_with(".mp4");
-        assert_eq!(bytes.to_vec() == real_video(name), as_uploaded, "{name}");
+        assert_eq!(bytes == real_video(name), as_uploaded, "{name}");
     }
 }
 

@@ -97,39 +97,17 @@ fn parse_duration(s: &str) -> Option<i64> {
 }
 
 async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, mut multipart: Multipart) -> ApiResult<Response> {
-    auth.require("asset.upload")?;
-    let mut fields: HashMap<String, String> = HashMap::new();
-    let mut file = None;
-    let mut sidecar = None;
-    while let Some(field) = multipart.next_field().await? {
-        match field.name().unwrap_or("") {
-            "assetData" => {
-                let name = display_name(field.file_name().unwrap_or(""));
-                let media = MediaType::from_file_name(&name)
-                    .filter(|t| t.kind != MediaKind::Sidecar)
-                    .ok_or_else(|| ApiError::bad_request(format!("{name}: this file type is not supported; upload photos or videos")))?;
-                match ingest::receive(&state.layout, field).await {
-                    Ok(received) => file = Some((received, name, media)),
-                    Err(e) => {
-                        while let Ok(Some(mut rest)) = multipart.next_field().await {
-                            while let Ok(Some(_)) = rest.chunk().await {}
-                        }
-                        return Err(e);
-                    }
-                }
-            }
-            // Sidecars are not kept yet; read and drop so the body completes.
-            "sidecarData" => sidecar = Some(ingest::receive(&state.layout, field).await?),
-            name => {
-                if fields.len() >= MAX_FIELDS {
-                    return Err(ApiError::bad_request("An upload has too many form fields"));
-                }
-                let name = name.to_string();
-                let value = small_text(field).await?;
-                fields.insert(name, value);
-            }
+    let form = match auth.require("asset.upload") {
+        Ok(()) => read_upload(&state, &mut multipart).await,
+        Err(e) => Err(e),
+    };
+    let Upload { fields, file, sidecar } = match form {
+        Ok(form) => form,
+        Err(e) => {
+            drain(&mut multipart).await;
+            return Err(e);
         }
-    }
+    };
     let (received, name, media) = file.ok_or_else(|| ApiError::bad_request("The upload has no assetData file part"))?;
     if let Some(claimed) = headers.get("x-immich-checksum").and_then(|v| v.to_str().ok())
         && decode_checksum(claimed).as_deref() != Some(&received.sha1[..])
@@ -198,6 +176,59 @@ async fn upload(State(state): State<AppState>, auth: Auth, headers: HeaderMap, m
         }
         Stored::Duplicate(id) => (StatusCode::OK, Json(json!({ "id": id, "status": "duplicate" }))).into_response(),
     })
+}
+
+/// Most of an upload's body read and dropped after an error, so that a
+/// client still sending it reads the answer rather than a connection closed
+/// under it; past this the connection is closed all the same (an endless
+/// body is not read for ever).
+const DRAIN_LIMIT: usize = 64 << 20;
+
+async fn drain(multipart: &mut Multipart) {
+    let mut left = DRAIN_LIMIT;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            left = left.saturating_sub(chunk.len());
+            if left == 0 {
+                return;
+            }
+        }
+    }
+}
+
+/// An upload's form: its text fields, the file, and an XMP sidecar.
+struct Upload {
+    fields: HashMap<String, String>,
+    file: Option<(ingest::Received, String, MediaType)>,
+    sidecar: Option<ingest::Received>,
+}
+
+async fn read_upload(state: &AppState, multipart: &mut Multipart) -> ApiResult<Upload> {
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut file = None;
+    let mut sidecar = None;
+    while let Some(field) = multipart.next_field().await? {
+        match field.name().unwrap_or("") {
+            "assetData" => {
+                let name = display_name(field.file_name().unwrap_or(""));
+                let media = MediaType::from_file_name(&name)
+                    .filter(|t| t.kind != MediaKind::Sidecar)
+                    .ok_or_else(|| ApiError::bad_request(format!("{name}: this file type is not supported; upload photos or videos")))?;
+                file = Some((ingest::receive(&state.layout, field).await?, name, media));
+            }
+            // Sidecars are not kept yet; read and drop so the body completes.
+            "sidecarData" => sidecar = Some(ingest::receive(&state.layout, field).await?),
+            name => {
+                if fields.len() >= MAX_FIELDS {
+                    return Err(ApiError::bad_request("An upload has too many form fields"));
+                }
+                let name = name.to_string();
+                let value = small_text(field).await?;
+                fields.insert(name, value);
+            }
+        }
+    }
+    Ok(Upload { fields, file, sidecar })
 }
 
 #[derive(Deserialize)]
