@@ -365,6 +365,9 @@ step('a photo deleted to the trash can be restored, or deleted for good', async 
 step('admin pages: a second user made by the admin sees none of the admin photos', async () => {
   await page.getByRole('link', { name: 'Server status' }).click();
   await page.getByText('Data folder').waitFor();
+  // The hardware found: this machine has no video engine, so software; no NPU either.
+  assert.match(await page.getByTestId('status-video-engine').textContent(), /Transcoding runs on software/);
+  await page.getByText('None found: models run on the CPU').waitFor();
   await screenshot(page, '12-admin-status');
   await page.getByRole('link', { name: 'Jobs' }).click();
   await page.getByText('No failed jobs.').waitFor();
@@ -386,7 +389,8 @@ step('admin pages: a second user made by the admin sees none of the admin photos
   assert.equal((await call(page, 'GET', '/api/queues')).find((q) => q.name === 'thumbnailGeneration').isPaused, true);
   await thumbnails.getByRole('button', { name: 'Resume' }).click();
   await page.getByRole('status').filter({ hasText: 'resumed' }).waitFor();
-  assert.equal(await thumbnails.getByText('paused', { exact: true }).count(), 0);
+  assert.equal(await thumbnails.getByText('paused', { exact: true }).count(), 0, 'the table shows it resumed');
+  assert.equal((await call(page, 'GET', '/api/queues')).find((q) => q.name === 'thumbnailGeneration').isPaused, false);
   await page.getByRole('button', { name: 'Close uploads' }).click();
 
   await page.getByRole('link', { name: 'Users' }).click();
