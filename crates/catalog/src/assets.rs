@@ -6,6 +6,7 @@ use crate::partners::PARTNERS_OF;
 use std::collections::HashMap;
 
 use crate::rusqlite::{OptionalExtension, Row, Transaction, params, params_from_iter};
+use crate::settings::put_setting;
 use crate::{Catalog, Error, JobKind, Millis, OptionalExt, Result, now_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -489,7 +490,7 @@ impl Catalog {
                     params![id, city, state, country],
                 )?;
             }
-            tx.execute("DELETE FROM settings WHERE key = ?1", [PLACES_BACKFILL])?;
+            put_setting(tx, PLACES_BACKFILL, None)?;
             Ok(named.len())
         })
     }

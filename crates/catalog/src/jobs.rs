@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use crate::rusqlite::{OptionalExtension, Row, Transaction, params};
+use crate::settings::{put_setting, setting_in};
 use crate::{Catalog, Millis, Result, now_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,6 +122,12 @@ struct Gates {
     paused: HashSet<JobKind>,
 }
 
+impl Gates {
+    fn allows(&self, kind: JobKind) -> bool {
+        !kind.is_optional() || self.enabled.contains(&kind)
+    }
+}
+
 impl JobGates {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Gates> {
         self.0.read().unwrap_or_else(|p| p.into_inner())
@@ -132,7 +139,7 @@ impl JobGates {
 
     /// Whether jobs of this kind are queued.
     fn allows(&self, kind: JobKind) -> bool {
-        !kind.is_optional() || self.read().enabled.contains(&kind)
+        self.read().allows(kind)
     }
 
     /// The kinds a worker may claim, for SQL. Listing them (rather than
@@ -140,10 +147,10 @@ impl JobGates {
     /// not know, queued by a newer one before a rollback. With every kind
     /// paused the list is a name no job has.
     fn runnable(&self) -> String {
-        let paused = self.read().paused.clone();
+        let gates = self.read();
         let kinds: Vec<String> = JobKind::ALL
             .into_iter()
-            .filter(|&k| self.allows(k) && !paused.contains(&k))
+            .filter(|&k| gates.allows(k) && !gates.paused.contains(&k))
             .map(|k| format!("'{}'", k.as_str()))
             .collect();
         if kinds.is_empty() { "''".to_owned() } else { kinds.join(",") }
@@ -231,10 +238,7 @@ impl Catalog {
         // calls; the gates change after it, never holding their lock
         // while waiting for the database (claims hold it the other way).
         let now = self.write(|tx| {
-            let saved: Option<String> = tx
-                .query_row("SELECT value FROM settings WHERE key = ?1", [PAUSED], |r| r.get(0))
-                .optional()?;
-            let mut kinds = parse_kinds(saved.as_deref());
+            let mut kinds = parse_kinds(setting_in(tx, PAUSED)?.as_deref());
             if paused {
                 kinds.insert(kind);
             } else {
@@ -242,11 +246,7 @@ impl Catalog {
             }
             let mut names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
             names.sort_unstable();
-            tx.execute(
-                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                params![PAUSED, names.join(","), now_millis()],
-            )?;
+            put_setting(tx, PAUSED, Some(&names.join(",")))?;
             Ok(kinds)
         })?;
         self.job_gates.write().paused = now;

@@ -1,34 +1,44 @@
 //! Server-wide settings (box name, time zone, setup progress) as text
 //! values under fixed keys; the server owns their meaning and validation.
 
-use crate::rusqlite::{OptionalExtension, params};
+use crate::rusqlite::{Connection, OptionalExtension, params};
 use crate::{Catalog, Result, now_millis};
 
 impl Catalog {
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()?
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        let conn = self.conn()?;
+        setting_in(&conn, key)
     }
 
     /// Writes several settings in one transaction; `None` removes a key.
     pub fn set_settings(&self, changes: &[(&str, Option<&str>)]) -> Result<()> {
         self.write(|tx| {
-            let now = now_millis();
             for (key, value) in changes {
-                match value {
-                    Some(v) => tx.execute(
-                        "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                        params![key, v, now],
-                    )?,
-                    None => tx.execute("DELETE FROM settings WHERE key = ?1", [key])?,
-                };
+                put_setting(tx, key, *value)?;
             }
             Ok(())
         })
     }
+}
+
+/// A setting's value, read on a connection or inside a transaction.
+pub(crate) fn setting_in(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Writes a setting inside a transaction; `None` removes it.
+pub(crate) fn put_setting(tx: &Connection, key: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) => tx.execute(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![key, v, now_millis()],
+        )?,
+        None => tx.execute("DELETE FROM settings WHERE key = ?1", [key])?,
+    };
+    Ok(())
 }
 
 #[cfg(test)]

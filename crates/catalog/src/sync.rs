@@ -12,8 +12,9 @@ use crate::faces::{FACE_COLUMNS, face_from_row};
 use crate::partners::PARTNERS_OF;
 use crate::people::{COLUMNS as PERSON_COLUMNS, from_row as person_from_row};
 use crate::rusqlite::{OptionalExtension, Row, ToSql, Transaction, params};
+use crate::settings::put_setting;
 use crate::users::{COLUMNS as USER_COLUMNS, from_row as user_from_row};
-use crate::{Album, AlbumRole, Asset, AssetFace, Catalog, Exif, Millis, Person, Result, User, now_millis};
+use crate::{Album, AlbumRole, Asset, AssetFace, Catalog, Exif, Millis, Person, Result, User};
 
 /// A position in the change order.
 pub type Seq = i64;
@@ -98,11 +99,7 @@ impl Catalog {
                 return Ok(0);
             };
             let pruned = tx.execute("DELETE FROM sync_deletions WHERE seq <= ?1", [newest])?;
-            tx.execute(
-                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                params![PRUNED_THROUGH, newest.to_string(), now_millis()],
-            )?;
+            put_setting(tx, PRUNED_THROUGH, Some(&newest.to_string()))?;
             Ok(pruned)
         })
     }
@@ -498,7 +495,7 @@ mod tests {
         cat.delete_assets(&me, std::slice::from_ref(&gone.id)).unwrap();
         assert_eq!(cat.prune_sync_deletions(0).unwrap(), 0, "nothing is that old");
         assert_eq!(cat.sync_pruned_through().unwrap(), 0);
-        assert_eq!(cat.prune_sync_deletions(now_millis() + 1).unwrap(), 1);
+        assert_eq!(cat.prune_sync_deletions(crate::now_millis() + 1).unwrap(), 1);
         let bound = cat.sync_snapshot(|s| Ok(s.bound())).unwrap();
         assert_eq!(cat.sync_pruned_through().unwrap(), bound);
     }

@@ -175,8 +175,6 @@ fn parse(json: &[u8]) -> Result<VideoInfo> {
     })
 }
 
-/// The display rotation: the display matrix (side data, counter-clockwise
-/// degrees) in newer files, the `rotate` tag (clockwise) in older ones.
 /// ffprobe names Matroska and WebM alike ("matroska,webm"). A file is
 /// WebM only with the codecs WebM allows, so an H.264 MKV is not taken for
 /// WebM (an accepted container by default) and played where browsers and
@@ -189,6 +187,8 @@ fn container_name(format: &str, video: &str, audio: Option<&str>) -> String {
     if webm { "webm" } else { "matroska" }.to_owned()
 }
 
+/// The display rotation: the display matrix (side data, counter-clockwise
+/// degrees) in newer files, the `rotate` tag (clockwise) in older ones.
 fn rotation(video: &Stream) -> u16 {
     let degrees = video
         .side_data_list

@@ -21,6 +21,17 @@ fn ffmpeg(dir: &Path, args: &[&str]) -> Vec<u8> {
 }
 
 const SOURCE: [&str; 4] = ["-f", "lavfi", "-i", "testsrc=duration=4:size=320x240:rate=15"];
+/// HEVC as iPhones write it (tagged `hvc1`, which Apple's players need).
+const HEVC: [&str; 8] = [
+    "-c:v",
+    "libx265",
+    "-x265-params",
+    "log-level=error",
+    "-pix_fmt",
+    "yuv420p",
+    "-tag:v",
+    "hvc1",
+];
 
 fn with(source: &[&str], rest: &[&str]) -> Vec<String> {
     source.iter().chain(rest).map(|s| s.to_string()).collect()
@@ -64,26 +75,22 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
     let iphone = make(with(
         &SOURCE,
         &[
-            "-c:v",
-            "libx265",
-            "-x265-params",
-            "log-level=error",
-            "-pix_fmt",
-            "yuv420p",
-            "-tag:v",
-            "hvc1",
-            "-metadata",
-            "com.apple.quicktime.creationdate=2023-05-06T07:08:09+0200",
-            "-metadata",
-            "com.apple.quicktime.make=Apple",
-            "-metadata",
-            "com.apple.quicktime.model=iPhone 12",
-            "-metadata",
-            "com.apple.quicktime.location.ISO6709=+48.8577+002.2950+035.000/",
-            "-movflags",
-            "use_metadata_tags",
-            "iphone.mov",
-        ],
+            &HEVC[..],
+            &[
+                "-metadata",
+                "com.apple.quicktime.creationdate=2023-05-06T07:08:09+0200",
+                "-metadata",
+                "com.apple.quicktime.make=Apple",
+                "-metadata",
+                "com.apple.quicktime.model=iPhone 12",
+                "-metadata",
+                "com.apple.quicktime.location.ISO6709=+48.8577+002.2950+035.000/",
+                "-movflags",
+                "use_metadata_tags",
+                "iphone.mov",
+            ],
+        ]
+        .concat(),
     ));
     let vp9 = make(with(&SOURCE, &["-c:v", "libvpx-vp9", "-deadline", "realtime", "clip.webm"]));
     let av1 = make(with(
@@ -92,19 +99,7 @@ fn videos_get_metadata_and_posters_and_broken_ones_a_clear_error() {
     ));
     let uhd = make(with(
         &["-f", "lavfi", "-i", "testsrc2=duration=1:size=3840x2160:rate=10"],
-        &[
-            "-c:v",
-            "libx265",
-            "-preset",
-            "ultrafast",
-            "-x265-params",
-            "log-level=error",
-            "-pix_fmt",
-            "yuv420p",
-            "-tag:v",
-            "hvc1",
-            "4k.mov",
-        ],
+        &[&HEVC[..], &["-preset", "ultrafast", "4k.mov"]].concat(),
     ));
     let truncated = h264[..h264.len() / 3].to_vec();
 

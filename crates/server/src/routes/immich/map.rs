@@ -24,8 +24,8 @@ struct MarkerQuery {
     is_favorite: Option<bool>,
     file_created_after: Option<String>,
     file_created_before: Option<String>,
-    with_partners: Option<bool>,
-    with_shared_albums: Option<bool>,
+    with_partners: bool,
+    with_shared_albums: bool,
 }
 
 async fn markers(State(state): State<AppState>, auth: Auth, Query(q): Query<MarkerQuery>) -> ApiResult<Json<Value>> {
@@ -35,8 +35,8 @@ async fn markers(State(state): State<AppState>, auth: Auth, Query(q): Query<Mark
         favorite: q.is_favorite,
         taken_after: dto::parse_date_field("fileCreatedAfter", q.file_created_after.as_deref())?,
         taken_before: dto::parse_date_field("fileCreatedBefore", q.file_created_before.as_deref())?,
-        with_partners: q.with_partners.unwrap_or(false),
-        with_shared_albums: q.with_shared_albums.unwrap_or(false),
+        with_partners: q.with_partners,
+        with_shared_albums: q.with_shared_albums,
     };
     let owner = auth.user_id();
     let markers = state.db(move |c| c.map_markers(&owner, &filter)).await?;

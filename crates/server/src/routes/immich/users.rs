@@ -40,11 +40,9 @@ async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>>
 }
 
 /// Whether the user has been through the Immich web client's onboarding
-/// (`OnboardingResponseDto`), read fresh: a change must show at once.
-async fn onboarding(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
-    let id = auth.user_id();
-    let user = state.db(move |c| c.user(&id)).await?;
-    Ok(Json(json!({ "isOnboarded": user.onboarded })))
+/// (`OnboardingResponseDto`).
+async fn onboarding(auth: Auth) -> Json<Value> {
+    Json(json!({ "isOnboarded": auth.user().onboarded }))
 }
 
 #[derive(Deserialize)]
