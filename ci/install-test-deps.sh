@@ -7,7 +7,9 @@
 #                  restic and rclone (the backup tests: restic checks and
 #                  restores what storaged writes; rclone serves a REST repository),
 #                  python3-onnx and python3-numpy (ci/make-test-clip.py, which
-#                  ci/fetch-ml.sh runs to write the test CLIP model)
+#                  ci/fetch-ml.sh runs to write the test CLIP model),
+#                  nasm (libjpeg-turbo's x86-64 SIMD, built into shoeboxd),
+#                  python3-aiosmtpd (the SMTP server alert emails are sent to in tests)
 #   target/tools:  Node.js 22 (npm package node-linux-<arch>) and the
 #                  official Immich CLI, run through target/tools/bin/immich
 #
@@ -21,7 +23,7 @@ set -euo pipefail
 IMMICH_CLI_VERSION="3.2.2"
 NODE_VERSION="22.23.3"
 
-APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples chromium btrfs-progs restic rclone fonts-dejavu-core python3-pip python3-onnx python3-numpy)
+APT_PACKAGES=(ffmpeg libimage-exiftool-perl dbus-daemon xz-utils libheif-examples chromium btrfs-progs restic rclone fonts-dejavu-core python3-pip python3-onnx python3-numpy nasm python3-aiosmtpd)
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$script_dir/.." && pwd)"

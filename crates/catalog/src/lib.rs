@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod albums;
+mod alerts;
 mod assets;
 mod auth;
 mod duplicates;
@@ -33,6 +34,7 @@ pub use r2d2_sqlite::rusqlite;
 use rusqlite::Connection;
 
 pub use albums::{Album, AlbumAssetChange, AlbumRole};
+pub use alerts::{Alert, Notification, NotificationFilter};
 pub use assets::{Asset, AssetKind, AssetStats, AssetUpdate, Exif, NewAsset, Visibility};
 pub use auth::{ApiKey, AuthSubject, Session};
 pub use embeddings::StoredEmbedding;

@@ -563,3 +563,28 @@ CREATE TRIGGER asset_faces_sync_delete AFTER DELETE ON asset_faces BEGIN
     INSERT INTO sync_deletions (seq, kind, user_id, key, key2, deleted_at) VALUES ((SELECT seq FROM sync_clock), 'asset_face',
         coalesce((SELECT owner_id FROM assets WHERE id = OLD.asset_id), ''), OLD.id, NULL, CAST(unixepoch('subsec') * 1000 AS INTEGER));
 END;
+
+-- migration 17: alerts about the box itself (a failed backup, a degraded
+-- pool, a disk nearly full): one row per condition, open (cleared_at NULL)
+-- while it holds; and each user's notifications, in Immich's shape, which
+-- an alert gives every admin when it is raised.
+CREATE TABLE alerts (
+    key TEXT PRIMARY KEY,
+    level TEXT NOT NULL,
+    title TEXT NOT NULL,
+    message TEXT NOT NULL,
+    raised_at INTEGER NOT NULL,
+    cleared_at INTEGER
+);
+CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    level TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT,
+    data TEXT NOT NULL DEFAULT '{}',
+    created_at INTEGER NOT NULL,
+    read_at INTEGER
+);
+CREATE INDEX notifications_user ON notifications (user_id, created_at);

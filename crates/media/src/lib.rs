@@ -9,6 +9,7 @@
 
 mod embedded;
 pub mod hwaccel;
+mod jpeg;
 pub mod layout;
 pub mod media_type;
 pub mod metadata;

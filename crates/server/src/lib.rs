@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod alerts;
 mod auth;
 mod config;
 mod disk;
@@ -12,11 +13,13 @@ mod ingest;
 mod json;
 mod listen;
 mod ml;
+mod notify;
 mod people;
 mod restore;
 mod routes;
 mod smart_search;
 mod state;
+mod storage_service;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -126,6 +129,7 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     // Once before serving, so a box that was off for a month is tidy when it answers.
     purge_expired_trash(&state).await;
     let sweeper = tokio::spawn(maintenance(state.clone(), shutdown_rx.clone()));
+    let watcher = tokio::spawn(alerts::watch(state.clone(), shutdown_rx.clone()));
 
     let restart = state.restart.clone();
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -144,6 +148,7 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     let _ = shutdown_tx.send(true);
     let _ = jobs.await;
     let _ = sweeper.await;
+    let _ = watcher.await;
     Ok(stopped)
 }
 

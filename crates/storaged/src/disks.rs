@@ -17,7 +17,7 @@ pub enum Error {
 }
 
 /// One whole disk, as the web UI's disk picker shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Disk {
     /// e.g. "/dev/sda"
     pub path: String,

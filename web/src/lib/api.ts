@@ -1,11 +1,15 @@
 import type {
   Album,
   AlbumWithAssets,
+  Alert,
+  AlertDelivery,
+  AppNotification,
   Asset,
   BackupStatus,
   BackupTarget,
   Bucket,
   BucketAssets,
+  ChannelOutcome,
   Disk,
   Face,
   FacePerson,
@@ -175,6 +179,18 @@ export const api = {
   /** Photos ranked by how well they show what `query` says (CLIP), best first. */
   smartSearch: (query: string) =>
     request<SearchResult>('/search/smart', { method: 'POST', ...json({ query, withExif: true, size: 100 }) }),
+
+  /** The box's conditions that hold now (admins). */
+  alerts: () => request<Alert[]>('/shoebox/alerts'),
+  checkAlerts: () => request<Alert[]>('/shoebox/alerts/check', { method: 'POST' }),
+  alertDelivery: () => request<AlertDelivery>('/shoebox/alerts/delivery'),
+  setAlertDelivery: (delivery: AlertDelivery) =>
+    request<AlertDelivery>('/shoebox/alerts/delivery', { method: 'PUT', ...json(delivery) }),
+  testAlert: () => request<{ email: ChannelOutcome; webhook: ChannelOutcome }>('/shoebox/alerts/test', { method: 'POST' }),
+  notifications: () => request<AppNotification[]>('/notifications'),
+  markNotifications: (ids: string[], readAt: string | null) =>
+    request<void>('/notifications', { method: 'PUT', ...json({ ids, readAt }) }),
+  deleteNotifications: (ids: string[]) => request<void>('/notifications', { method: 'DELETE', ...json({ ids }) }),
 
   albums: () => request<Album[]>('/albums'),
   album: (id: string, link?: LinkQuery) => request<AlbumWithAssets>(via(`/albums/${id}`, link), { quiet401: link !== undefined }),

@@ -453,3 +453,45 @@ export interface BackupTarget {
   repository: string;
   password: string;
 }
+
+/** A condition of the box that holds now (`GET /api/shoebox/alerts`). */
+export interface Alert {
+  key: string;
+  level: 'error' | 'warning';
+  title: string;
+  message: string;
+  raisedAt: string;
+}
+
+/** Immich's `NotificationDto`: the box's alerts reach admins as these. */
+export interface AppNotification {
+  id: string;
+  createdAt: string;
+  level: 'success' | 'error' | 'warning' | 'info';
+  type: string;
+  title: string;
+  description?: string | null;
+  readAt?: string | null;
+}
+
+/** Where alerts are sent; the stored mail password is never sent back. */
+export interface AlertDelivery {
+  email: {
+    host: string;
+    port: number;
+    security: 'none' | 'starttls' | 'tls';
+    username: string;
+    password: string;
+    passwordSet?: boolean;
+    from: string;
+    to: string;
+  } | null;
+  webhook: { url: string } | null;
+}
+
+/** How a test alert went, per channel. */
+export interface ChannelOutcome {
+  configured: boolean;
+  ok?: boolean;
+  error?: string;
+}

@@ -3,6 +3,7 @@
 //! Everything else is the browser UI. Handlers hold no SQL: they call the
 //! catalog through `AppState::db`.
 
+mod alerts;
 mod immich;
 mod settings;
 mod setup;
@@ -18,6 +19,7 @@ use tower_http::trace::TraceLayer;
 use crate::state::AppState;
 
 pub use immich::remove_asset_files;
+pub use setup::HOSTNAME as HOSTNAME_SETTING;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -28,7 +30,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(shoebox::router())
                 .merge(setup::router())
                 .merge(settings::router())
-                .merge(storage::router()),
+                .merge(storage::router())
+                .merge(alerts::router()),
         )
         .fallback(web::serve)
         .layer(CatchPanicLayer::new())

@@ -16,7 +16,7 @@ use crate::auth::AdminAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-const HOSTNAME: &str = "hostname";
+pub const HOSTNAME: &str = "hostname";
 const TIME_ZONE: &str = "time_zone";
 const BACKUP_TARGET: &str = "backup_target";
 const COMPLETE: &str = "setup_complete";

@@ -12,7 +12,7 @@ use shoebox_storaged::private_bus::{PrivateBus, Service};
 use shoebox_storaged::testing::{LoopDisk, Unmount, can_make_pools};
 
 /// One box's storage: a bus, the service on it, a pool disk.
-struct Box {
+pub struct Box {
     bus: PrivateBus,
     _service: Service,
     mount: PathBuf,
@@ -20,7 +20,7 @@ struct Box {
 }
 
 impl Box {
-    fn new(dir: &Path, name: &str, disk: &LoopDisk) -> Box {
+    pub fn new(dir: &Path, name: &str, disk: &LoopDisk) -> Box {
         let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf");
         let bus = PrivateBus::start(&dir.join(format!("{name}-bus")), &policy).expect("dbus-daemon: run ci/install-test-deps.sh");
         let mount = dir.join(name);
@@ -64,7 +64,7 @@ impl Box {
         }
     }
 
-    fn server(&self) -> Server {
+    pub fn server(&self) -> Server {
         Server::start_with(&self.mount, &["--config", self.config.to_str().unwrap()])
     }
 }

@@ -15,6 +15,9 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/AGPL-3.0-or-later;md5=a4af3f9f0
 # The built web UI is embedded into shoeboxd: its build script takes the
 # files from SHOEBOX_WEB_DIST instead of running npm.
 DEPENDS = "shoebox-web"
+# libjpeg-turbo (the mozjpeg crate) takes its x86-64 SIMD from nasm; ARM's
+# NEON code is C and needs nothing more.
+DEPENDS:append:x86-64 = " nasm-native"
 
 require recipes-shoebox/shoebox-common.inc
 

@@ -7,6 +7,7 @@ mod auth;
 mod duplicates;
 mod jobs;
 mod map;
+mod notifications;
 mod partners;
 mod people;
 mod preferences;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(search::router())
         .merge(sync::router())
         .merge(map::router())
+        .merge(notifications::router())
         .merge(partners::router())
         .merge(people::router())
         .merge(shared_links::router())

@@ -1,0 +1,307 @@
+//! Alerts about the box, in one place: the library's disk nearly full, the
+//! off-site backup failed, the pool degraded or reporting errors, a disk's
+//! SMART health failing. Checked every few minutes and on demand; kept in
+//! the catalog, which gives every admin a notification when one is raised;
+//! sent on by email and webhook (`notify`) once per raising.
+//!
+//! Each check owns a scope of alert keys and clears the alerts of its scope
+//! it no longer finds. A check that cannot look (no storage service on a
+//! plain Linux install) leaves its alerts as they are.
+
+use std::path::Path;
+use std::time::Duration;
+
+use shoebox_catalog::Alert;
+use shoebox_storaged::client::Storage1Proxy;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+use crate::{disk, notify, storage_service};
+
+pub const CHECK_EVERY: Duration = Duration::from_secs(300);
+
+/// Below this share of the disk free, a warning; below `FULL_ERROR`, an error.
+const FULL_WARNING: f64 = 0.10;
+const FULL_ERROR: f64 = 0.03;
+
+/// A condition found to hold.
+#[derive(Debug, Clone, PartialEq)]
+struct Finding {
+    key: String,
+    level: &'static str,
+    /// Immich's notification type.
+    kind: &'static str,
+    title: String,
+    message: String,
+}
+
+impl Finding {
+    fn new(key: impl Into<String>, level: &'static str, kind: &'static str, title: &str, message: String) -> Finding {
+        Finding {
+            key: key.into(),
+            level,
+            kind,
+            title: title.to_string(),
+            message,
+        }
+    }
+}
+
+/// What one check found: every alert whose key is `prefix`, or starts
+/// with `prefix:`, is this check's to raise and clear.
+struct Scope {
+    prefix: &'static str,
+    findings: Vec<Finding>,
+}
+
+impl Scope {
+    fn owns(&self, key: &str) -> bool {
+        key == self.prefix || key.strip_prefix(self.prefix).is_some_and(|rest| rest.starts_with(':'))
+    }
+}
+
+/// Reads every condition, records what changed and sends the alerts newly
+/// raised; answers with the alerts open now.
+pub async fn check(state: &AppState) -> ApiResult<Vec<Alert>> {
+    let mut scopes = vec![disk_space(state.layout.root())];
+    match storage_service::storage(state).await {
+        Ok(storage) => scopes.extend(storage_checks(&storage).await),
+        Err(e) => tracing::debug!(error = e.message, "no storage service: its alerts are not checked"),
+    }
+    for scope in scopes {
+        apply(state, scope).await?;
+    }
+    state.db(|c| c.open_alerts()).await
+}
+
+async fn apply(state: &AppState, scope: Scope) -> ApiResult<()> {
+    let raised = state
+        .db(move |c| {
+            let mut raised = Vec::new();
+            for f in &scope.findings {
+                raised.extend(c.raise_alert(&f.key, f.level, f.kind, &f.title, &f.message)?);
+            }
+            for open in c.open_alerts()? {
+                if scope.owns(&open.key) && !scope.findings.iter().any(|f| f.key == open.key) {
+                    c.clear_alert(&open.key)?;
+                    tracing::info!(alert = open.key, "alert cleared");
+                }
+            }
+            Ok(raised)
+        })
+        .await?;
+    for alert in raised {
+        tracing::warn!(alert = alert.key, message = alert.message, "alert raised");
+        notify::send(state, &alert).await;
+    }
+    Ok(())
+}
+
+/// Runs the checks every `CHECK_EVERY` until shutdown.
+pub async fn watch(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(CHECK_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(e) = check(&state).await {
+                    tracing::warn!(error = e.message, "could not check for alerts");
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+fn disk_space(root: &Path) -> Scope {
+    let findings = match disk::space(root) {
+        Ok((total, free)) => space_finding(total, free).into_iter().collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the data folder's free space");
+            Vec::new()
+        }
+    };
+    Scope {
+        prefix: "storage-full",
+        findings,
+    }
+}
+
+fn space_finding(total: u64, free: u64) -> Option<Finding> {
+    let share = if total == 0 { 1.0 } else { free as f64 / total as f64 };
+    let level = if share < FULL_ERROR {
+        "error"
+    } else if share < FULL_WARNING {
+        "warning"
+    } else {
+        return None;
+    };
+    Some(Finding::new(
+        "storage-full",
+        level,
+        "SystemMessage",
+        "Storage nearly full",
+        format!(
+            "The library's disk has {} free of {} ({:.0}% used). Empty the trash, remove what you no longer need, or add a disk on the storage page; uploads stop when it is full.",
+            size(free),
+            size(total),
+            (1.0 - share) * 100.0
+        ),
+    ))
+}
+
+/// Bytes for people: "1.5 GB".
+fn size(bytes: u64) -> String {
+    let units = ["bytes", "kB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+/// The checks that ask the storage service; one that fails to answer is
+/// left out, so its alerts stay as they were.
+async fn storage_checks(storage: &Storage1Proxy<'static>) -> Vec<Scope> {
+    let mut scopes = Vec::new();
+    match storage.backup_status().await {
+        Ok(status) => scopes.push(Scope {
+            prefix: "backup",
+            findings: backup_finding(&status).into_iter().collect(),
+        }),
+        Err(e) => tracing::warn!(error = %e, "could not read the backup status"),
+    }
+    match storage.pool_status().await {
+        Ok(status) => scopes.push(Scope {
+            prefix: "pool",
+            findings: pool_findings(&status),
+        }),
+        Err(e) => tracing::warn!(error = %e, "could not read the pool status"),
+    }
+    match storage.list_disks().await {
+        Ok(disks) => scopes.push(Scope {
+            prefix: "disk-smart",
+            findings: disks.iter().filter_map(smart_finding).collect(),
+        }),
+        Err(e) => tracing::warn!(error = %e, "could not list the disks"),
+    }
+    scopes
+}
+
+fn backup_finding(status: &shoebox_storaged::backup::Status) -> Option<Finding> {
+    let last = &status.last;
+    if !status.configured || last.finished == 0 || last.ok {
+        return None;
+    }
+    let when = chrono::DateTime::from_timestamp(last.finished, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M UTC");
+    Some(Finding::new(
+        "backup",
+        "error",
+        "BackupFailed",
+        "Off-site backup failed",
+        format!(
+            "The backup to {} at {when} failed: {}. Check that the backup target is reachable and its key is right on the storage page; the next backup tries again.",
+            status.repository, last.message
+        ),
+    ))
+}
+
+fn pool_findings(status: &shoebox_storaged::pool::Status) -> Vec<Finding> {
+    if !status.present {
+        return Vec::new();
+    }
+    let mut findings = Vec::new();
+    let missing = status.devices.iter().filter(|d| d.missing).count();
+    if status.degraded || missing > 0 {
+        findings.push(Finding::new(
+            "pool:degraded",
+            "error",
+            "SystemMessage",
+            "A disk of the pool is missing",
+            format!(
+                "The pool runs degraded: {} of {} disks answer. Your photos are still read from the others, without a second copy: replace the missing disk on the storage page soon.",
+                status.devices.len() - missing,
+                status.devices.len()
+            ),
+        ));
+    }
+    let failing: Vec<&str> = status
+        .devices
+        .iter()
+        .filter(|d| d.errors > 0 && !d.missing)
+        .map(|d| d.path.as_str())
+        .collect();
+    if !failing.is_empty() {
+        findings.push(Finding::new(
+            "pool:errors",
+            "warning",
+            "SystemMessage",
+            "A disk reports read or write errors",
+            format!(
+                "{} counted read, write or checksum errors. Run a scrub on the storage page to repair what it can, and plan to replace the disk if the count grows.",
+                failing.join(", ")
+            ),
+        ));
+    }
+    findings
+}
+
+fn smart_finding(disk: &shoebox_storaged::disks::Disk) -> Option<Finding> {
+    (disk.smart == "failing").then(|| {
+        let name = if disk.model.is_empty() { disk.path.clone() } else { format!("{} ({})", disk.model, disk.path) };
+        Finding::new(
+            format!("disk-smart:{}", if disk.serial.is_empty() { &disk.path } else { &disk.serial }),
+            "error",
+            "SystemMessage",
+            "A disk's health check is failing",
+            format!("{name} reports through SMART that it is failing. Make sure the off-site backup is current, then replace the disk on the storage page."),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_space_below_a_tenth_warns_and_below_three_percent_is_an_error() {
+        assert_eq!(space_finding(1000, 200), None);
+        let warning = space_finding(1_000_000_000_000, 80_000_000_000).unwrap();
+        assert_eq!(warning.level, "warning");
+        assert!(warning.message.contains("80.0 GB free of 1.0 TB (92% used)"), "{}", warning.message);
+        assert_eq!(space_finding(1000, 20).unwrap().level, "error");
+    }
+
+    #[test]
+    fn a_scope_owns_its_key_and_the_keys_under_it_only() {
+        let scope = Scope {
+            prefix: "pool",
+            findings: Vec::new(),
+        };
+        assert!(scope.owns("pool") && scope.owns("pool:degraded"));
+        assert!(!scope.owns("pools") && !scope.owns("backup"));
+    }
+
+    #[test]
+    fn a_failing_disk_is_named_by_its_serial() {
+        let mut disk = shoebox_storaged::disks::Disk {
+            path: "/dev/sda".into(),
+            model: "WD Red".into(),
+            serial: "WX123".into(),
+            smart: "passed".into(),
+            ..Default::default()
+        };
+        assert_eq!(smart_finding(&disk), None);
+        disk.smart = "failing".into();
+        let f = smart_finding(&disk).unwrap();
+        assert_eq!(f.key, "disk-smart:WX123");
+        assert!(f.message.starts_with("WD Red (/dev/sda)"), "{}", f.message);
+    }
+}
