@@ -174,7 +174,7 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     assert.equal((await call(page, 'GET', `/api/assets/${photoId}`)).originalFileName, PHOTO, 'back under its own id');
   });
 
-  step('an off-site backup to a folder: its key shown once, then a backup that succeeds', async () => {
+  step('an off-site backup to a folder: its key in an emergency kit shown once, a new key, then a backup that succeeds', async () => {
     await openStoragePage(page);
     await page.getByText('Off-site backup is not set up yet').waitFor();
     const repository = page.getByLabel('Repository');
@@ -188,14 +188,39 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     await repository.fill(folder);
     await page.getByLabel('Key (optional)').fill('');
     await page.getByRole('button', { name: 'Save backup target' }).click();
-    const key = page.getByRole('region', { name: 'Keep this key safe' });
-    await key.waitFor();
-    assert.match(await key.getByLabel('Backup key').inputValue(), /^[0-9a-f]{64}$/, 'a generated key');
-    await key.getByRole('button', { name: 'Copy' }).waitFor();
+    const kit = page.getByRole('region', { name: 'Emergency kit' });
+    await kit.waitFor();
+    const key = await kit.getByLabel('Backup key', { exact: true }).inputValue();
+    assert.match(key, /^[0-9a-f]{64}$/, 'a generated key');
+    await kit.getByRole('button', { name: 'Copy' }).waitFor();
+    await kit.getByRole('img', { name: 'The backup key as a QR code' }).waitFor();
+    await kit.getByText(folder).first().waitFor();
+    await kit.getByRole('button', { name: 'Print or save as PDF' }).waitFor();
     await page.getByTestId('backup-repository').filter({ hasText: folder }).waitFor();
-    await screenshot(page, '63-storage-backup-key');
-    await key.getByRole('button', { name: 'I have stored the key' }).click();
-    await key.waitFor({ state: 'detached' });
+    const keyId = await kit.getByTestId('kit-key-id').textContent();
+    await screenshot(page, '63-storage-emergency-kit');
+    // On paper, only the kit.
+    await page.emulateMedia({ media: 'print' });
+    await screenshot(page, '63-storage-emergency-kit-printed');
+    assert.equal(await page.getByRole('button', { name: 'Back up now' }).isVisible(), false, 'the page around the kit is not printed');
+    for (const part of [kit.getByRole('heading', { name: 'Emergency kit' }), kit.getByRole('img', { name: 'The backup key as a QR code' })]) {
+      const box = await part.boundingBox();
+      assert.ok(box && box.y >= 0 && box.y + box.height <= VIEWPORT.height, `on the printed page: ${JSON.stringify(box)}`);
+    }
+    await page.emulateMedia({ media: 'screen' });
+    await kit.getByRole('button', { name: 'I have kept the kit' }).click();
+    await kit.waitFor({ state: 'detached' });
+    await page.getByTestId('kit-status').filter({ hasText: `key fingerprint ${keyId}), kept since` }).waitFor();
+
+    // A new key makes a new kit, to be kept again.
+    await page.getByRole('button', { name: 'Make a new key and kit' }).click();
+    await kit.waitFor();
+    assert.notEqual(await kit.getByLabel('Backup key', { exact: true }).inputValue(), key, 'a new key');
+    assert.notEqual(await kit.getByTestId('kit-key-id').textContent(), keyId);
+    await page.getByTestId('kit-status').filter({ hasText: 'not confirmed as kept' }).waitFor();
+    await kit.getByRole('button', { name: 'I have kept the kit' }).click();
+    await kit.waitFor({ state: 'detached' });
+    await page.getByTestId('kit-status').filter({ hasText: 'kept since' }).waitFor();
 
     await page.getByTestId('last-backup').filter({ hasText: 'No backup has run yet.' }).waitFor();
     await page.getByRole('button', { name: 'Back up now' }).click();

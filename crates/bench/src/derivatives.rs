@@ -23,6 +23,8 @@ pub struct DerivativesArgs {
 }
 
 pub fn run(args: DerivativesArgs) -> anyhow::Result<()> {
+    // As shoeboxd sets it for its job threads.
+    shoebox_allocator::reuse_large_buffers();
     let mut photos: Vec<PathBuf> = std::fs::read_dir(&args.corpus)
         .with_context(|| format!("reading {}", args.corpus.display()))?
         .flatten()

@@ -209,7 +209,7 @@ async fn unload_when_idle(models: Option<Arc<Models>>, places: Arc<Places>, mut 
                 models.unload_if_idle();
             }
             if places.unload_if_idle(idle) {
-                shoebox_ml::release_freed_memory();
+                shoebox_allocator::release_freed_memory();
             }
         })
         .await;

@@ -176,7 +176,7 @@ impl Model {
         };
         if slot.as_ref().is_some_and(|l| l.last_used.elapsed() >= idle) {
             *slot = None;
-            release_freed_memory();
+            shoebox_allocator::release_freed_memory();
             tracing::info!(model = %self.path.display(), "unloaded idle model");
             return true;
         }
@@ -196,17 +196,5 @@ impl Model {
 
     fn lock(&self) -> MutexGuard<'_, Option<Loaded>> {
         self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// glibc keeps freed heap pages for reuse; a model's hundreds of megabytes
-/// (or any other large table dropped when idle) would stay in the
-/// process's memory after it unloads without this.
-pub fn release_freed_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only returns free heap pages to the system; it
-    // takes no pointers and is safe to call from any thread.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }

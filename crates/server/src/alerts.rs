@@ -15,6 +15,7 @@ use shoebox_catalog::Alert;
 use shoebox_storaged::client::Storage1Proxy;
 
 use crate::error::ApiResult;
+use crate::kit::{self, Kit};
 use crate::state::AppState;
 use crate::{disk, notify, storage_service};
 
@@ -65,7 +66,7 @@ impl Scope {
 pub async fn check(state: &AppState) -> ApiResult<Vec<Alert>> {
     let mut scopes = vec![disk_space(state.layout.root())];
     match storage_service::storage(state).await {
-        Ok(storage) => scopes.extend(storage_checks(&storage).await),
+        Ok(storage) => scopes.extend(storage_checks(state, &storage).await?),
         Err(e) => tracing::debug!(error = e.message, "no storage service: its alerts are not checked"),
     }
     for scope in scopes {
@@ -167,13 +168,17 @@ fn size(bytes: u64) -> String {
 
 /// The checks that ask the storage service; one that fails to answer is
 /// left out, so its alerts stay as they were.
-async fn storage_checks(storage: &Storage1Proxy<'static>) -> Vec<Scope> {
+async fn storage_checks(state: &AppState, storage: &Storage1Proxy<'static>) -> ApiResult<Vec<Scope>> {
     let mut scopes = Vec::new();
     match storage.backup_status().await {
-        Ok(status) => scopes.push(Scope {
-            prefix: "backup",
-            findings: backup_finding(&status).into_iter().collect(),
-        }),
+        Ok(status) => {
+            let kit = kit::current(state).await?;
+            let findings = backup_finding(&status).into_iter().chain(kit_finding(&status, kit.as_ref()));
+            scopes.push(Scope {
+                prefix: "backup",
+                findings: findings.collect(),
+            });
+        }
         Err(e) => tracing::warn!(error = %e, "could not read the backup status"),
     }
     match storage.pool_status().await {
@@ -190,7 +195,22 @@ async fn storage_checks(storage: &Storage1Proxy<'static>) -> Vec<Scope> {
         }),
         Err(e) => tracing::warn!(error = %e, "could not list the disks"),
     }
-    scopes
+    Ok(scopes)
+}
+
+/// Off-site backup without a kit the owner confirmed keeping: on the day
+/// the box is lost, nobody could open the backup.
+fn kit_finding(status: &shoebox_storaged::backup::Status, kit: Option<&Kit>) -> Option<Finding> {
+    let kept = kit.is_some_and(|k| k.repository == status.repository && k.confirmed_at.is_some());
+    (status.configured && !kept).then(|| {
+        Finding::new(
+            "backup:kit",
+            "warning",
+            "SystemMessage",
+            "Emergency kit not confirmed",
+            "No one has confirmed keeping the emergency kit with the off-site backup's key. Without that key nobody can restore the backup if the box is lost: print or save the kit on the storage page and confirm it, or make a new key there.".into(),
+        )
+    })
 }
 
 fn backup_finding(status: &shoebox_storaged::backup::Status) -> Option<Finding> {
@@ -287,6 +307,29 @@ mod tests {
         };
         assert!(scope.owns("pool") && scope.owns("pool:degraded"));
         assert!(!scope.owns("pools") && !scope.owns("backup"));
+    }
+
+    #[test]
+    fn off_site_backup_without_a_kept_kit_is_an_alert() {
+        let status = shoebox_storaged::backup::Status {
+            configured: true,
+            repository: "/mnt/usb".into(),
+            ..Default::default()
+        };
+        let mut kit = Kit {
+            repository: "/mnt/usb".into(),
+            key_id: "a".into(),
+            created_at: 0,
+            confirmed_at: None,
+        };
+        assert!(kit_finding(&status, None).is_some(), "no kit at all");
+        assert!(kit_finding(&status, Some(&kit)).is_some(), "not confirmed");
+        kit.confirmed_at = Some(1);
+        assert_eq!(kit_finding(&status, Some(&kit)), None);
+        kit.repository = "/mnt/other".into();
+        assert!(kit_finding(&status, Some(&kit)).is_some(), "a kit for another repository");
+        let unconfigured = shoebox_storaged::backup::Status::default();
+        assert_eq!(kit_finding(&unconfigured, None), None);
     }
 
     #[test]

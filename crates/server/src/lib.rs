@@ -11,6 +11,7 @@ mod dto;
 mod error;
 mod ingest;
 mod json;
+mod kit;
 mod listen;
 mod ml;
 mod notify;
@@ -70,6 +71,7 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     // Installed first, so a stop request during start-up is kept, not fatal.
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
+    shoebox_allocator::reuse_large_buffers();
     let layout = Layout::new(&config.data_dir);
     // The appliance's pool is mounted over the data folder; without it the
     // folder holds only this marker, and serving it would show an empty

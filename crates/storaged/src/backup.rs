@@ -48,6 +48,12 @@ pub struct Target {
     pub cache: Option<PathBuf>,
 }
 
+/// A new repository key: 256 random bits as 64 hex digits, easy to type
+/// from a printed emergency kit.
+pub fn new_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string()
+}
+
 /// The cache folder of the target saved in `file`.
 pub fn cache_beside(file: &Path) -> PathBuf {
     file.with_file_name("backup-cache")
@@ -129,6 +135,24 @@ impl Target {
             None => RepositoryOptions::default().no_cache(true),
         };
         Ok(Repository::new_with_progress(&options, &backends, progress)?)
+    }
+
+    /// Gives the repository a new key (256 random bits) and retires the
+    /// current one, so the old key opens nothing any more. The new key is
+    /// added before the old goes: an interruption leaves both working.
+    pub fn change_key(&self) -> Result<Target, Error> {
+        let current = self.repository(Quiet)?.open(&Credentials::password(&self.password))?;
+        let new = Target {
+            password: new_key(),
+            ..self.clone()
+        };
+        current.add_key(&new.password, &KeyOptions::default())?;
+        let retired = current
+            .key_id()
+            .ok_or_else(|| Error::Repository("the key in use has no id".into()))?;
+        let reopened = new.repository(Quiet)?.open(&Credentials::password(&new.password))?;
+        reopened.delete_key(&retired)?;
+        Ok(new)
     }
 
     /// Opens the repository, making it first if there is none at the address;

@@ -25,6 +25,7 @@ pub trait Storage1 {
     fn snapshot_now(&self, trigger: &str) -> zbus::Result<String>;
     fn list_snapshots(&self) -> zbus::Result<Vec<Snapshot>>;
     fn configure_backup(&self, repository: &str, password: &str) -> zbus::Result<String>;
+    fn change_backup_key(&self) -> zbus::Result<String>;
     fn backup_now(&self, trigger: &str) -> zbus::Result<String>;
     fn backup_status(&self) -> zbus::Result<backup::Status>;
     fn restore_backup(&self, repository: &str, password: &str) -> zbus::Result<String>;

@@ -230,11 +230,7 @@ impl Inner {
 
     fn configure_backup(&self, repository: String, password: String) -> Result<String, Error> {
         Target::check_address(&repository)?;
-        let password = if password.is_empty() {
-            uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string()
-        } else {
-            password
-        };
+        let password = if password.is_empty() { backup::new_key() } else { password };
         let target = Target {
             repository,
             password,
@@ -244,6 +240,17 @@ impl Inner {
         target.save(&self.config.backup_file)?;
         tracing::info!(repository = target.repository, "off-site backup set up");
         Ok(target.password)
+    }
+
+    fn change_backup_key(&self) -> Result<String, Error> {
+        let target = Target::load(&self.config.backup_file)?.ok_or(backup::Error::NotConfigured)?;
+        if self.backup.lock().expect("backup lock").running.is_some() {
+            return Err(Error::Busy("a backup is running".into()));
+        }
+        let new = target.change_key()?;
+        new.save(&self.config.backup_file)?;
+        tracing::info!(repository = new.repository, "the off-site backup's key was changed");
+        Ok(new.password)
     }
 
     /// Checks a backup can start and takes the snapshot it reads.
@@ -609,6 +616,14 @@ impl Storage {
         log_call(c, &h, "ConfigureBackup", &repository).await?;
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.configure_backup(repository, password)).await
+    }
+
+    /// Gives the off-site repository a new key and retires the old one;
+    /// returns the new key, which the owner must keep (a new emergency kit).
+    async fn change_backup_key(&self, #[zbus(connection)] c: &Connection, #[zbus(header)] h: Header<'_>) -> zbus::fdo::Result<String> {
+        log_call(c, &h, "ChangeBackupKey", "").await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.change_backup_key()).await
     }
 
     /// Restores the latest backup in `repository` onto this box's pool,

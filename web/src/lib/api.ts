@@ -14,6 +14,7 @@ import type {
   Face,
   FacePerson,
   Jobs,
+  Kit,
   MapMarker,
   MlTask,
   OcrLine,
@@ -281,4 +282,7 @@ export const api = {
   setBackupTarget: (repository: string, password: string) =>
     request<BackupTarget>('/shoebox/storage/backup', { method: 'PUT', ...json({ repository, password }) }),
   backUpNow: () => request<{ jobId: string }>('/shoebox/storage/backup/run', { method: 'POST' }),
+  /** A new key for the repository (the old one stops opening it), in a new kit. */
+  changeBackupKey: () => request<BackupTarget>('/shoebox/storage/backup/key', { method: 'POST' }),
+  confirmKit: (keyId: string) => request<Kit>('/shoebox/storage/backup/kit/confirm', { method: 'POST', ...json({ keyId }) }),
 };

@@ -446,12 +446,22 @@ export interface BackupStatus {
     files: number;
     bytes: number;
   } | null;
+  kit: Kit | null;
 }
 
-/** Where backups go, and the key that opens them. */
+/** The newest emergency kit: which key it holds, and whether its keeping was confirmed. */
+export interface Kit {
+  repository: string;
+  keyId: string;
+  createdAt: string;
+  confirmedAt: string | null;
+}
+
+/** Where backups go, the key that opens them, and the kit that holds it. */
 export interface BackupTarget {
   repository: string;
   password: string;
+  kit: Kit;
 }
 
 /** A condition of the box that holds now (`GET /api/shoebox/alerts`). */

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::auth::AdminAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
+use crate::kit;
 use crate::restore::{Outcome, Snapshot};
 use crate::state::AppState;
 use crate::storage_service::{storage, unavailable};
@@ -25,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/shoebox/storage/snapshots", get(snapshots).post(snapshot_now))
         .route("/shoebox/storage/backup", get(backup_status).put(configure_backup))
         .route("/shoebox/storage/backup/run", post(backup_now))
+        .route("/shoebox/storage/backup/key", post(change_key))
+        .route("/shoebox/storage/backup/kit/confirm", post(confirm_kit))
         .route("/shoebox/storage/snapshots/{name}/assets", get(snapshot_assets))
         .route("/shoebox/storage/snapshots/{name}/restore", post(restore))
 }
@@ -173,8 +176,10 @@ async fn backup_status(State(state): State<AppState>, _admin: AdminAuth) -> ApiR
             .unwrap_or_default()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     });
+    let kit = kit::current(&state).await?.filter(|k| b.configured && k.repository == b.repository);
     Ok(Json(json!({
         "configured": b.configured, "repository": b.repository, "running": b.running,
+        "kit": kit.as_ref().map(kit::json),
         "doneBytes": b.done_bytes, "totalBytes": b.total_bytes,
         "last": finished.map(|at| json!({
             "finishedAt": at, "ok": b.last.ok, "error": b.last.message,
@@ -190,14 +195,40 @@ struct BackupTarget {
     password: String,
 }
 
-/// Sets the off-site repository; answers with its key, which the owner must keep.
+/// Sets the off-site repository; answers with its key and the emergency
+/// kit that holds it, which the owner must keep.
 async fn configure_backup(State(state): State<AppState>, _admin: AdminAuth, Json(target): Json<BackupTarget>) -> ApiResult<Json<Value>> {
     let password = storage(&state)
         .await?
         .configure_backup(&target.repository, &target.password)
         .await
         .map_err(unavailable)?;
-    Ok(Json(json!({ "repository": target.repository, "password": password })))
+    new_kit(&state, &target.repository, &password).await
+}
+
+/// A new key for the repository (the old one stops working): a new kit.
+async fn change_key(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
+    let storage = storage(&state).await?;
+    let password = storage.change_backup_key().await.map_err(unavailable)?;
+    let repository = storage.backup_status().await.map_err(unavailable)?.repository;
+    new_kit(&state, &repository, &password).await
+}
+
+async fn new_kit(state: &AppState, repository: &str, password: &str) -> ApiResult<Json<Value>> {
+    let kit = kit::record(state, repository, password).await?;
+    Ok(Json(
+        json!({ "repository": repository, "password": password, "kit": kit::json(&kit) }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KitConfirmation {
+    key_id: String,
+}
+
+async fn confirm_kit(State(state): State<AppState>, _admin: AdminAuth, Json(c): Json<KitConfirmation>) -> ApiResult<Json<Value>> {
+    Ok(Json(kit::json(&kit::confirm(&state, &c.key_id).await?)))
 }
 
 async fn backup_now(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<(StatusCode, Json<Value>)> {

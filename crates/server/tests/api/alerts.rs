@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::mpsc;
 
-use crate::backup::Box;
+use crate::backup::{one_disk_box, run_backup};
 use crate::common::schema;
 use crate::common::{Server, eventually, send};
 use serde_json::{Value, json};
-use shoebox_storaged::testing::{LoopDisk, Unmount, can_make_pools, is_root};
+use shoebox_storaged::testing::{Unmount, can_make_pools, is_root};
 
 /// Debian's aiosmtpd, delivering into a Maildir.
 struct MailServer {
@@ -308,11 +308,8 @@ fn a_failed_off_site_backup_alerts_the_admins() {
     }
     let _disks = shoebox_storaged::testing::disks_to_myself_blocking();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let disk = LoopDisk::new(dir.path(), "pool.img");
-    let _unmount = Unmount(dir.path().join("box"));
     let (mail, hook) = (MailServer::start(dir.path()), Webhook::start());
-    let storage = Box::new(dir.path(), "box", &disk);
+    let (storage, _unmount, _disk) = one_disk_box(dir.path());
     let s = storage.server();
     let admin = s.admin();
     deliver_to(&s, &admin, &mail, &hook);
@@ -323,12 +320,8 @@ fn a_failed_off_site_backup_alerts_the_admins() {
     let (status, body) = send(s.put("/api/shoebox/storage/backup").bearer_auth(&admin).json(&target));
     assert_eq!(status, 200, "{body}");
     std::fs::remove_dir_all(dir.path().join("usb-disk")).unwrap();
-    let (status, body) = send(s.post("/api/shoebox/storage/backup/run").bearer_auth(&admin));
-    assert_eq!(status, 202, "{body}");
-    eventually("the backup to finish", || {
-        let last = send(s.get("/api/shoebox/storage/backup").bearer_auth(&admin)).1;
-        last["running"] == false && last["last"]["ok"] == false
-    });
+    let last = run_backup(&s, &admin);
+    assert_eq!(last["last"]["ok"], false, "{last}");
 
     let open = open_alerts(&s, &admin);
     let backup: Vec<&Value> = open.iter().filter(|a| a["key"] == "backup").collect();

@@ -69,6 +69,27 @@ impl Box {
     }
 }
 
+/// A box on one fresh loop disk under `dir`; the parts go in the order
+/// they must: the service, then the pool's mount, then the disk.
+pub fn one_disk_box(dir: &Path) -> (Box, Unmount, LoopDisk) {
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let disk = LoopDisk::new(dir, "pool.img");
+    let unmount = Unmount(dir.join("box"));
+    (Box::new(dir, "box", &disk), unmount, disk)
+}
+
+/// Starts an off-site backup and waits for it to end; the backup status then.
+pub fn run_backup(s: &Server, admin: &str) -> Value {
+    let (status, body) = send(s.post("/api/shoebox/storage/backup/run").bearer_auth(admin));
+    assert_eq!(status, 202, "{body}");
+    let mut last = Value::Null;
+    eventually("the backup to finish", || {
+        last = send(s.get("/api/shoebox/storage/backup").bearer_auth(admin)).1;
+        last["running"] == false && !last["last"].is_null()
+    });
+    last
+}
+
 /// A user's assets (id, file name, checksum) and albums (name, asset count).
 type Library = (Vec<(String, String, String)>, Vec<(String, i64)>);
 
@@ -137,13 +158,7 @@ fn a_library_backed_up_off_site_comes_back_on_a_blank_box() {
     let target = json!({"repository": repository, "password": key});
     let (status, body) = send(s.put("/api/shoebox/storage/backup").bearer_auth(&admin).json(&target));
     assert_eq!(status, 200, "{body}");
-    let (status, body) = send(s.post("/api/shoebox/storage/backup/run").bearer_auth(&admin));
-    assert_eq!(status, 202, "{body}");
-    let mut last = Value::Null;
-    eventually("the backup to finish", || {
-        last = send(s.get("/api/shoebox/storage/backup").bearer_auth(&admin)).1;
-        last["running"] == false && !last["last"].is_null()
-    });
+    let last = run_backup(&s, &admin);
     assert_eq!(last["last"]["ok"], true, "{last}");
     s.stop();
 
@@ -187,4 +202,85 @@ fn a_library_backed_up_off_site_comes_back_on_a_blank_box() {
         repository.to_str().unwrap(),
         "the new box backs up to the same place"
     );
+}
+
+/// `restic` (Debian's) on `repository` with `password`: whether it opened it.
+fn restic_opens(repository: &Path, password: &str) -> bool {
+    Command::new("restic")
+        .args(["--no-cache", "-r", repository.to_str().unwrap(), "cat", "config"])
+        .env("RESTIC_PASSWORD", password)
+        .output()
+        .expect("restic is missing: run ci/install-test-deps.sh")
+        .status
+        .success()
+}
+
+#[test]
+fn the_emergency_kit_holds_the_key_until_kept_and_a_new_key_retires_the_old() {
+    if !can_make_pools() {
+        return;
+    }
+    let _disks = shoebox_storaged::testing::disks_to_myself_blocking();
+    let dir = tempfile::tempdir().unwrap();
+    let (storage, _unmount, _disk) = one_disk_box(dir.path());
+    let s = storage.server();
+    let admin = s.admin();
+    let repository = dir.path().join("usb-disk/backup");
+    let kit_alert = |s: &Server| {
+        let (_, open) = send(s.post("/api/shoebox/alerts/check").bearer_auth(&admin));
+        open.as_array().unwrap().iter().any(|a| a["key"] == "backup:kit")
+    };
+
+    // The box makes the key; the kit names it by fingerprint.
+    let (status, first) = send(
+        s.put("/api/shoebox/storage/backup")
+            .bearer_auth(&admin)
+            .json(&json!({"repository": repository})),
+    );
+    assert_eq!(status, 200, "{first}");
+    let key = first["password"].as_str().unwrap().to_owned();
+    assert!(key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+    assert_eq!(first["kit"]["repository"], repository.to_str().unwrap());
+    assert!(first["kit"]["confirmedAt"].is_null(), "{first}");
+    let (_, backup) = send(s.get("/api/shoebox/storage/backup").bearer_auth(&admin));
+    assert_eq!(backup["kit"]["keyId"], first["kit"]["keyId"], "{backup}");
+    assert!(!backup.to_string().contains(&key), "the key is never shown again: {backup}");
+    assert!(kit_alert(&s), "an unconfirmed kit is an alert");
+
+    // Kept: the alert clears.
+    let (status, body) = send(
+        s.post("/api/shoebox/storage/backup/kit/confirm")
+            .bearer_auth(&admin)
+            .json(&json!({"keyId": "0000-0000-0000-0000"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, kept) = send(
+        s.post("/api/shoebox/storage/backup/kit/confirm")
+            .bearer_auth(&admin)
+            .json(&json!({"keyId": first["kit"]["keyId"]})),
+    );
+    assert_eq!(status, 200, "{kept}");
+    assert!(kept["confirmedAt"].is_string(), "{kept}");
+    assert!(!kit_alert(&s));
+    assert!(restic_opens(&repository, &key));
+
+    // A new key: a new kit to keep, and the old key opens nothing.
+    let (status, second) = send(s.post("/api/shoebox/storage/backup/key").bearer_auth(&admin));
+    assert_eq!(status, 200, "{second}");
+    let new_key = second["password"].as_str().unwrap();
+    assert_ne!(new_key, key);
+    assert_ne!(second["kit"]["keyId"], first["kit"]["keyId"]);
+    assert!(kit_alert(&s), "the new kit is not kept yet");
+    assert!(restic_opens(&repository, new_key), "the new key opens the repository");
+    assert!(!restic_opens(&repository, &key), "the old key is retired");
+    let (status, body) = send(
+        s.post("/api/shoebox/storage/backup/kit/confirm")
+            .bearer_auth(&admin)
+            .json(&json!({"keyId": first["kit"]["keyId"]})),
+    );
+    assert_eq!(status, 400, "the old kit cannot be confirmed: {body}");
+
+    // Backups go on with the new key.
+    let last = run_backup(&s, &admin);
+    assert_eq!(last["last"]["ok"], true, "{last}");
 }
