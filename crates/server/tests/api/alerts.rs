@@ -2,9 +2,9 @@
 //! failing off-site backup (the real shoebox-storaged on a loop-device
 //! pool) reach the admins' notifications, an SMTP server (Debian's
 //! aiosmtpd, started here, writing a Maildir) and a webhook receiver
-//! started here. A SMART failure and a degraded pool cannot be provoked
-//! through alerts here: their rules are unit tests of `alerts`, and the
-//! storage service's own tests degrade a real pool.
+//! started here; so does a RAID1 pool on loop devices that comes up with a
+//! disk missing. A SMART failure cannot be provoked here (loop devices have
+//! no SMART): its rule is a unit test of `alerts`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::mpsc;
 
-use crate::backup::{one_disk_box, run_backup};
+use crate::backup::{Box, one_disk_box, run_backup};
 use crate::common::schema;
 use crate::common::{Server, eventually, send};
 use serde_json::{Value, json};
-use shoebox_storaged::testing::{Unmount, can_make_pools, is_root};
+use shoebox_storaged::testing::{LoopDisk, Unmount, can_make_pools, is_root};
 
 /// Debian's aiosmtpd, delivering into a Maildir.
 struct MailServer {
@@ -336,4 +336,41 @@ fn a_failed_off_site_backup_alerts_the_admins() {
         mail.messages()
     );
     assert!(hook.received().iter().any(|b| b["alert"]["key"] == "backup"));
+}
+
+#[test]
+fn a_pool_that_lost_a_disk_alerts_the_admins() {
+    if !can_make_pools() {
+        return;
+    }
+    let _disks = shoebox_storaged::testing::disks_to_myself_blocking();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (a, mut b) = (LoopDisk::new(dir.path(), "a.img"), LoopDisk::new(dir.path(), "b.img"));
+    let _unmount = Unmount(dir.path().join("box"));
+    let hook = Webhook::start();
+    let mut storage = Box::with_pool(dir.path(), "box", &[&a, &b], "raid1");
+    let s = storage.server();
+    let admin = s.admin();
+    let settings = json!({ "email": null, "webhook": { "url": hook.url } });
+    send(s.put("/api/shoebox/alerts/delivery").bearer_auth(&admin).json(&settings));
+    assert!(
+        !open_alerts(&s, &admin).iter().any(|a| a["key"] == "pool:degraded"),
+        "a healthy pool"
+    );
+    s.stop();
+
+    storage.pull_disk(&mut b);
+    let s = storage.server();
+    let open = open_alerts(&s, &admin);
+    let degraded: Vec<&Value> = open.iter().filter(|a| a["key"] == "pool:degraded").collect();
+    assert_eq!(degraded.len(), 1, "{open:?}");
+    assert!(
+        degraded[0]["message"].as_str().unwrap().contains("1 of 2 disks answer"),
+        "{}",
+        degraded[0]
+    );
+    let mine = notifications(&s, &admin, "?level=error");
+    assert!(mine.iter().any(|n| n["title"] == "A disk of the pool is missing"), "{mine:?}");
+    assert!(hook.received().iter().any(|b| b["alert"]["key"] == "pool:degraded"));
 }

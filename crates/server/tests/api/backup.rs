@@ -11,42 +11,69 @@ use serde_json::{Value, json};
 use shoebox_storaged::private_bus::{PrivateBus, Service};
 use shoebox_storaged::testing::{LoopDisk, Unmount, can_make_pools};
 
-/// One box's storage: a bus, the service on it, a pool disk.
+/// One box's storage: a bus, the service on it, a pool.
 pub struct Box {
     bus: PrivateBus,
-    _service: Service,
+    service: Option<Service>,
+    storaged_args: Vec<String>,
     mount: PathBuf,
     config: PathBuf,
 }
 
 impl Box {
+    /// A pool on one disk.
     pub fn new(dir: &Path, name: &str, disk: &LoopDisk) -> Box {
+        Box::with_pool(dir, name, &[disk], "single")
+    }
+
+    pub fn with_pool(dir: &Path, name: &str, disks: &[&LoopDisk], profile: &str) -> Box {
         let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf");
         let bus = PrivateBus::start(&dir.join(format!("{name}-bus")), &policy).expect("dbus-daemon: run ci/install-test-deps.sh");
         let mount = dir.join(name);
         let state = dir.join(format!("{name}-state"));
-        let storaged = Path::new(env!("CARGO_BIN_EXE_shoeboxd")).with_file_name("shoebox-storaged");
-        let args = [
+        let storaged_args = [
             "--pool-mount",
             mount.to_str().unwrap(),
             "--state-dir",
             state.to_str().unwrap(),
             "--include-loop-devices",
-        ];
-        let service = bus
-            .run_service(&storaged, &args)
-            .expect("shoebox-storaged is built with the workspace");
+        ]
+        .map(String::from)
+        .to_vec();
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(&config, format!("storage_bus = {:?}\n", bus.address)).unwrap();
-        let this = Box {
+        let mut this = Box {
             bus,
-            _service: service,
+            service: None,
+            storaged_args,
             mount,
             config,
         };
-        this.call(&["CreatePool", "asss", "1", &disk.path, "single", ""])
-            .expect("a pool on the blank disk");
+        this.start_service();
+        let count = disks.len().to_string();
+        let mut create = vec!["CreatePool", "asss", &count];
+        create.extend(disks.iter().map(|d| d.path.as_str()));
+        create.extend([profile, ""]);
+        this.call(&create).expect("a pool on the blank disks");
         this
+    }
+
+    fn start_service(&mut self) {
+        let storaged = Path::new(env!("CARGO_BIN_EXE_shoeboxd")).with_file_name("shoebox-storaged");
+        let args: Vec<&str> = self.storaged_args.iter().map(String::as_str).collect();
+        let service = self
+            .bus
+            .run_service(&storaged, &args)
+            .expect("shoebox-storaged is built with the workspace");
+        self.service = Some(service);
+    }
+
+    /// A disk is pulled out while the box is off; the pool comes up without it.
+    pub fn pull_disk(&mut self, disk: &mut LoopDisk) {
+        self.service = None;
+        drop(Unmount(self.mount.clone()));
+        disk.detach();
+        self.start_service();
     }
 
     /// A D-Bus call as the timers make them (busctl); stdout or the error.

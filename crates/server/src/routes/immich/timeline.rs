@@ -4,11 +4,12 @@
 use crate::json::Json;
 use axum::Router;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, NaiveDate};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shoebox_catalog::{PartnerDirection, TimelineFilter, Visibility};
+use shoebox_catalog::{PartnerDirection, TimelineAsset, TimelineFilter, Visibility};
 
 use crate::auth::Access;
 use crate::dto::iso;
@@ -112,7 +113,7 @@ fn month_range(bucket: &str) -> Option<(i64, i64)> {
     Some((millis(start)?, millis(end)?))
 }
 
-async fn bucket(State(state): State<AppState>, access: Access, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Value>> {
+async fn bucket(State(state): State<AppState>, access: Access, Query(q): Query<TimelineQuery>) -> ApiResult<Response> {
     let (owner, filter) = filter(&state, &access, &q).await?;
     let key = q
         .time_bucket
@@ -120,30 +121,72 @@ async fn bucket(State(state): State<AppState>, access: Access, Query(q): Query<T
         .ok_or_else(|| ApiError::bad_request("timeBucket is required, e.g. 2024-03-01"))?;
     let (from, to) = month_range(key).ok_or_else(|| ApiError::bad_request(format!("timeBucket {key:?} is not a date like 2024-03-01")))?;
     let assets = state.db(move |c| c.timeline_bucket(&owner, &filter, from, to)).await?;
-    let col = |f: &dyn Fn(&shoebox_catalog::TimelineAsset) -> Value| Value::Array(assets.iter().map(f).collect());
-    let mut body = json!({
-        "id": col(&|a| json!(a.id)),
-        "ownerId": col(&|a| json!(a.owner_id)),
-        "isImage": col(&|a| json!(a.is_image)),
-        "isFavorite": col(&|a| json!(a.is_favorite)),
-        "isTrashed": col(&|a| json!(a.is_trashed)),
-        "visibility": col(&|a| json!(a.visibility)),
-        "fileCreatedAt": col(&|a| json!(iso(a.taken_at))),
-        "createdAt": col(&|a| json!(iso(a.created_at))),
-        "localOffsetHours": col(&|a| json!((a.local_taken_at - a.taken_at) as f64 / 3_600_000.0)),
-        "duration": col(&|a| json!(a.duration_ms)),
-        "livePhotoVideoId": col(&|a| json!(a.live_photo_video_id)),
-        "ratio": col(&|a| json!(match (a.width, a.height) { (Some(w), Some(h)) if h > 0 => w as f64 / h as f64, _ => 1.0 })),
-        "thumbhash": col(&|_| Value::Null),
-        "city": col(&|a| json!(a.city)),
-        "country": col(&|a| json!(a.country)),
-        "projectionType": col(&|_| Value::Null),
-    });
-    if q.with_coordinates == Some(true) {
-        body["latitude"] = col(&|a| json!(a.latitude));
-        body["longitude"] = col(&|a| json!(a.longitude));
+    Ok(Json(BucketColumns::new(&assets, q.with_coordinates == Some(true))).into_response())
+}
+
+/// `TimeBucketAssetResponseDto`: one array per field, serialised straight
+/// from the rows (a month of a large library holds thousands of assets; one
+/// JSON value per cell took most of the request's time).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BucketColumns<'a> {
+    id: Vec<&'a str>,
+    owner_id: Vec<&'a str>,
+    is_image: Vec<bool>,
+    is_favorite: Vec<bool>,
+    is_trashed: Vec<bool>,
+    visibility: Vec<&'a str>,
+    file_created_at: Vec<String>,
+    created_at: Vec<String>,
+    local_offset_hours: Vec<f64>,
+    duration: Vec<Option<i64>>,
+    live_photo_video_id: Vec<Option<&'a str>>,
+    ratio: Vec<f64>,
+    thumbhash: Vec<()>,
+    city: Vec<Option<&'a str>>,
+    country: Vec<Option<&'a str>>,
+    projection_type: Vec<()>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latitude: Option<Vec<Option<f64>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    longitude: Option<Vec<Option<f64>>>,
+}
+
+impl<'a> BucketColumns<'a> {
+    fn new(assets: &'a [TimelineAsset], with_coordinates: bool) -> Self {
+        let coordinates = |f: fn(&TimelineAsset) -> Option<f64>| with_coordinates.then(|| assets.iter().map(f).collect());
+        BucketColumns {
+            id: assets.iter().map(|a| a.id.as_str()).collect(),
+            owner_id: assets.iter().map(|a| a.owner_id.as_str()).collect(),
+            is_image: assets.iter().map(|a| a.is_image).collect(),
+            is_favorite: assets.iter().map(|a| a.is_favorite).collect(),
+            is_trashed: assets.iter().map(|a| a.is_trashed).collect(),
+            visibility: assets.iter().map(|a| a.visibility.as_str()).collect(),
+            file_created_at: assets.iter().map(|a| iso(a.taken_at)).collect(),
+            created_at: assets.iter().map(|a| iso(a.created_at)).collect(),
+            local_offset_hours: assets
+                .iter()
+                .map(|a| (a.local_taken_at - a.taken_at) as f64 / 3_600_000.0)
+                .collect(),
+            duration: assets.iter().map(|a| a.duration_ms).collect(),
+            live_photo_video_id: assets.iter().map(|a| a.live_photo_video_id.as_deref()).collect(),
+            ratio: assets.iter().map(ratio).collect(),
+            thumbhash: vec![(); assets.len()],
+            city: assets.iter().map(|a| a.city.as_deref()).collect(),
+            country: assets.iter().map(|a| a.country.as_deref()).collect(),
+            projection_type: vec![(); assets.len()],
+            latitude: coordinates(|a| a.latitude),
+            longitude: coordinates(|a| a.longitude),
+        }
     }
-    Ok(Json(body))
+}
+
+/// Width over height, 1 where unknown.
+fn ratio(a: &TimelineAsset) -> f64 {
+    match (a.width, a.height) {
+        (Some(w), Some(h)) if h > 0 => w as f64 / h as f64,
+        _ => 1.0,
+    }
 }
 
 #[cfg(test)]
