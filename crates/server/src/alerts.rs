@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use shoebox_catalog::Alert;
+use shoebox_catalog::{Alert, Catalog};
 use shoebox_storaged::client::Storage1Proxy;
 
 use crate::error::ApiResult;
@@ -69,33 +69,31 @@ pub async fn check(state: &AppState) -> ApiResult<Vec<Alert>> {
         Ok(storage) => scopes.extend(storage_checks(state, &storage).await?),
         Err(e) => tracing::debug!(error = e.message, "no storage service: its alerts are not checked"),
     }
-    for scope in scopes {
-        apply(state, scope).await?;
-    }
-    state.db(|c| c.open_alerts()).await
-}
-
-async fn apply(state: &AppState, scope: Scope) -> ApiResult<()> {
-    let raised = state
-        .db(move |c| {
-            let mut raised = Vec::new();
-            for f in &scope.findings {
-                raised.extend(c.raise_alert(&f.key, f.level, f.kind, &f.title, &f.message)?);
-            }
-            for open in c.open_alerts()? {
-                if scope.owns(&open.key) && !scope.findings.iter().any(|f| f.key == open.key) {
-                    c.clear_alert(&open.key)?;
-                    tracing::info!(alert = open.key, "alert cleared");
-                }
-            }
-            Ok(raised)
-        })
-        .await?;
+    let (raised, open) = state.db(move |c| record(c, &scopes)).await?;
     for alert in raised {
         tracing::warn!(alert = alert.key, message = alert.message, "alert raised");
         notify::send(state, &alert).await;
     }
-    Ok(())
+    Ok(open)
+}
+
+/// Raises what the scopes found and clears what they own but no longer
+/// find; the alerts newly raised, and those open afterwards.
+fn record(c: &Catalog, scopes: &[Scope]) -> shoebox_catalog::Result<(Vec<Alert>, Vec<Alert>)> {
+    let mut raised = Vec::new();
+    for f in scopes.iter().flat_map(|s| &s.findings) {
+        raised.extend(c.raise_alert(&f.key, f.level, f.kind, &f.title, &f.message)?);
+    }
+    for open in c.open_alerts()? {
+        let gone = scopes
+            .iter()
+            .any(|s| s.owns(&open.key) && !s.findings.iter().any(|f| f.key == open.key));
+        if gone {
+            c.clear_alert(&open.key)?;
+            tracing::info!(alert = open.key, "alert cleared");
+        }
+    }
+    Ok((raised, c.open_alerts()?))
 }
 
 /// Runs the checks every `CHECK_EVERY` until shutdown.

@@ -40,13 +40,12 @@ pub async fn record(state: &AppState, repository: &str, key: &str) -> ApiResult<
         created_at: now_millis(),
         confirmed_at: None,
     };
-    store(state, &kit).await?;
+    state.set_json_setting(SETTING, &kit).await?;
     Ok(kit)
 }
 
 pub async fn current(state: &AppState) -> ApiResult<Option<Kit>> {
-    let stored = state.db(|c| c.setting(SETTING)).await?;
-    Ok(stored.and_then(|json| serde_json::from_str(&json).ok()))
+    state.json_setting(SETTING).await
 }
 
 /// The owner says they kept the kit with fingerprint `key_id`; an older
@@ -62,13 +61,8 @@ pub async fn confirm(state: &AppState, key_id: &str) -> ApiResult<Kit> {
         )));
     }
     kit.confirmed_at.get_or_insert_with(now_millis);
-    store(state, &kit).await?;
+    state.set_json_setting(SETTING, &kit).await?;
     Ok(kit)
-}
-
-async fn store(state: &AppState, kit: &Kit) -> ApiResult<()> {
-    let json = serde_json::to_string(kit).expect("plain struct");
-    state.db(move |c| c.set_settings(&[(SETTING, Some(json.as_str()))])).await
 }
 
 pub fn json(kit: &Kit) -> Value {

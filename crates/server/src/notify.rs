@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use futures_util::future::OptionFuture;
 use lettre::message::{Mailbox, Mailboxes, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -105,8 +106,7 @@ fn recipients(to: &str) -> ApiResult<Mailboxes> {
 }
 
 pub async fn delivery(state: &AppState) -> ApiResult<Delivery> {
-    let stored = state.db(|c| c.setting(SETTING)).await?;
-    Ok(stored.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
+    Ok(state.json_setting(SETTING).await?.unwrap_or_default())
 }
 
 /// Stores new settings; an empty mail password keeps the one stored for the
@@ -121,8 +121,7 @@ pub async fn set_delivery(state: &AppState, mut new: Delivery) -> ApiResult<Deli
     {
         email.password = previous.password;
     }
-    let json = serde_json::to_string(&new).expect("settings serialise");
-    state.db(move |c| c.set_settings(&[(SETTING, Some(json.as_str()))])).await?;
+    state.set_json_setting(SETTING, &new).await?;
     Ok(new)
 }
 
@@ -136,26 +135,17 @@ pub struct Sent {
 
 /// Sends `alert` through every channel set up, each failure logged.
 pub async fn send(state: &AppState, alert: &Alert) -> Sent {
-    let (settings, box_name) = match (delivery(state).await, box_name(state).await) {
-        (Ok(settings), name) => (settings, name),
-        (Err(e), _) => {
+    let settings = match delivery(state).await {
+        Ok(settings) => settings,
+        Err(e) => {
             tracing::warn!(error = e.message, "could not read the alert delivery settings");
             return Sent::default();
         }
     };
+    let name = box_name(state).await;
     let (email, webhook) = tokio::join!(
-        async {
-            match &settings.email {
-                Some(email) => Some(send_email(email, &box_name, alert).await),
-                None => None,
-            }
-        },
-        async {
-            match &settings.webhook {
-                Some(webhook) => Some(send_webhook(webhook, &box_name, alert).await),
-                None => None,
-            }
-        },
+        OptionFuture::from(settings.email.as_ref().map(|email| send_email(email, &name, alert))),
+        OptionFuture::from(settings.webhook.as_ref().map(|webhook| send_webhook(webhook, &name, alert))),
     );
     for (channel, result) in [("email", &email), ("webhook", &webhook)] {
         if let Some(Err(e)) = result {
@@ -165,7 +155,8 @@ pub async fn send(state: &AppState, alert: &Alert) -> Sent {
     Sent { email, webhook }
 }
 
-async fn box_name(state: &AppState) -> String {
+/// The name the owner gave the box in the setup wizard, "shoebox" if none.
+pub async fn box_name(state: &AppState) -> String {
     match state.db(|c| c.setting(crate::routes::HOSTNAME_SETTING)).await {
         Ok(Some(name)) => name,
         _ => "shoebox".to_string(),

@@ -74,4 +74,23 @@ impl AppState {
             .map_err(ApiError::internal)?
             .map_err(ApiError::from)
     }
+
+    /// A setting stored as JSON; `None` when unset, or unreadable (logged).
+    pub async fn json_setting<T: serde::de::DeserializeOwned>(&self, key: &'static str) -> ApiResult<Option<T>> {
+        let Some(json) = self.db(move |c| c.setting(key)).await? else {
+            return Ok(None);
+        };
+        match serde_json::from_str(&json) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "a saved setting is unreadable; it counts as unset");
+                Ok(None)
+            }
+        }
+    }
+
+    pub async fn set_json_setting<T: serde::Serialize>(&self, key: &'static str, value: &T) -> ApiResult<()> {
+        let json = serde_json::to_string(value).map_err(ApiError::internal)?;
+        self.db(move |c| c.set_settings(&[(key, Some(json.as_str()))])).await
+    }
 }

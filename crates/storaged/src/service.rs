@@ -242,11 +242,16 @@ impl Inner {
         Ok(target.password)
     }
 
+    fn no_backup_running(&self) -> Result<(), Error> {
+        match self.backup.lock().expect("backup lock").running {
+            Some(_) => Err(Error::Busy("a backup is running".into())),
+            None => Ok(()),
+        }
+    }
+
     fn change_backup_key(&self) -> Result<String, Error> {
         let target = Target::load(&self.config.backup_file)?.ok_or(backup::Error::NotConfigured)?;
-        if self.backup.lock().expect("backup lock").running.is_some() {
-            return Err(Error::Busy("a backup is running".into()));
-        }
+        self.no_backup_running()?;
         let new = target.change_key()?;
         new.save(&self.config.backup_file)?;
         tracing::info!(repository = new.repository, "the off-site backup's key was changed");
@@ -261,9 +266,7 @@ impl Inner {
         if self.config.pool.recorded()?.is_none() {
             return Err(Error::BackupWithoutPool);
         }
-        if self.backup.lock().expect("backup lock").running.is_some() {
-            return Err(Error::Busy("a backup is running".into()));
-        }
+        self.no_backup_running()?;
         let snapshot = self.snapshot_now(&format!("backup-{trigger}"))?;
         let counter = Arc::new(backup::Counter::default());
         self.backup.lock().expect("backup lock").running = Some(Arc::clone(&counter));

@@ -183,7 +183,6 @@ export const api = {
 
   /** The box's conditions that hold now (admins). */
   alerts: () => request<Alert[]>('/shoebox/alerts'),
-  checkAlerts: () => request<Alert[]>('/shoebox/alerts/check', { method: 'POST' }),
   alertDelivery: () => request<AlertDelivery>('/shoebox/alerts/delivery'),
   setAlertDelivery: (delivery: AlertDelivery) =>
     request<AlertDelivery>('/shoebox/alerts/delivery', { method: 'PUT', ...json(delivery) }),

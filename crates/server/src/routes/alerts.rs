@@ -7,13 +7,13 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use shoebox_catalog::Alert;
 
+use crate::alerts;
 use crate::auth::AdminAuth;
 use crate::dto::iso;
 use crate::error::ApiResult;
 use crate::json::Json;
 use crate::notify::{self, Delivery};
 use crate::state::AppState;
-use crate::{alerts, routes};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,10 +48,7 @@ async fn set_delivery(State(state): State<AppState>, _admin: AdminAuth, Json(new
 
 /// Sends a test alert through each channel set up and says how each went.
 async fn test(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
-    let name = state
-        .db(|c| c.setting(routes::HOSTNAME_SETTING))
-        .await?
-        .unwrap_or_else(|| "shoebox".into());
+    let name = notify::box_name(&state).await;
     let alert = Alert {
         key: "test".into(),
         level: "info".into(),

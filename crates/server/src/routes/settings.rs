@@ -43,7 +43,6 @@ async fn update(
     settings
         .check()
         .map_err(|e| ApiError::bad_request(format!("These video settings cannot be used: {e}")))?;
-    let json = serde_json::to_string(&settings).map_err(ApiError::internal)?;
-    state.db(move |c| c.set_settings(&[(SETTINGS_KEY, Some(&json))])).await?;
+    state.set_json_setting(SETTINGS_KEY, &settings).await?;
     Ok(Json(settings))
 }

@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shoebox_catalog::{Millis, Notification, NotificationFilter};
+use shoebox_catalog::{Notification, NotificationFilter};
 
 use crate::auth::Auth;
-use crate::dto::{iso, parse_iso};
-use crate::error::{ApiError, ApiResult};
+use crate::dto::{iso, parse_date_field};
+use crate::error::ApiResult;
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -67,13 +67,6 @@ async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) 
     Ok(Json(notification_json(&found)))
 }
 
-/// A `readAt` as sent: a date, or null for "unread again".
-fn read_at(value: Option<&str>) -> ApiResult<Option<Millis>> {
-    value
-        .map(|s| parse_iso(s).ok_or_else(|| ApiError::bad_request(format!("readAt {s:?} is not an ISO 8601 date"))))
-        .transpose()
-}
-
 /// `NotificationUpdateAllDto`
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -84,7 +77,7 @@ struct UpdateAll {
 
 async fn update_all(State(state): State<AppState>, auth: Auth, Json(change): Json<UpdateAll>) -> ApiResult<StatusCode> {
     auth.require("notification.update")?;
-    let (user_id, at) = (auth.user_id(), read_at(change.read_at.as_deref())?);
+    let (user_id, at) = (auth.user_id(), parse_date_field("readAt", change.read_at.as_deref())?);
     state.db(move |c| c.mark_notifications(&user_id, &change.ids, at)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -103,7 +96,7 @@ async fn update_one(
     Json(change): Json<UpdateOne>,
 ) -> ApiResult<Json<Value>> {
     auth.require("notification.update")?;
-    let (user_id, at) = (auth.user_id(), read_at(change.read_at.as_deref())?);
+    let (user_id, at) = (auth.user_id(), parse_date_field("readAt", change.read_at.as_deref())?);
     let updated = state
         .db(move |c| {
             let current = c.notification(&user_id, &id)?;
