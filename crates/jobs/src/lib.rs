@@ -253,7 +253,7 @@ async fn execute(context: Context, workers: &rayon::ThreadPool, job: Job) {
 /// naming thumbnails that are not there: queue them again. Checked once
 /// per cache folder (a stamp marks it done), since it stats every file.
 fn requeue_missing_derivatives(catalog: &Catalog, layout: &Layout) -> Result<usize, shoebox_catalog::Error> {
-    let stamp = layout.resolve("cache/.derivatives-checked");
+    let stamp = layout.derivatives_stamp();
     if stamp.exists() {
         return Ok(0);
     }

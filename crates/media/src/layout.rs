@@ -62,6 +62,12 @@ impl Layout {
         format!("cache/encoded-video/{owner_id}/{}/{asset_id}.mp4", &asset_id[..2])
     }
 
+    /// Marks the cache folder as checked for derived files the catalog
+    /// names but the folder lacks (a library restored from backup).
+    pub fn derivatives_stamp(&self) -> PathBuf {
+        self.root.join("cache").join(".derivatives-checked")
+    }
+
     /// Absolute path of a catalog-relative path.
     pub fn resolve(&self, relative: &str) -> PathBuf {
         self.root.join(relative)

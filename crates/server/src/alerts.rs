@@ -1,5 +1,5 @@
 //! Alerts about the box, in one place: the library's disk nearly full, the
-//! off-site backup failed, the pool degraded or reporting errors, a disk's
+//! off-site backup or its restore drill failed, the pool degraded or reporting errors, a disk's
 //! SMART health failing. Checked every few minutes and on demand; kept in
 //! the catalog, which gives every admin a notification when one is raised;
 //! sent on by email and webhook (`notify`) once per raising.
@@ -14,6 +14,7 @@ use std::time::Duration;
 use shoebox_catalog::{Alert, Catalog};
 use shoebox_storaged::client::Storage1Proxy;
 
+use crate::drill::{self, Drill};
 use crate::error::ApiResult;
 use crate::kit::{self, Kit};
 use crate::state::AppState;
@@ -171,7 +172,11 @@ async fn storage_checks(state: &AppState, storage: &Storage1Proxy<'static>) -> A
     match storage.backup_status().await {
         Ok(status) => {
             let kit = kit::current(state).await?;
-            let findings = backup_finding(&status).into_iter().chain(kit_finding(&status, kit.as_ref()));
+            let drill = drill::last(state).await?;
+            let findings = backup_finding(&status)
+                .into_iter()
+                .chain(kit_finding(&status, kit.as_ref()))
+                .chain(drill.as_ref().and_then(|d| drill_finding(&status, d)));
             scopes.push(Scope {
                 prefix: "backup",
                 findings: findings.collect(),
@@ -209,6 +214,17 @@ fn kit_finding(status: &shoebox_storaged::backup::Status, kit: Option<&Kit>) -> 
             "No one has confirmed keeping the emergency kit with the off-site backup's key. Without that key nobody can restore the backup if the box is lost: print or save the kit on the storage page and confirm it, or make a new key there.".into(),
         )
     })
+}
+
+fn drill_finding(status: &shoebox_storaged::backup::Status, last: &Drill) -> Option<Finding> {
+    let message = drill::alert_message(last).filter(|_| status.configured)?;
+    Some(Finding::new(
+        "backup:drill",
+        "error",
+        "BackupFailed",
+        "Restore drill failed",
+        message,
+    ))
 }
 
 fn backup_finding(status: &shoebox_storaged::backup::Status) -> Option<Finding> {

@@ -165,6 +165,24 @@ impl FromRequestParts<AppState> for AdminAuth {
     }
 }
 
+/// The setup wizard's door: an admin, or anyone while the box has no
+/// admin yet (the same trust as `POST /api/auth/admin-sign-up`), so that
+/// a blank box can be given disks and a library restored from backup
+/// before any account exists.
+#[derive(Debug, Clone)]
+pub struct SetupAccess;
+
+impl FromRequestParts<AppState> for SetupAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if !state.db(|c| c.has_admin()).await? {
+            return Ok(SetupAccess);
+        }
+        AdminAuth::from_request_parts(parts, state).await.map(|_| SetupAccess)
+    }
+}
+
 /// Cookie a shared-link visitor who gave the link's password carries.
 pub const SHARED_LINK_COOKIE: &str = "immich_shared_link_token";
 

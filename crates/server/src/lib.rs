@@ -7,6 +7,7 @@ mod alerts;
 mod auth;
 mod config;
 mod disk;
+mod drill;
 mod dto;
 mod error;
 mod ingest;
@@ -16,7 +17,9 @@ mod listen;
 mod ml;
 mod notify;
 mod people;
+mod recovery;
 mod restore;
+mod restored;
 mod routes;
 mod smart_search;
 mod state;
@@ -132,6 +135,7 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     purge_expired_trash(&state).await;
     let sweeper = tokio::spawn(maintenance(state.clone(), shutdown_rx.clone()));
     let watcher = tokio::spawn(alerts::watch(state.clone(), shutdown_rx.clone()));
+    let drills = tokio::spawn(drill::schedule(state.clone(), shutdown_rx.clone()));
 
     let restart = state.restart.clone();
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -151,6 +155,7 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     let _ = jobs.await;
     let _ = sweeper.await;
     let _ = watcher.await;
+    let _ = drills.await;
     Ok(stopped)
 }
 

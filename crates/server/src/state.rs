@@ -30,6 +30,10 @@ pub struct AppState {
     /// Asks the server to stop so that its service manager starts it again
     /// (after the library moved onto a new pool, say).
     pub restart: Arc<tokio::sync::Notify>,
+    /// Held while a restore drill runs.
+    pub drill: Arc<tokio::sync::Mutex<()>>,
+    /// The setup wizard's restore from backup, while and after it runs.
+    pub recovery: Arc<std::sync::Mutex<crate::recovery::Status>>,
 }
 
 impl AppState {
@@ -47,6 +51,8 @@ impl AppState {
             hardware,
             ml: Arc::new(ml),
             restart: Arc::default(),
+            drill: Arc::default(),
+            recovery: Arc::default(),
         }
     }
 

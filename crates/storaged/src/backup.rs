@@ -213,22 +213,30 @@ impl Target {
         Ok(dropped.len())
     }
 
-    /// Restores `/shoebox/<part>` of the latest backup into `dest` (a new
+    /// Restores `/shoebox/<part>` of backup `id` into `dest` (a new
     /// folder). Every blob read is checked against its hash and MAC as it is
     /// decrypted, so a damaged repository fails here, before anything is used.
-    pub fn restore_part(&self, part: &str, dest: &Path) -> Result<(), Error> {
+    pub fn restore_part(&self, id: &str, part: &str, dest: &Path) -> Result<(), Error> {
         let repo = self.repository(Quiet)?.open(&Credentials::password(&self.password))?.to_indexed()?;
-        let node = repo.node_from_snapshot_path(&format!("latest:/shoebox/{part}"), |s| s.hostname == "shoebox")?;
+        let node = repo.node_from_snapshot_path(&format!("{id}:/shoebox/{part}"), |s| s.hostname == "shoebox")?;
         let listing = repo.ls(&node, &LsOptions::default())?;
         let destination = LocalDestination::new(dest.to_str().unwrap_or_default(), true, !node.is_dir())?;
         let options = RestoreOptions::default();
         let plan = repo.prepare_restore(&options, listing.clone(), &destination, false)?;
-        repo.restore(plan, &options, listing, &destination)?;
+        // rustic_core's restore workers panic on a block that fails its
+        // check (a damaged pack file) instead of returning the error.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| repo.restore(plan, &options, listing, &destination)))
+            .map_err(|_| {
+                Error::Repository(
+                    "a block of the backup failed its integrity check, so the repository is damaged: restore from another copy of the backup, or check the backup disk"
+                        .into(),
+                )
+            })??;
         Ok(())
     }
 
-    /// The id of the backup [`Target::restore_part`] restores from.
-    pub fn latest(&self) -> Result<String, Error> {
+    /// The newest Shoebox backup in the repository.
+    pub fn latest(&self) -> Result<Latest, Error> {
         let repo = self.repository(Quiet)?.open(&Credentials::password(&self.password))?;
         let snapshots = repo.get_all_snapshots()?;
         let latest = snapshots
@@ -236,9 +244,24 @@ impl Target {
             .filter(|s| s.hostname == "shoebox")
             .max_by_key(|s| s.time.timestamp());
         latest
-            .map(|s| s.id.to_hex().to_string())
+            .map(|s| Latest {
+                id: s.id.to_hex().to_string(),
+                created: s.time.timestamp().as_second(),
+                bytes: s.summary.as_ref().map_or(0, |summary| summary.total_bytes_processed),
+            })
             .ok_or_else(|| Error::Repository("it holds no Shoebox backup".into()))
     }
+}
+
+/// A backup in the repository: what a restore reads from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
+pub struct Latest {
+    /// The repository's snapshot id.
+    pub id: String,
+    /// Unix seconds when it was taken.
+    pub created: i64,
+    /// The size of the files it holds.
+    pub bytes: u64,
 }
 
 /// No progress to show (opening, initialising).

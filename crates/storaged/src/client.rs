@@ -28,7 +28,8 @@ pub trait Storage1 {
     fn change_backup_key(&self) -> zbus::Result<String>;
     fn backup_now(&self, trigger: &str) -> zbus::Result<String>;
     fn backup_status(&self) -> zbus::Result<backup::Status>;
-    fn restore_backup(&self, repository: &str, password: &str) -> zbus::Result<String>;
+    fn stage_restore(&self, repository: &str, password: &str, parts: &[&str]) -> zbus::Result<backup::Latest>;
+    fn drill_restore(&self) -> zbus::Result<backup::Latest>;
 
     #[zbus(signal)]
     fn backup_progress(&self, done_bytes: u64, total_bytes: u64) -> zbus::Result<()>;

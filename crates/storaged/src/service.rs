@@ -4,6 +4,8 @@
 //! against what the service itself probed: a disk must be one it offers,
 //! never the system disk, and blank unless a plan's token confirms erasing it.
 
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use zbus::fdo::{DBusProxy, Error as FdoError};
@@ -12,14 +14,22 @@ use zbus::object_server::SignalEmitter;
 use zbus::zvariant::Type;
 use zbus::{Connection, interface};
 
-use crate::backup::{self, Target};
+use crate::backup::{self, Latest, Target};
+use crate::command::run;
 use crate::disks::{self, Disk, Scope};
 use crate::plans::{Action, Plans};
-use crate::pool::{self, Pool, Profile};
+use crate::pool::{self, Pool, Profile, path};
 use crate::snapshots::{self, Retention, Snapshot};
 
 pub const BUS_NAME: &str = "org.shoebox.Storage1";
 pub const OBJECT_PATH: &str = "/org/shoebox/Storage1";
+
+/// The parts of the pool a backup holds (each a subvolume).
+pub const PARTS: [&str; 2] = ["library", "db"];
+/// Where a restore from the setup wizard is put, inside each part.
+pub const STAGING: &str = ".restoring";
+/// The restore drill's scratch folder at the top of the pool.
+pub const DRILL_DIR: &str = ".drill";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -45,8 +55,12 @@ pub enum Error {
     Backup(#[from] backup::Error),
     #[error("backups are read from, and restored onto, the pool: create a pool first")]
     BackupWithoutPool,
-    #[error("the library already holds photos or a catalog: a backup is restored only onto a blank box")]
+    #[error("the library already holds photos: a backup is restored only onto a blank box")]
     NotBlankLibrary,
+    #[error("{0:?} is not a part of a backup: name \"library\" or \"db\"")]
+    UnknownPart(String),
+    #[error("the pool has {free} bytes free and the backup needs {needed}: add a disk or free space, then try again")]
+    NoRoomToRestore { needed: u64, free: u64 },
 }
 
 impl From<Error> for FdoError {
@@ -93,6 +107,8 @@ struct Inner {
     /// A long operation running in the background, and the last one's failure.
     activity: Mutex<(String, String)>,
     backup: backup::Shared,
+    /// Held while a restore drill restores.
+    drilling: Mutex<()>,
 }
 
 impl Storage {
@@ -104,6 +120,7 @@ impl Storage {
                 changing: Mutex::default(),
                 activity: Mutex::default(),
                 backup: backup::Shared::default(),
+                drilling: Mutex::default(),
             }),
         }
     }
@@ -274,29 +291,48 @@ impl Inner {
         Ok(Some((target, dir, counter)))
     }
 
-    /// Restores the latest backup onto the (blank) pool; the box then keeps
-    /// backing up to the same repository.
-    fn restore_backup(&self, repository: String, password: String) -> Result<String, Error> {
+    /// Restores `parts` of the newest backup in `repository` onto the blank
+    /// pool, each into `<part>/.restoring` (a rename cannot cross
+    /// subvolumes), for shoeboxd to check and move into place.
+    fn stage_restore(&self, repository: String, password: String, parts: Vec<String>) -> Result<Latest, Error> {
         let _changing = self.changing.lock().expect("changing lock");
         Target::check_address(&repository)?;
-        if self.config.pool.recorded()?.is_none() {
-            return Err(Error::BackupWithoutPool);
+        if let Some(part) = parts.iter().find(|p| !PARTS.contains(&p.as_str())) {
+            return Err(Error::UnknownPart(part.clone()));
         }
-        self.config.pool.ensure_mounted()?;
-        let mount = &self.config.pool.mount;
-        if mount.join("db/shoebox.db").exists() || holds_files(&mount.join("library")) {
+        let mount = self.mounted_pool()?;
+        if holds_files(&mount.join("library")) {
             return Err(Error::NotBlankLibrary);
         }
         let target = Target {
             repository,
             password,
-            cache: Some(backup::cache_beside(&self.config.backup_file)),
+            cache: None,
         };
-        let id = target.latest()?;
-        restore_parts(mount, &target)?;
-        target.save(&self.config.backup_file)?;
-        tracing::info!(snapshot = id, repository = target.repository, "restored from backup");
-        Ok(id)
+        restore_into(&mount, &target, &parts, |part| mount.join(part).join(STAGING))
+    }
+
+    /// Restores the newest off-site backup into the pool's scratch folder
+    /// (`.drill/<part>`), where shoeboxd checks it against the library.
+    fn drill_restore(&self) -> Result<Latest, Error> {
+        let _drilling = self
+            .drilling
+            .try_lock()
+            .map_err(|_| Error::Busy("a restore drill is running".into()))?;
+        let target = Target::load(&self.config.backup_file)?.ok_or(backup::Error::NotConfigured)?;
+        let mount = self.mounted_pool()?;
+        let scratch = mount.join(DRILL_DIR);
+        let parts = PARTS.map(String::from);
+        restore_into(&mount, &target, &parts, |part| scratch.join(part))
+    }
+
+    /// The pool's mount point, mounted; an error without a pool.
+    fn mounted_pool(&self) -> Result<std::path::PathBuf, Error> {
+        if self.config.pool.recorded()?.is_none() {
+            return Err(Error::BackupWithoutPool);
+        }
+        self.config.pool.ensure_mounted()?;
+        Ok(self.config.pool.mount.clone())
     }
 
     fn snapshot_now(&self, trigger: &str) -> Result<String, Error> {
@@ -321,47 +357,53 @@ impl Inner {
     }
 }
 
-/// Whether any file (not just folders) is under `dir`.
-fn holds_files(dir: &std::path::Path) -> bool {
+/// Whether any file (not just folders) is under `dir`, leaving out a
+/// restore's staging folder.
+fn holds_files(dir: &Path) -> bool {
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
+        .filter(|entry| entry.file_name() != STAGING)
         .any(|entry| match entry.file_type() {
             Ok(t) if t.is_dir() => holds_files(&entry.path()),
             _ => true,
         })
 }
 
-/// Restores the library, then the catalog, each into a staging folder in
-/// its own subvolume (a rename cannot cross subvolumes), and moves them into
-/// place only once both are complete, the catalog last: until then the box
-/// has no catalog and still counts as blank, so a failed restore can be
-/// tried again.
-fn restore_parts(mount: &std::path::Path, target: &Target) -> Result<(), Error> {
-    const PARTS: [&str; 2] = ["library", "db"];
-    let staging = |part: &str| mount.join(part).join(".restoring");
-    let io = |path: &std::path::Path, e| pool::Error::Io(path.display().to_string(), e);
-    let result = (|| -> Result<(), Error> {
-        for part in PARTS {
-            let dir = staging(part);
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
-            }
-            target.restore_part(part, &dir)?;
-        }
-        for part in PARTS {
-            for entry in std::fs::read_dir(staging(part)).map_err(|e| io(&staging(part), e))?.flatten() {
-                let to = mount.join(part).join(entry.file_name());
-                std::fs::rename(entry.path(), &to).map_err(|e| io(&to, e))?;
-            }
-        }
-        Ok(())
-    })();
-    for part in PARTS {
-        let _ = std::fs::remove_dir_all(staging(part));
+/// Restores `parts` of the newest backup each into `dest(part)`, owned
+/// like the pool's top folder so shoeboxd can read, move and remove them.
+/// The pool must have room for the whole backup; on failure nothing
+/// restored is left behind.
+fn restore_into(mount: &Path, target: &Target, parts: &[String], dest: impl Fn(&str) -> PathBuf) -> Result<Latest, Error> {
+    let latest = target.latest()?;
+    let free = nix::sys::statvfs::statvfs(mount)
+        .map(|s| s.blocks_available() * s.fragment_size())
+        .map_err(|e| pool::Error::Io(mount.display().to_string(), e.into()))?;
+    if latest.bytes > free {
+        return Err(Error::NoRoomToRestore {
+            needed: latest.bytes,
+            free,
+        });
     }
-    result
+    let owner = std::fs::metadata(mount).map_err(|e| pool::Error::Io(mount.display().to_string(), e))?;
+    let chown = format!("{}:{}", owner.uid(), owner.gid());
+    let result = parts.iter().try_for_each(|part| {
+        let dir = dest(part);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| pool::Error::Io(dir.display().to_string(), e))?;
+        }
+        target.restore_part(&latest.id, part, &dir)?;
+        run("chown", &["-R", &chown, path(&dir)]).map_err(pool::Error::from)?;
+        Ok::<_, Error>(())
+    });
+    if let Err(e) = result {
+        for part in parts {
+            let _ = std::fs::remove_dir_all(dest(part));
+        }
+        return Err(e);
+    }
+    Ok(latest)
 }
 
 /// Runs a prepared backup, sending BackupProgress each second and
@@ -629,19 +671,29 @@ impl Storage {
         blocking(move || inner.change_backup_key()).await
     }
 
-    /// Restores the latest backup in `repository` onto this box's pool,
-    /// which must be blank. Returns the backup's id. A wrong key or a
-    /// damaged repository is an error and leaves the box blank.
-    async fn restore_backup(
+    /// Restores `parts` ("library", "db") of the newest backup in
+    /// `repository` into `<part>/.restoring` on this box's pool, whose
+    /// library must hold no photos. Every block is checked as it is read: a
+    /// wrong key or a damaged repository is an error and leaves nothing.
+    async fn stage_restore(
         &self,
         repository: String,
         password: String,
+        parts: Vec<String>,
         #[zbus(connection)] c: &Connection,
         #[zbus(header)] h: Header<'_>,
-    ) -> zbus::fdo::Result<String> {
-        log_call(c, &h, "RestoreBackup", &repository).await?;
+    ) -> zbus::fdo::Result<Latest> {
+        log_call(c, &h, "StageRestore", (&repository, &parts)).await?;
         let inner = Arc::clone(&self.inner);
-        blocking(move || inner.restore_backup(repository, password)).await
+        blocking(move || inner.stage_restore(repository, password, parts)).await
+    }
+
+    /// Restores the newest off-site backup into the pool's `.drill`
+    /// folder, for a restore drill to compare with the library.
+    async fn drill_restore(&self, #[zbus(connection)] c: &Connection, #[zbus(header)] h: Header<'_>) -> zbus::fdo::Result<Latest> {
+        log_call(c, &h, "DrillRestore", ()).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.drill_restore()).await
     }
 
     /// Snapshots the pool and backs the snapshot up in the background.

@@ -9,11 +9,15 @@ use std::str::FromStr;
 use crate::json::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::AdminAuth;
+use serde_json::Value;
+
+use crate::auth::{AdminAuth, SetupAccess};
 use crate::error::{ApiError, ApiResult};
+use crate::recovery;
 use crate::state::AppState;
 
 pub const HOSTNAME: &str = "hostname";
@@ -22,7 +26,49 @@ const BACKUP_TARGET: &str = "backup_target";
 const COMPLETE: &str = "setup_complete";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/shoebox/setup", get(read).put(update))
+    Router::new()
+        .route("/shoebox/setup", get(read).put(update))
+        .route("/shoebox/setup/restore/inspect", post(inspect_backup))
+        .route("/shoebox/setup/restore", get(restore_status).post(start_restore))
+}
+
+/// A backup to restore: where it is, and the key from its emergency kit.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BackupSource {
+    repository: String,
+    password: String,
+}
+
+impl BackupSource {
+    fn checked(self) -> ApiResult<(String, String)> {
+        let repository = check_backup_target(self.repository.trim())?;
+        let password = self.password.trim().to_owned();
+        if password.is_empty() {
+            return Err(ApiError::bad_request("password: give the key printed in the emergency kit"));
+        }
+        Ok((repository, password))
+    }
+}
+
+/// What the newest backup holds, read before anything is restored.
+async fn inspect_backup(State(state): State<AppState>, _setup: SetupAccess, Json(source): Json<BackupSource>) -> ApiResult<Json<Value>> {
+    let (repository, password) = source.checked()?;
+    recovery::inspect(&state, &repository, &password).await.map(Json)
+}
+
+async fn start_restore(
+    State(state): State<AppState>,
+    _setup: SetupAccess,
+    Json(source): Json<BackupSource>,
+) -> ApiResult<(StatusCode, Json<recovery::Status>)> {
+    let (repository, password) = source.checked()?;
+    recovery::start(&state, repository, password).await?;
+    Ok((StatusCode::ACCEPTED, Json(recovery::status(&state))))
+}
+
+async fn restore_status(State(state): State<AppState>, _setup: SetupAccess) -> Json<recovery::Status> {
+    Json(recovery::status(&state))
 }
 
 #[derive(Serialize)]

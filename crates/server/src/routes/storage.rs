@@ -9,13 +9,13 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::AdminAuth;
+use crate::auth::{AdminAuth, SetupAccess};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Json;
-use crate::kit;
 use crate::restore::{Outcome, Snapshot};
 use crate::state::AppState;
 use crate::storage_service::{storage, unavailable};
+use crate::{drill, kit};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,11 +28,15 @@ pub fn router() -> Router<AppState> {
         .route("/shoebox/storage/backup/run", post(backup_now))
         .route("/shoebox/storage/backup/key", post(change_key))
         .route("/shoebox/storage/backup/kit/confirm", post(confirm_kit))
+        .route(
+            "/shoebox/storage/backup/drill",
+            get(drill_status).post(drill_now).put(drill_schedule),
+        )
         .route("/shoebox/storage/snapshots/{name}/assets", get(snapshot_assets))
         .route("/shoebox/storage/snapshots/{name}/restore", post(restore))
 }
 
-async fn disks(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Vec<Value>>> {
+async fn disks(State(state): State<AppState>, _setup: SetupAccess) -> ApiResult<Json<Vec<Value>>> {
     let disks = storage(&state).await?.list_disks().await.map_err(unavailable)?;
     Ok(Json(
         disks
@@ -49,7 +53,7 @@ async fn disks(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Js
 }
 
 /// The pool's health: members, errors, profiles, the last scrub and what is running.
-async fn pool(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
+async fn pool(State(state): State<AppState>, _setup: SetupAccess) -> ApiResult<Json<Value>> {
     let p = storage(&state).await?.pool_status().await.map_err(unavailable)?;
     let devices: Vec<Value> = p
         .devices
@@ -188,6 +192,41 @@ async fn backup_status(State(state): State<AppState>, _admin: AdminAuth) -> ApiR
     })))
 }
 
+/// The last restore drill, whether one runs, and when the next is due.
+async fn drill_status(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
+    let (last, every) = (drill::last(&state).await?, drill::every_days(&state).await?);
+    let next = drill::next_due(last.as_ref(), every).max(shoebox_catalog::now_millis());
+    Ok(Json(json!({
+        "running": drill::running(&state),
+        "everyDays": every,
+        "nextAt": crate::dto::iso(next),
+        "last": last.map(|d| json!({
+            "startedAt": crate::dto::iso(d.started_at), "finishedAt": crate::dto::iso(d.finished_at),
+            "ok": d.ok, "backupId": d.backup_id,
+            "backupCreatedAt": (d.backup_created_at > 0).then(|| crate::dto::iso(d.backup_created_at)),
+            "assets": d.findings.assets, "bytes": d.findings.bytes,
+            "problems": d.findings.problems, "problemCount": d.findings.problem_count, "error": d.error,
+        })),
+    })))
+}
+
+/// Starts a restore drill now.
+async fn drill_now(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<(StatusCode, Json<Value>)> {
+    drill::start(&state)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "running": true }))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DrillSchedule {
+    every_days: u32,
+}
+
+async fn drill_schedule(State(state): State<AppState>, admin: AdminAuth, Json(s): Json<DrillSchedule>) -> ApiResult<Json<Value>> {
+    drill::set_every_days(&state, s.every_days).await?;
+    drill_status(State(state), admin).await
+}
+
 #[derive(Deserialize)]
 struct BackupTarget {
     repository: String,
@@ -251,7 +290,7 @@ struct PoolRequest {
 }
 
 /// What creating the pool would erase, and the token that confirms it.
-async fn plan_pool(State(state): State<AppState>, _admin: AdminAuth, Json(request): Json<PoolRequest>) -> ApiResult<Json<Value>> {
+async fn plan_pool(State(state): State<AppState>, _setup: SetupAccess, Json(request): Json<PoolRequest>) -> ApiResult<Json<Value>> {
     let disks: Vec<&str> = request.disks.iter().map(String::as_str).collect();
     let plan = storage(&state)
         .await?
@@ -266,7 +305,7 @@ async fn plan_pool(State(state): State<AppState>, _admin: AdminAuth, Json(reques
 /// storage service makes of it is consistent.
 async fn create_pool(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    _setup: SetupAccess,
     Json(request): Json<PoolRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let storage = storage(&state).await?;

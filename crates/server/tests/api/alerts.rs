@@ -3,7 +3,8 @@
 //! pool) reach the admins' notifications, an SMTP server (Debian's
 //! aiosmtpd, started here, writing a Maildir) and a webhook receiver
 //! started here; so does a RAID1 pool on loop devices that comes up with a
-//! disk missing. A SMART failure cannot be provoked here (loop devices have
+//! disk missing, and a restore drill of a backup whose pack file was
+//! damaged. A SMART failure cannot be provoked here (loop devices have
 //! no SMART): its rule is a unit test of `alerts`.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -373,4 +374,84 @@ fn a_pool_that_lost_a_disk_alerts_the_admins() {
     let mine = notifications(&s, &admin, "?level=error");
     assert!(mine.iter().any(|n| n["title"] == "A disk of the pool is missing"), "{mine:?}");
     assert!(hook.received().iter().any(|b| b["alert"]["key"] == "pool:degraded"));
+}
+
+/// Starts a restore drill and waits for its result.
+fn drill(s: &Server, admin: &str) -> Value {
+    let (status, body) = send(s.post("/api/shoebox/storage/backup/drill").bearer_auth(admin));
+    assert_eq!(status, 202, "{body}");
+    let mut now = Value::Null;
+    eventually("the drill to finish", || {
+        now = send(s.get("/api/shoebox/storage/backup/drill").bearer_auth(admin)).1;
+        now["running"] == false
+    });
+    now["last"].clone()
+}
+
+#[test]
+fn a_restore_drill_passes_on_a_healthy_backup_and_fails_with_an_alert_on_a_damaged_one() {
+    if !can_make_pools() {
+        return;
+    }
+    let _disks = shoebox_storaged::testing::disks_to_myself_blocking();
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Webhook::start();
+    let (storage, _unmount, _disk) = one_disk_box(dir.path());
+    let s = storage.server();
+    let admin = s.admin();
+    let settings = json!({ "email": null, "webhook": { "url": hook.url } });
+    send(s.put("/api/shoebox/alerts/delivery").bearer_auth(&admin).json(&settings));
+    for name in ["NikonD70.jpg", "GPS.jpg"] {
+        s.created(&admin, name, crate::common::fixture(name));
+    }
+    let repository = dir.path().join("usb-disk/backup");
+    let target = json!({ "repository": repository, "password": "the kit's key" });
+    let (status, body) = send(s.put("/api/shoebox/storage/backup").bearer_auth(&admin).json(&target));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(run_backup(&s, &admin)["last"]["ok"], true);
+    let (_, schedule) = send(s.get("/api/shoebox/storage/backup/drill").bearer_auth(&admin));
+    assert_eq!(
+        (&schedule["everyDays"], &schedule["last"]),
+        (&json!(30), &Value::Null),
+        "monthly by default: {schedule}"
+    );
+
+    let healthy = drill(&s, &admin);
+    assert_eq!(healthy["ok"], true, "{healthy}");
+    assert_eq!((&healthy["assets"], &healthy["problemCount"]), (&json!(2), &json!(0)), "{healthy}");
+    assert!(healthy["bytes"].as_u64().unwrap() > 0, "{healthy}");
+    assert!(!storage.mount().join(".drill/library").exists(), "the scratch copy is removed");
+    assert!(!open_alerts(&s, &admin).iter().any(|a| a["key"] == "backup:drill"));
+
+    crate::backup::damage_a_pack(&repository);
+    let failed = drill(&s, &admin);
+    assert_eq!(failed["ok"], false, "{failed}");
+    assert_ne!(failed["startedAt"], healthy["startedAt"], "a new drill");
+    assert!(
+        failed["error"].as_str().unwrap().contains("repository is damaged"),
+        "it says what is wrong: {failed}"
+    );
+    let open = open_alerts(&s, &admin);
+    let alert: Vec<&Value> = open.iter().filter(|a| a["key"] == "backup:drill").collect();
+    assert_eq!(alert.len(), 1, "{open:?}");
+    assert_eq!(alert[0]["title"], "Restore drill failed");
+    assert!(
+        notifications(&s, &admin, "?type=BackupFailed")
+            .iter()
+            .any(|n| n["title"] == "Restore drill failed")
+    );
+    assert!(hook.received().iter().any(|b| b["alert"]["key"] == "backup:drill"));
+
+    let (status, schedule) = send(
+        s.put("/api/shoebox/storage/backup/drill")
+            .bearer_auth(&admin)
+            .json(&json!({"everyDays": 7})),
+    );
+    assert_eq!((status, &schedule["everyDays"]), (200, &json!(7)), "{schedule}");
+    let (status, _) = send(
+        s.put("/api/shoebox/storage/backup/drill")
+            .bearer_auth(&admin)
+            .json(&json!({"everyDays": 0})),
+    );
+    assert_eq!(status, 400);
 }

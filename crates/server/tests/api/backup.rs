@@ -1,7 +1,8 @@
 //! Off-site backup and restore, end to end: a library of real photos on a
 //! btrfs pool (loop device) is backed up by the real shoebox-storaged, then
-//! restored onto a second, blank box, where shoeboxd finds the same users,
-//! albums and assets with the same bytes. Needs root.
+//! restored through the setup wizard of a second, blank box, where
+//! shoeboxd finds the same users, albums, people and assets with the same
+//! bytes. Needs root.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,6 +92,18 @@ impl Box {
         }
     }
 
+    /// Where the pool is mounted: the servers' data folder.
+    pub fn mount(&self) -> &Path {
+        &self.mount
+    }
+
+    /// More settings for the servers started on this box.
+    pub fn add_config(&self, toml: &str) {
+        let mut config = std::fs::read_to_string(&self.config).unwrap();
+        config.push_str(toml);
+        std::fs::write(&self.config, config).unwrap();
+    }
+
     pub fn server(&self) -> Server {
         Server::start_with(&self.mount, &["--config", self.config.to_str().unwrap()])
     }
@@ -151,8 +164,57 @@ fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
+/// Each person's name and face count, sorted.
+fn people(s: &Server, token: &str) -> Vec<(String, u64)> {
+    let (status, body) = send(s.get("/api/people?withHidden=true").bearer_auth(token));
+    assert_eq!(status, 200, "{body}");
+    let mut people: Vec<(String, u64)> = body["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let (_, stats) = send(s.get(&format!("/api/people/{}/statistics", text(&p["id"]))).bearer_auth(token));
+            (text(&p["name"]), stats["assets"].as_u64().unwrap())
+        })
+        .collect();
+    people.sort();
+    people
+}
+
+/// Damages the largest pack file of a restic repository in its middle.
+pub fn damage_a_pack(repository: &Path) {
+    let pack = crate::common::files_under(&repository.join("data"))
+        .into_iter()
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .expect("the repository holds pack files");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 64] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&pack, bytes).unwrap();
+}
+
+/// The setup wizard's restore as it stands now; `None` once the server
+/// has stopped to start again on the restored library.
+fn restore_status(s: &Server) -> Option<Value> {
+    let r = s.get("/api/shoebox/setup/restore").send().ok()?;
+    r.json().ok()
+}
+
+/// Whether the box two's wizard sees is still blank: no account, no
+/// photo, nothing left in the staging folders.
+fn blank(s: &Server, mount: &Path) -> bool {
+    let (_, setup) = send(s.get("/api/shoebox/setup"));
+    let photos = crate::common::files_under(&mount.join("library"))
+        .into_iter()
+        .filter(|p| !p.starts_with(mount.join("library/.incoming")))
+        .count();
+    setup["adminCreated"] == false && photos == 0 && !mount.join("db/.restoring").exists() && !mount.join("library/.restoring").exists()
+}
+
 #[test]
-fn a_library_backed_up_off_site_comes_back_on_a_blank_box() {
+fn a_library_backed_up_off_site_is_restored_through_the_setup_wizard_of_a_blank_box() {
     if !can_make_pools() {
         return;
     }
@@ -162,16 +224,32 @@ fn a_library_backed_up_off_site_comes_back_on_a_blank_box() {
     let (disk1, disk2) = (LoopDisk::new(dir.path(), "one.img"), LoopDisk::new(dir.path(), "two.img"));
     let (_unmount1, _unmount2) = (Unmount(dir.path().join("one")), Unmount(dir.path().join("two")));
     let repository = dir.path().join("usb-disk/backup");
-    let key = "the key printed in the emergency kit";
+    let damaged = dir.path().join("usb-disk/damaged");
 
-    // The first box: two users, real photos, a shared album, a backup.
+    // The first box: two users, real photos, a shared album, two people
+    // found by the test face model and one named, a backup whose key the
+    // box made (the kit's).
     let one = Box::new(dir.path(), "one", &disk1);
+    one.add_config(&faces_config());
     let s = one.server();
     let admin = s.admin();
     let bob = s.user(&admin, "bob@example.com");
     let photos = ["NikonD70.jpg", "GPS.jpg", "CanonRaw.cr2"];
     let ids: Vec<String> = photos.iter().map(|name| s.created(&admin, name, fixture(name))).collect();
     s.created(&bob, "MWG.jpg", fixture("MWG.jpg"));
+    let shots = [(1.0, 0, 0), (0.8, 60, 30), (1.25, 10, 90)];
+    for (i, &(scale, left, top)) in shots.iter().enumerate() {
+        s.created(
+            &admin,
+            &format!("kafka-{i}.png"),
+            crate::ml::portrait("franz-kafka.jpg", scale, left, top),
+        );
+        s.created(
+            &admin,
+            &format!("astronaut-{i}.png"),
+            crate::ml::portrait("astronaut.png", scale, left, top),
+        );
+    }
     let (status, album) = send(
         s.post("/api/albums")
             .bearer_auth(&admin)
@@ -179,39 +257,95 @@ fn a_library_backed_up_off_site_comes_back_on_a_blank_box() {
     );
     assert_eq!(status, 201, "{album}");
     s.wait_idle(&admin);
-    let before = (library(&s, &admin), library(&s, &bob));
+    let (_, found) = send(s.get("/api/people").bearer_auth(&admin));
+    let someone = text(&found["people"][0]["id"]);
+    let (status, body) = send(
+        s.put(&format!("/api/people/{someone}"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": "Franz"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let before = (library(&s, &admin), library(&s, &bob), people(&s, &admin));
+    assert_eq!(before.2.len(), 2, "two people found: {:?}", before.2);
     let original = original_bytes(&s, &admin, &ids[2]);
 
-    let target = json!({"repository": repository, "password": key});
-    let (status, body) = send(s.put("/api/shoebox/storage/backup").bearer_auth(&admin).json(&target));
+    let (status, body) = send(
+        s.put("/api/shoebox/storage/backup")
+            .bearer_auth(&admin)
+            .json(&json!({"repository": repository})),
+    );
     assert_eq!(status, 200, "{body}");
+    let key = text(&body["password"]);
     let last = run_backup(&s, &admin);
     assert_eq!(last["last"]["ok"], true, "{last}");
     s.stop();
+    Command::new("cp").arg("-a").arg(&repository).arg(&damaged).status().unwrap();
+    damage_a_pack(&damaged);
 
-    // The second box is blank: a wrong key is refused and leaves it blank.
+    // The second box is blank: the wizard asks no account to restore.
     let two = Box::new(dir.path(), "two", &disk2);
-    let wrong = two
-        .call(&["RestoreBackup", "ss", repository.to_str().unwrap(), "not the key"])
-        .unwrap_err();
-    assert!(wrong.contains("backup repository"), "{wrong}");
-    assert!(!two.mount.join("db/shoebox.db").exists(), "nothing restored");
-    let restored = two.call(&["RestoreBackup", "ss", repository.to_str().unwrap(), key]).unwrap();
-    assert!(restored.starts_with("s \""), "{restored}");
-    let again = two.call(&["RestoreBackup", "ss", repository.to_str().unwrap(), key]).unwrap_err();
-    assert!(again.contains("blank box"), "a restored box is no longer blank: {again}");
+    let s = two.server();
+    assert!(blank(&s, &two.mount));
+    let source = |repository: &Path, password: &str| json!({"repository": repository, "password": password});
+    let (status, body) = send(
+        s.post("/api/shoebox/setup/restore/inspect")
+            .json(&source(&repository, "not the key")),
+    );
+    assert!(status >= 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("backup repository"), "{body}");
+    assert!(blank(&s, &two.mount), "a wrong key leaves the box blank");
+
+    // What the backup holds, before anything is restored.
+    let (status, held) = send(s.post("/api/shoebox/setup/restore/inspect").json(&source(&repository, &key)));
+    assert_eq!(status, 200, "{held}");
+    let users: Vec<&str> = held["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["admin@example.com", "bob@example.com"], "{held}");
+    assert_eq!(
+        (&held["photos"], &held["albums"], &held["people"]),
+        (&json!(10), &json!(1), &json!(2)),
+        "{held}"
+    );
+    assert!(held["createdAt"].is_string() && held["sizeBytes"].as_u64().unwrap() > 0, "{held}");
+    assert!(blank(&s, &two.mount), "looking restores nothing");
+
+    // A damaged repository: a clear error, and the box stays blank.
+    let (status, body) = send(s.post("/api/shoebox/setup/restore").json(&source(&damaged, &key)));
+    assert_eq!(status, 202, "{body}");
+    let mut now = Value::Null;
+    eventually("the damaged restore to fail", || {
+        now = restore_status(&s).unwrap();
+        now["state"] == "failed"
+    });
+    assert!(now["error"].as_str().unwrap().contains("repository is damaged"), "{now}");
+    assert!(blank(&s, &two.mount), "a failed restore leaves the box blank: {now}");
+
+    // The good one: restored, checked, and the server starts again on it.
+    let (status, body) = send(s.post("/api/shoebox/setup/restore").json(&source(&repository, &key)));
+    assert_eq!(status, 202, "{body}");
+    eventually("the restore to finish", || match restore_status(&s) {
+        Some(now) => {
+            assert_ne!(now["state"], "failed", "{now}");
+            now["state"] == "restarting"
+        }
+        None => true,
+    });
+    assert_eq!(s.wait().code(), Some(shoebox_server::RESTART_EXIT_CODE));
 
     let s = two.server();
     let admin = s.login("admin@example.com", PASSWORD);
     let bob = s.login("bob@example.com", PASSWORD);
-    assert_eq!(
-        (library(&s, &admin), library(&s, &bob)),
-        before,
-        "the same users, assets and albums"
-    );
-    let bytes = original_bytes(&s, &admin, &ids[2]);
-    assert_eq!(bytes, original, "the raw file's bytes are back");
     s.wait_idle(&admin);
+    assert_eq!(
+        (library(&s, &admin), library(&s, &bob), people(&s, &admin)),
+        before,
+        "the same users, assets, albums and people"
+    );
+    assert_eq!(original_bytes(&s, &admin, &ids[2]), original, "the raw file's bytes are back");
     let thumbnail = s
         .get(&format!("/api/assets/{}/thumbnail", ids[0]))
         .bearer_auth(&admin)
@@ -229,6 +363,28 @@ fn a_library_backed_up_off_site_comes_back_on_a_blank_box() {
         repository.to_str().unwrap(),
         "the new box backs up to the same place"
     );
+    assert!(
+        backup["kit"]["confirmedAt"].is_string(),
+        "the kit used to restore counts as kept: {backup}"
+    );
+    let (status, body) = send(
+        s.post("/api/shoebox/setup/restore")
+            .bearer_auth(&admin)
+            .json(&source(&repository, &key)),
+    );
+    assert_eq!(status, 409, "a restored box is no longer blank: {body}");
+    let (status, _) = send(s.post("/api/shoebox/setup/restore/inspect").json(&source(&repository, &key)));
+    assert_eq!(status, 401, "without an account only a blank box answers");
+}
+
+/// The test face model (ci/fetch-ml.sh), so the library has people.
+fn faces_config() -> String {
+    let ml = crate::ml::ml_dir();
+    format!(
+        "[ml]\nruntime = {:?}\nmodels_dir = {:?}\nclip_model = \"\"\nocr_model = \"\"\nface_model = \"test-faces\"\n",
+        ml.join("runtime/libonnxruntime.so"),
+        ml.join("models")
+    )
 }
 
 /// `restic` (Debian's) on `repository` with `password`: whether it opened it.

@@ -10,7 +10,7 @@ use crate::common::sync::{ack, app_stream, of_type, position};
 use crate::common::{Server, eventually, schema, send};
 use serde_json::{Value, json};
 
-fn ml_dir() -> PathBuf {
+pub fn ml_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ml");
     assert!(
         dir.join("runtime/libonnxruntime.so").is_file(),
@@ -398,7 +398,7 @@ fn near_identical_photos_are_grouped_and_resolved_by_keeping_one() {
 }
 
 /// A sample portrait scaled by `scale` and set at (`left`, `top`) on a grey canvas, as PNG.
-fn portrait(name: &str, scale: f32, left: u32, top: u32) -> Vec<u8> {
+pub fn portrait(name: &str, scale: f32, left: u32, top: u32) -> Vec<u8> {
     let photo = image::open(ml_dir().join("samples").join(name)).unwrap().into_rgb8();
     let (w, h) = ((photo.width() as f32 * scale) as u32, (photo.height() as f32 * scale) as u32);
     let scaled = image::imageops::resize(&photo, w, h, image::imageops::FilterType::Triangle);

@@ -28,7 +28,7 @@ fn without_a_storage_service_the_answer_says_the_host_manages_disks() {
 }
 
 #[test]
-fn the_admin_sees_the_disks_storaged_reports() {
+fn the_admin_and_a_blank_box_s_wizard_see_the_disks_storaged_reports() {
     if !Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n")) {
         eprintln!("SKIPPED: needs root (the project's bus policy lets only root own org.shoebox.Storage1)");
         return;
@@ -45,7 +45,12 @@ fn the_admin_sees_the_disks_storaged_reports() {
         )
         .expect("shoebox-storaged is built with the workspace");
     let s = Server::start_with(&dir.path().join("data"), &["--config", &config(dir.path(), &bus.address)]);
+    // A blank box's setup wizard lists disks before any account exists; then only admins may.
+    let (status, blank) = send(s.get("/api/shoebox/storage/disks"));
+    assert_eq!(status, 200, "{blank}");
     let admin = s.admin();
+    let (status, _) = send(s.get("/api/shoebox/storage/disks"));
+    assert_eq!(status, 401, "once an admin exists, a token is needed");
     let (status, disks) = send(s.get("/api/shoebox/storage/disks").bearer_auth(&admin));
     assert_eq!(status, 200, "{disks}");
     let expected = shoebox_storaged::disks::list(&Default::default()).unwrap();
