@@ -72,6 +72,8 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    #[error("the catalog's file {0}: {1}")]
+    Io(String, std::io::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -87,6 +89,7 @@ impl Catalog {
     /// Opens (creating if needed) the catalog at `path` and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> Result<Self> {
+        migrate::prepare(path, migrate::known())?;
         let manager = SqliteConnectionManager::file(path).with_init(configure);
         let pool = r2d2::Pool::builder()
             .max_size(8)

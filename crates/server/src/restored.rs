@@ -165,7 +165,14 @@ mod tests {
             inside(library, "library/u1/ab/abc.jpg"),
             Some(PathBuf::from("/pool/.drill/library/u1/ab/abc.jpg"))
         );
-        for hostile in ["library/../db/shoebox.db", "/etc/passwd", "library//etc/passwd/..", "cache/thumbs/x.webp", "library", ""] {
+        for hostile in [
+            "library/../db/shoebox.db",
+            "/etc/passwd",
+            "library//etc/passwd/..",
+            "cache/thumbs/x.webp",
+            "library",
+            "",
+        ] {
             assert_eq!(inside(library, hostile), None, "{hostile}");
         }
     }

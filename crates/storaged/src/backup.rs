@@ -320,6 +320,8 @@ pub struct Status {
 #[derive(Debug, Default)]
 pub struct State {
     pub running: Option<Arc<Counter>>,
+    /// A key change is under way: no backup may start.
+    pub changing_key: bool,
     pub last: Outcome,
 }
 

@@ -259,36 +259,57 @@ impl Inner {
         Ok(target.password)
     }
 
-    fn no_backup_running(&self) -> Result<(), Error> {
-        match self.backup.lock().expect("backup lock").running {
-            Some(_) => Err(Error::Busy("a backup is running".into())),
-            None => Ok(()),
+    /// Claims the repository for a backup (`Some` counter) or a key change
+    /// (`None`), in one step under the lock: either refuses while the other
+    /// runs, so a backup never starts with a key that is being retired.
+    fn claim_repository(&self, backup: Option<Arc<backup::Counter>>) -> Result<(), Error> {
+        let mut state = self.backup.lock().expect("backup lock");
+        if state.running.is_some() {
+            return Err(Error::Busy("a backup is running".into()));
         }
+        if state.changing_key {
+            return Err(Error::Busy("the backup's key is being changed".into()));
+        }
+        match backup {
+            Some(counter) => state.running = Some(counter),
+            None => state.changing_key = true,
+        }
+        Ok(())
     }
 
     fn change_backup_key(&self) -> Result<String, Error> {
         let target = Target::load(&self.config.backup_file)?.ok_or(backup::Error::NotConfigured)?;
-        self.no_backup_running()?;
-        let new = target.change_key()?;
-        new.save(&self.config.backup_file)?;
+        self.claim_repository(None)?;
+        let changed = target.change_key().and_then(|new| new.save(&self.config.backup_file).map(|()| new));
+        self.backup.lock().expect("backup lock").changing_key = false;
+        let new = changed?;
         tracing::info!(repository = new.repository, "the off-site backup's key was changed");
         Ok(new.password)
     }
 
     /// Checks a backup can start and takes the snapshot it reads.
     fn prepare_backup(&self, trigger: &str) -> Result<Option<(Target, std::path::PathBuf, Arc<backup::Counter>)>, Error> {
-        let Some(target) = Target::load(&self.config.backup_file)? else {
+        if Target::load(&self.config.backup_file)?.is_none() {
             return Ok(None);
-        };
+        }
         if self.config.pool.recorded()?.is_none() {
             return Err(Error::BackupWithoutPool);
         }
-        self.no_backup_running()?;
-        let snapshot = self.snapshot_now(&format!("backup-{trigger}"))?;
         let counter = Arc::new(backup::Counter::default());
-        self.backup.lock().expect("backup lock").running = Some(Arc::clone(&counter));
-        let dir = self.config.pool.mount.join(pool::SNAPSHOT_DIR).join(snapshot);
-        Ok(Some((target, dir, counter)))
+        self.claim_repository(Some(Arc::clone(&counter)))?;
+        // Read after the claim: a key change that just ended has saved its key.
+        let prepared = Target::load(&self.config.backup_file).map_err(Error::from).and_then(|target| {
+            let Some(target) = target else { return Ok(None) };
+            let snapshot = self.snapshot_now(&format!("backup-{trigger}"))?;
+            Ok(Some((target, self.config.pool.mount.join(pool::SNAPSHOT_DIR).join(snapshot))))
+        });
+        match prepared {
+            Ok(Some((target, dir))) => Ok(Some((target, dir, counter))),
+            other => {
+                self.backup.lock().expect("backup lock").running = None;
+                other.map(|_| None)
+            }
+        }
     }
 
     /// Restores `parts` of the newest backup in `repository` onto the blank
@@ -735,4 +756,37 @@ impl Storage {
 
     #[zbus(signal)]
     async fn backup_finished(emitter: &SignalEmitter<'_>, outcome: backup::Outcome) -> zbus::Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inner() -> Inner {
+        let dir = std::path::PathBuf::from("/nonexistent");
+        let config = Config {
+            pool: Pool {
+                mount: dir.join("pool"),
+                state_file: dir.join("pool.json"),
+            },
+            backup_file: dir.join("backup.json"),
+            include_loop: false,
+            retention: Retention::default(),
+        };
+        Arc::try_unwrap(Storage::new(config).inner).ok().expect("the only handle")
+    }
+
+    #[test]
+    fn a_backup_and_a_key_change_never_hold_the_repository_at_once() {
+        let inner = inner();
+        inner.claim_repository(None).unwrap();
+        let refused = inner.claim_repository(Some(Arc::default())).unwrap_err();
+        assert!(refused.to_string().contains("key is being changed"), "{refused}");
+        inner.backup.lock().unwrap().changing_key = false;
+
+        inner.claim_repository(Some(Arc::default())).unwrap();
+        let refused = inner.claim_repository(None).unwrap_err();
+        assert!(refused.to_string().contains("a backup is running"), "{refused}");
+        assert!(inner.claim_repository(Some(Arc::default())).is_err(), "nor two backups");
+    }
 }
