@@ -34,6 +34,10 @@ after(async () => {
 
 test('the appliance wizard names the box for the phone app', async () => {
   await page.goto('/');
+  // A blank box asks first whether it starts a library or restores one.
+  await page.getByRole('heading', { name: 'New library or restore?' }).waitFor();
+  await page.getByRole('radio', { name: 'Start a new library' }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
   await page.getByLabel('Your name').fill(ADMIN.name);
   await page.getByLabel('Email').fill(ADMIN.email);
   await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);

@@ -58,6 +58,12 @@ const count = (n) => page.getByTestId('asset-count').filter({ hasText: new RegEx
 step('the setup wizard takes a blank box to the timeline', async () => {
   await page.goto('/');
   await page.getByRole('heading', { name: 'Set up your Shoebox' }).waitFor();
+  // A blank box asks first whether it starts a library or restores one; a new one is the default.
+  await page.getByRole('heading', { name: 'New library or restore?' }).waitFor();
+  assert.equal(await page.getByRole('radio', { name: 'Start a new library' }).isChecked(), true);
+  await screenshot(page, '01-wizard-start');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('heading', { name: 'Create the admin account' }).waitFor();
   await screenshot(page, '01-wizard-account');
 
   await page.getByLabel('Your name').fill(ADMIN.name);

@@ -30,8 +30,9 @@ use crate::storage_service::{storage, unavailable};
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
-    /// idle, restoring (reading the repository), checking (the files),
-    /// failed, or restarting (done: the server starts on the library).
+    /// idle, inspecting (reading a backup's catalog to show what it holds),
+    /// restoring (reading the repository), checking (the files), failed,
+    /// or restarting (done: the server starts on the library).
     pub state: &'static str,
     pub checked: u64,
     pub total: u64,
@@ -75,6 +76,9 @@ async fn ensure_blank(state: &AppState) -> ApiResult<()> {
 /// photos, videos, albums and people. Only its catalog is read.
 pub async fn inspect(state: &AppState, repository: &str, password: &str) -> ApiResult<Value> {
     ensure_blank(state).await?;
+    // Looking stages the backup's catalog in the folder a restore checks
+    // and moves from: the two, or two looks, never run at once.
+    let _looking = Looking::claim(state)?;
     let latest = storage(state)
         .await?
         .stage_restore(repository, password, &["db"])
@@ -114,11 +118,8 @@ pub async fn start(state: &AppState, repository: String, password: String) -> Ap
     let progress = Arc::new(Progress::default());
     {
         let mut status = state.recovery.lock().expect("recovery lock");
-        if matches!(status.state, "restoring" | "checking" | "restarting") {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "A restore is running: follow it with GET /api/shoebox/setup/restore",
-            ));
+        if running(status.state) {
+            return Err(already_running());
         }
         *status = Status {
             state: "restoring",
@@ -144,6 +145,50 @@ pub async fn start(state: &AppState, repository: String, password: String) -> Ap
         }
     });
     Ok(())
+}
+
+fn running(state: &str) -> bool {
+    matches!(state, "inspecting" | "restoring" | "checking" | "restarting")
+}
+
+/// The wizard looking at a backup: the status reads `inspecting` until
+/// dropped, then what it read before.
+struct Looking {
+    state: AppState,
+    before: Status,
+}
+
+impl Looking {
+    fn claim(state: &AppState) -> ApiResult<Looking> {
+        let mut status = state.recovery.lock().expect("recovery lock");
+        if running(status.state) {
+            return Err(already_running());
+        }
+        let before = std::mem::replace(
+            &mut *status,
+            Status {
+                state: "inspecting",
+                ..Status::default()
+            },
+        );
+        Ok(Looking {
+            state: state.clone(),
+            before,
+        })
+    }
+}
+
+impl Drop for Looking {
+    fn drop(&mut self) {
+        *self.state.recovery.lock().expect("recovery lock") = std::mem::take(&mut self.before);
+    }
+}
+
+fn already_running() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "A restore, or a look at a backup, is running: follow it with GET /api/shoebox/setup/restore and try again when it is done",
+    )
 }
 
 pub fn status(state: &AppState) -> Status {

@@ -5,12 +5,14 @@ import type {
   AlertDelivery,
   AppNotification,
   Asset,
+  BackupContents,
   BackupStatus,
   BackupTarget,
   Bucket,
   BucketAssets,
   ChannelOutcome,
   Disk,
+  DrillStatus,
   Face,
   FacePerson,
   Jobs,
@@ -25,6 +27,8 @@ import type {
   PoolProfile,
   Queue,
   RestoreResult,
+  RestoreSource,
+  RestoreStatus,
   SearchResult,
   ServerFeatures,
   SharedLink,
@@ -142,6 +146,15 @@ export interface TimelineFilter {
 export const api = {
   setup: () => request<Setup>('/shoebox/setup', { quiet401: true }),
   updateSetup: (change: SetupChange) => request<Setup>('/shoebox/setup', { method: 'PUT', ...json(change) }),
+  // Restoring a library onto a blank box: no account is needed until the
+  // box has an admin, and then only admins may.
+  /** What the newest backup holds; opening it with a wrong key is a 400 or 502 with the reason. */
+  inspectBackup: (source: RestoreSource) =>
+    request<BackupContents>('/shoebox/setup/restore/inspect', { method: 'POST', ...json(source) }),
+  /** Answers 202 at once; the restore runs in the background (`restoreStatus`). */
+  startRestore: (source: RestoreSource) => request<RestoreStatus>('/shoebox/setup/restore', { method: 'POST', ...json(source) }),
+  /** A 401 means the box has an admin now (a restored one, say), not that a session expired. */
+  restoreStatus: () => request<RestoreStatus>('/shoebox/setup/restore', { quiet401: true }),
 
   signUpAdmin: (email: string, password: string, name: string) =>
     request<User>('/auth/admin-sign-up', { method: 'POST', ...json({ email, password, name }) }),
@@ -283,5 +296,10 @@ export const api = {
   backUpNow: () => request<{ jobId: string }>('/shoebox/storage/backup/run', { method: 'POST' }),
   /** A new key for the repository (the old one stops opening it), in a new kit. */
   changeBackupKey: () => request<BackupTarget>('/shoebox/storage/backup/key', { method: 'POST' }),
+  drill: () => request<DrillStatus>('/shoebox/storage/backup/drill'),
+  /** Starts a restore drill in the background; 409 while one runs. */
+  drillNow: () => request<{ running: boolean }>('/shoebox/storage/backup/drill', { method: 'POST' }),
+  setDrillSchedule: (everyDays: number) =>
+    request<DrillStatus>('/shoebox/storage/backup/drill', { method: 'PUT', ...json({ everyDays }) }),
   confirmKit: (keyId: string) => request<Kit>('/shoebox/storage/backup/kit/confirm', { method: 'POST', ...json({ keyId }) }),
 };

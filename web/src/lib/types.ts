@@ -14,6 +14,38 @@ export interface Setup {
 
 export type SetupChange = Partial<Pick<Setup, 'hostname' | 'timeZone' | 'backupTarget' | 'complete'>>;
 
+/** A backup to restore onto a blank box: where it is, and the key from its emergency kit. */
+export interface RestoreSource {
+  repository: string;
+  password: string;
+}
+
+/** What the newest backup in a repository holds, read before anything is restored. */
+export interface BackupContents {
+  backupId: string;
+  createdAt: string;
+  sizeBytes: number;
+  users: { name: string; email: string }[];
+  photos: number;
+  videos: number;
+  albums: number;
+  people: number;
+}
+
+/**
+ * The setup wizard's restore: `restoring` while the storage service reads
+ * the backup, `checking` while every original is compared with its
+ * checksum (`checked` of `total`), `failed` with nothing restored (the box
+ * is still blank), `restarting` once done (the server starts again on the
+ * restored library).
+ */
+export interface RestoreStatus {
+  state: 'idle' | 'inspecting' | 'restoring' | 'checking' | 'failed' | 'restarting';
+  checked: number;
+  total: number;
+  error: string;
+}
+
 export interface User {
   id: string;
   email: string;
@@ -462,6 +494,33 @@ export interface BackupTarget {
   repository: string;
   password: string;
   kit: Kit;
+}
+
+/** The last restore drill: the newest backup restored into a scratch folder and checked. */
+export interface Drill {
+  startedAt: string;
+  finishedAt: string;
+  /** Every original came back with its checksum, and nothing the library had is missing. */
+  ok: boolean;
+  /** The backup restored; "" when none could be. */
+  backupId: string;
+  backupCreatedAt: string | null;
+  /** Originals checked, and their bytes. */
+  assets: number;
+  bytes: number;
+  /** What is wrong, one line each (the first 50); `problemCount` counts them all. */
+  problems: string[];
+  problemCount: number;
+  /** Why the drill could not run to the end; "" when it did. */
+  error: string;
+}
+
+export interface DrillStatus {
+  running: boolean;
+  everyDays: number;
+  /** When the next scheduled drill is due (now, when it is due already). */
+  nextAt: string;
+  last: Drill | null;
 }
 
 /** A condition of the box that holds now (`GET /api/shoebox/alerts`). */
