@@ -5,14 +5,19 @@
 #
 #   ci/build-test-image.sh      build (or reuse) and print the image folder
 #
-# Output: target/image-test/image-<hash>/{root.img,vmlinuz,initrd.img}, and
-# the link target/image-test/image pointing at it. root.img is a bare ext4
-# file system (the root disk, /dev/vda); the kernel and initrd boot directly
-# with QEMU's -kernel/-initrd. The data disk (btrfs, label shoebox-data) is
-# made per test run by ci/image-test.sh, not here. This is not the GPT
-# layout of board/qemu-x86-64/partitions.toml (no A/B slots, no ESP): the
-# units find the data disk by its label all the same, and the first-boot
-# script sees that /data is not a partition and leaves it as it is.
+# Output: target/image-test/image-<hash>/{disk.img,root.img,vmlinuz}, and
+# the link target/image-test/image pointing at it. disk.img is the boot
+# disk (/dev/vda) of board/qemu-x86-64/partitions.toml without its data
+# partition: GPT with the ESP (GRUB for UEFI, its A/B script
+# board/qemu-x86-64/grub.cfg and environment block), root slot A holding
+# root.img (ext4) and an empty slot B for the first update. The image
+# carries RAUC with the board's rauc-system.conf and the keyring of the
+# development keys in target/image-test/rauc-keys (made here with
+# yocto/scripts/make-dev-rauc-keys.sh), which ci/image-test.sh signs its
+# update bundles with. The data disk (btrfs, label shoebox-data) is made
+# per test run by ci/image-test.sh, not here: the units find it by its
+# label, and the first-boot script sees that /data is not a partition of
+# the boot disk and leaves it as it is. vmlinuz is for probing KVM.
 #
 # Two caches, each keyed on a hash of its inputs, so a rerun rebuilds
 # nothing and new binaries cost seconds, not a new debootstrap:
@@ -40,9 +45,17 @@ SUITE=bookworm
 # tools shoebox-firstboot and shoebox-storaged call (openssl, util-linux's
 # lsblk/findmnt/partx, fdisk's sfdisk, btrfs-progs), ps for the report unit,
 # and a kernel with its initramfs.
+# RAUC installs updates (rauc-service is its D-Bus service, grub-common's
+# grub-editenv writes the boot loader environment it switches slots with;
+# dosfstools checks the ESP); ca-certificates for HTTPS clients (alert
+# webhooks, and the HTTP client the health check shares with them).
 PACKAGES=(systemd systemd-sysv udev dbus avahi-daemon libnss-mdns btrfs-progs e2fsprogs
-    util-linux fdisk openssl procps iproute2 kmod linux-image-amd64 initramfs-tools zstd)
+    util-linux fdisk openssl procps iproute2 kmod linux-image-amd64 initramfs-tools zstd
+    rauc rauc-service grub-common dosfstools ca-certificates)
 ROOT_SIZE=2G   # the size of a root slot in board/qemu-x86-64/partitions.toml
+ESP_MIB=64     # the ESP only holds GRUB here (no kernels), so smaller than the board's
+BOARD=$REPO/board/qemu-x86-64
+KEYS=$OUT/rauc-keys
 
 log() { printf '[build-test-image] %s\n' "$*" >&2; }
 die() { printf '[build-test-image] error: %s\n' "$*" >&2; exit 1; }
@@ -52,6 +65,7 @@ for bin in shoeboxd shoebox-storaged; do
     [[ -x $BIN_DIR/$bin ]] || die "$BIN_DIR/$bin is missing: build it first (cargo build --release), or set SHOEBOX_BIN_DIR"
 done
 mkdir -p "$OUT"
+"$REPO/yocto/scripts/make-dev-rauc-keys.sh" "$KEYS" >&2
 
 # --------------------------------------------------------------- base tree
 # Keyed on what mmdebstrap is asked for; bump BASE_RECIPE when changing how.
@@ -81,6 +95,34 @@ else
     log "base tree built in $((SECONDS - start))s"
 fi
 
+# ------------------------------------------------------------------ disk
+# The boot disk: GPT, ESP with GRUB, slot A from root.img, slot B empty.
+make_disk() { # <image folder>
+    local dir=$1 work root_mib
+    work=$(mktemp -d)
+    # GRUB for UEFI with what the A/B script needs; its prefix is the ESP's
+    # EFI/BOOT, where grub.cfg and grubenv sit.
+    grub-mkimage -O x86_64-efi -o "$work/BOOTX64.EFI" -p '(hd0,gpt1)/EFI/BOOT' \
+        part_gpt fat ext2 normal linux configfile loadenv test echo serial terminal
+    grub-editenv "$work/grubenv" create
+    grub-editenv "$work/grubenv" set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
+    mkfs.vfat -n BOOT -C "$work/esp.img" $((ESP_MIB * 1024)) >/dev/null
+    mmd -i "$work/esp.img" ::/EFI ::/EFI/BOOT
+    mcopy -i "$work/esp.img" "$work/BOOTX64.EFI" "$BOARD/grub.cfg" "$work/grubenv" ::/EFI/BOOT/
+    root_mib=$(($(stat -c %s "$dir/root.img") / 1048576))
+    rm -f "$dir/disk.img"
+    truncate -s $((1 + ESP_MIB + 2 * root_mib + 1))M "$dir/disk.img"
+    sfdisk -q "$dir/disk.img" <<EOF
+label: gpt
+start=1MiB, size=${ESP_MIB}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="shoebox-boot"
+size=${root_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="shoebox-root-a"
+size=${root_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="shoebox-root-b"
+EOF
+    dd if="$work/esp.img" of="$dir/disk.img" bs=1M seek=1 conv=notrunc status=none
+    dd if="$dir/root.img" of="$dir/disk.img" bs=1M seek=$((1 + ESP_MIB)) conv=notrunc,sparse status=none
+    rm -rf "$work"
+}
+
 # ------------------------------------------------------------------ image
 # A debug build of shoeboxd without the embed-web feature (ci/test builds
 # with it) reads the web UI from web/dist on disk, at the absolute path it
@@ -100,6 +142,7 @@ image_key=$( {
     echo "$base_key"
     sha256sum "$SELF" "$BIN_DIR/shoeboxd" "$BIN_DIR/shoebox-storaged" | cut -d' ' -f1
     tree_hash rootfs systemd
+    sha256sum "$BOARD/rauc-system.conf" "$BOARD/grub.cfg" "$KEYS/ca.cert.pem" | cut -d' ' -f1
     if [[ -n $web_dist ]]; then echo "$web_dist"; tree_hash web/dist; fi
 } | sha256sum | cut -c1-16)
 image=$OUT/image-$image_key
@@ -130,8 +173,11 @@ else
     fi
 
     # --- test-image only: what a flashed box gets from its image builder ---
-    # Root is the whole of /dev/vda; no partition table.
-    printf '/dev/vda / ext4 rw,noatime,errors=remount-ro 0 1\n' >"$tree/etc/fstab"
+    # Root is the slot GRUB booted (the kernel's command line names it);
+    # the ESP, whose grubenv RAUC switches slots with, is /boot.
+    printf 'PARTLABEL=shoebox-boot /boot vfat umask=0077 0 2\n' >"$tree/etc/fstab"
+    install -D -m 0644 "$BOARD/rauc-system.conf" "$tree/etc/rauc/system.conf"
+    install -D -m 0644 "$KEYS/ca.cert.pem" "$tree/etc/rauc/ca.cert.pem"
     printf '127.0.0.1\tlocalhost\n127.0.1.1\tshoebox\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
     # A machine id of its own, so that no boot is a "first boot", where
     # systemd-firstboot would ask its questions on the console.
@@ -163,13 +209,16 @@ echo "IMAGE-TEST shoeboxd-user=$(ps -o user= -C shoeboxd | tr '\n' ' ')"
 # The kernel keeps 15 characters of a process name: shoebox-storage(d).
 echo "IMAGE-TEST storaged-user=$(ps -o user= -C shoebox-storage | tr '\n' ' ')"
 echo "IMAGE-TEST data-mount=$(findmnt -n -o SOURCE,FSTYPE /data) state-mount=$(findmnt -n -o SOURCE /var/lib/shoebox)"
+# What the A/B health check said this boot, whatever its outcome.
+journalctl -b -u shoebox-update-health.service --no-pager -o cat | sed 's/^/IMAGE-TEST update-health: /'
+echo "IMAGE-TEST slot=$(sed -n 's/.*rauc\.slot=\([A-Z]\).*/\1/p' /proc/cmdline)"
 EOF
     chmod 0755 "$tree/usr/libexec/shoebox-image-test/report"
     cat >"$tree/usr/lib/systemd/system/shoebox-image-test-report.service" <<'EOF'
 # Test image only: see /usr/libexec/shoebox-image-test/report.
 [Unit]
 Description=Image test report on the serial console
-After=shoeboxd.service shoebox-storaged.service
+After=shoeboxd.service shoebox-storaged.service shoebox-update-health.service
 
 [Service]
 # exec, not oneshot: the script waits for the boot to finish, and a oneshot
@@ -192,11 +241,11 @@ EOF
     # tmpfiles.d do that at boot, which is part of what the test checks.
 
     cp -L "$tree/vmlinuz" "$image/vmlinuz"
-    cp -L "$tree/initrd.img" "$image/initrd.img"
     rm -f "$image/root.img"
     truncate -s "$ROOT_SIZE" "$image/root.img"
     mkfs.ext4 -q -L shoebox-root -d "$tree" "$image/root.img"
     rm -rf "$tree"
+    make_disk "$image"
     touch "$image/complete"
     log "image assembled in $((SECONDS - start))s"
 fi

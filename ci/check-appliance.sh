@@ -59,6 +59,8 @@ declare -A EXPOSURE_MAX=(
     [shoebox-firstboot.service]=35
     [shoebox-snapshot.service]=15
     [shoebox-backup.service]=15
+    # Root: it marks slots through RAUC and restarts the box over D-Bus.
+    [shoebox-update-health.service]=30
 )
 
 SELF_TEST=0
@@ -86,6 +88,8 @@ install_tools() {
     command -v systemd-analyze >/dev/null || need+=(systemd)
     command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
     command -v rauc >/dev/null || need+=(rauc)
+    # rauc.service, which shoebox-update-health.service is ordered after.
+    [[ -e /lib/systemd/system/rauc.service ]] || need+=(rauc-service)
     command -v mksquashfs >/dev/null || need+=(squashfs-tools)
     command -v shellcheck >/dev/null || need+=(shellcheck)
     command -v openssl >/dev/null || need+=(openssl)
@@ -459,11 +463,16 @@ BOOTLOADERS = {"u-boot": "uboot", "grub": "grub", "efi": "efi"}
 boards = sorted(d for d in os.listdir(os.path.join(repo, "board"))
                 if os.path.isdir(os.path.join(repo, "board", d)))
 check(len(boards) >= 4, f"{len(boards)} boards: {', '.join(boards)}")
+# The boot loader's A/B script, where the board's boot loader reads one
+# from the ESP (GRUB); U-Boot boards get theirs from their BSP layer.
+BOOT_SCRIPTS = {"grub": "grub.cfg"}
 for b in boards:
     d = os.path.join(repo, "board", b)
     files = sorted(f for f in os.listdir(d) if not f.startswith("."))
-    check(files == board_files, f"board/{b} has exactly {', '.join(board_files)}",
-          f"missing: {sorted(set(board_files) - set(files))}, extra: {sorted(set(files) - set(board_files))}")
+    loader = (load_toml(os.path.join(d, "board.toml")) or {}).get("bootloader") if os.path.exists(os.path.join(d, "board.toml")) else None
+    wanted = sorted(board_files + [BOOT_SCRIPTS[loader]] if loader in BOOT_SCRIPTS else board_files)
+    check(files == wanted, f"board/{b} has exactly {', '.join(wanted)}",
+          f"missing: {sorted(set(wanted) - set(files))}, extra: {sorted(set(files) - set(wanted))}")
 
 def require(t, path, typ, where, problems):
     cur = t

@@ -192,8 +192,11 @@ EOF
 
 # ------------------------------------------------------------- the VM
 IMAGE='' CONSOLE=''
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 make_disks() {
-    qemu-img create -q -f qcow2 -F raw -b "$IMAGE/root.img" "$RUN/root.qcow2"
+    qemu-img create -q -f qcow2 -F raw -b "$IMAGE/disk.img" "$RUN/root.qcow2"
+    # The firmware's variables, kept across boots like a board's NVRAM.
+    cp /usr/share/OVMF/OVMF_VARS_4M.fd "$RUN/ovmf-vars.fd"
     # The boot disk's data partition, by label (systemd/data.mount).
     truncate -s 1G "$RUN/data.img"
     mkfs.btrfs -q -L shoebox-data "$RUN/data.img" >"$RUN/mkfs-data.log"
@@ -219,8 +222,8 @@ boot() { # <boot number>
     ip netns exec "$NS_LAN" qemu-system-x86_64 -name shoebox-image-test \
         -machine q35 -accel "$ACCEL" -cpu max -smp 2 -m 2048 \
         -nodefaults -display none -no-reboot \
-        -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" \
-        -append "root=/dev/vda rw console=ttyS0,115200 net.ifnames=0 panic=-1" \
+        -drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" \
+        -drive "if=pflash,format=raw,file=$RUN/ovmf-vars.fd" \
         -drive "file=$RUN/root.qcow2,if=virtio,format=qcow2" \
         -drive "file=$RUN/data.img,if=virtio,format=raw" \
         -drive "file=$RUN/blank.img,if=virtio,format=raw" \
@@ -479,25 +482,149 @@ check_console() { # <boot number>: the report of the test-only unit
     else fail "boot $1: no unit failed" "failed: $line"$'\n'"$(grep -a 'FAILED\|Failed' "$CONSOLE" | tr -d '\r' | head -20)"; fi
 }
 
-check_after_reboot() {
-    login "after reboot: the admin logs in with the same password" || return
+check_after_reboot() { # [label]
+    local label=${1:-after reboot}
+    login "$label: the admin logs in with the same password" || return
     local r
     r=$(api GET "/assets/$ASSET_ID")
     if [[ $(status_of "$r") == 200 && $(body_of "$r" | jq -r .checksum) == "$PHOTO_SHA1" ]]; then
-        pass "after reboot: the asset is in the library with its checksum"
+        pass "$label: the asset is in the library with its checksum"
     else
-        fail "after reboot: the asset is in the library with its checksum" "$r"
+        fail "$label: the asset is in the library with its checksum" "$r"
     fi
     local got
     got=$(box_curl -f -H "Authorization: Bearer $TOKEN" "http://$BOX/api/assets/$ASSET_ID/original" | openssl dgst -sha1 -binary | base64) || true
-    if [[ $got == "$PHOTO_SHA1" ]]; then pass "after reboot: the original's bytes are unchanged"
-    else fail "after reboot: the original's bytes are unchanged" "sha1 $got, uploaded $PHOTO_SHA1"; fi
+    if [[ $got == "$PHOTO_SHA1" ]]; then pass "$label: the original's bytes are unchanged"
+    else fail "$label: the original's bytes are unchanged" "sha1 $got, uploaded $PHOTO_SHA1"; fi
     r=$(api GET /shoebox/setup)
     if [[ $(body_of "$r" | jq -c '[.complete, .adminCreated, .hostname, .timeZone, .backupTarget]' 2>/dev/null) == \
         "[true,true,\"shoebox\",\"$TIME_ZONE\",\"$BACKUP_TARGET\"]" ]]; then
-        pass "after reboot: setup complete, name, time zone and backup target kept"
+        pass "$label: setup complete, name, time zone and backup target kept"
     else
-        fail "after reboot: setup complete, name, time zone and backup target kept" "$r"
+        fail "$label: setup complete, name, time zone and backup target kept" "$r"
+    fi
+}
+
+# ------------------------------------------------------------- updates
+# Update bundles as the Yocto build makes them (verity format, signed by
+# the development keys whose CA the image trusts), each carrying a root
+# image derived from the test image's own: version 2 as it is; version 3
+# with a shoeboxd that cannot start; and version 2 signed by a CA the box
+# does not know.
+BUNDLES=$RUN/bundles
+KEYS=$OUT/rauc-keys
+
+slot_image() { # <folder> [debugfs commands]: root.img edited, shrunk to its contents plus room to run
+    local img=$1/rootfs.ext4 used_mib
+    mkdir -p "$1"
+    cp --sparse=always "$IMAGE/root.img" "$img"
+    if [[ -n ${2:-} ]]; then debugfs -w -f - "$img" <<<"$2" >"$1/debugfs.log" 2>&1; fi
+    e2fsck -fy "$img" >/dev/null 2>&1 || true
+    resize2fs -M "$img" >/dev/null 2>&1
+    used_mib=$(($(stat -c %s "$img") / 1048576))
+    resize2fs "$img" $((used_mib + 256))M >/dev/null 2>&1
+}
+
+make_bundle() { # <folder> <version> <keys folder> <output>
+    cat >"$1/manifest.raucm" <<EOF
+[update]
+compatible=shoebox-qemu-x86-64
+version=$2
+
+[bundle]
+format=verity
+
+[image.rootfs]
+filename=rootfs.ext4
+EOF
+    rm -f "$4"
+    rauc bundle --cert="$3/dev.cert.pem" --key="$3/dev.key.pem" --mksquashfs-args="-comp lz4" "$1" "$4" >"$4.log" 2>&1
+}
+
+build_bundles() {
+    mkdir -p "$BUNDLES"
+    printf '#!/bin/sh\necho "this shoeboxd is broken on purpose" >&2\nexit 1\n' >"$BUNDLES/broken-shoeboxd"
+    slot_image "$BUNDLES/v2" &&
+        make_bundle "$BUNDLES/v2" 2 "$KEYS" "$BUNDLES/v2.raucb" &&
+        slot_image "$BUNDLES/v3" "cd /usr/bin"$'\n'"rm shoeboxd"$'\n'"write $BUNDLES/broken-shoeboxd shoeboxd"$'\n'"sif shoeboxd mode 0100755" &&
+        make_bundle "$BUNDLES/v3" 3 "$KEYS" "$BUNDLES/v3-broken.raucb" &&
+        "$REPO/yocto/scripts/make-dev-rauc-keys.sh" "$BUNDLES/stranger-keys" >/dev/null 2>&1 &&
+        make_bundle "$BUNDLES/v2" 2 "$BUNDLES/stranger-keys" "$BUNDLES/v2-stranger.raucb"
+}
+
+# POST a bundle to the web UI's update route -> prints "<status> <body>".
+upload_bundle() { # <bundle>
+    local out
+    out=$(box_curl -X POST -T "$1" -w '\n%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/octet-stream' "http://$BOX/api/shoebox/update/bundle") || { echo "000 curl failed"; return 0; }
+    printf '%s %s\n' "${out##*$'\n'}" "${out%$'\n'*}"
+}
+
+UPDATE=''
+update_status() { UPDATE=$(body_of "$(api GET /shoebox/update)"); }
+slot_version() { jq -r --arg b "$1" '.slots[] | select(.bootname == $b) | .version' <<<"$UPDATE"; }
+
+# Installs a bundle into the other slot through the API and waits for RAUC.
+install_update() { # <bundle> <version> <slot it goes to>
+    local r version=$2 slot=$3
+    r=$(upload_bundle "$1")
+    expect_status "update: version $version is uploaded and taken for installing" 202 "$r" || return 1
+    # Done when RAUC is idle again with the slot written, or with an error.
+    installed() {
+        update_status
+        [[ $(jq -r .operation <<<"$UPDATE") == idle && ($(slot_version "$slot") == "$version" || -n $(jq -r .lastError <<<"$UPDATE")) ]]
+    }
+    if wait_for 900 installed && [[ $(slot_version "$slot") == "$version" ]]; then
+        pass "update: version $version installed into slot $slot"
+    else
+        fail "update: version $version installed into slot $slot" "$UPDATE"
+        return 1
+    fi
+}
+
+# The box restarts itself; with -no-reboot that ends QEMU.
+wait_for_exit() { # <what> <seconds>
+    local deadline=$((SECONDS + $2))
+    while kill -0 "$QEMU_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
+    if kill -0 "$QEMU_PID" 2>/dev/null; then
+        fail "$1 within $2s" "$(console_tail)"
+        stop_pid "$QEMU_PID"; QEMU_PID=''
+        return 1
+    fi
+    wait "$QEMU_PID" || true
+    QEMU_PID=''
+    pass "$1"
+}
+
+restart_box() { # the API's restart, after an update
+    expect_status "update: the box restarts on request" 202 "$(api POST /shoebox/update/restart)" || return 1
+    wait_for_exit "update: the box went down to restart" 180
+}
+
+check_refused_bundle() {
+    local r
+    update_status
+    local before=$UPDATE
+    r=$(upload_bundle "$BUNDLES/v2-stranger.raucb")
+    if [[ $(status_of "$r") == 400 && $(body_of "$r" | jq -r .message) == *"refused"* ]]; then
+        pass "update: a bundle signed by an unknown key is refused ($(body_of "$r" | jq -r .message | head -c 160)…)"
+    else
+        fail "update: a bundle signed by an unknown key is refused" "$r"
+    fi
+    update_status
+    if [[ $(jq -c .slots <<<"$UPDATE") == "$(jq -c .slots <<<"$before")" ]]; then
+        pass "update: the refused bundle changed no slot"
+    else
+        fail "update: the refused bundle changed no slot" "before $before, after $UPDATE"
+    fi
+}
+
+check_running() { # <boot number> <slot> <version>
+    update_status
+    if [[ $(jq -r .booted <<<"$UPDATE") == "$2" && $(slot_version "$2") == "$3" ]]; then
+        pass "boot $1: running version $3 from slot $2"
+    else
+        fail "boot $1: running version $3 from slot $2" "$UPDATE"
     fi
 }
 
@@ -551,4 +678,48 @@ else
 fi
 check_https boot2
 check_console 2
+
+phase "update bundles"
+if build_bundles; then
+    pass "update: bundles v2, v3 (broken shoeboxd) and v2 signed by a stranger ($(du -sh "$BUNDLES/v2.raucb" | cut -f1) each)"
+else
+    fail "update: building the bundles" "$(tail -n 20 "$BUNDLES"/*.log 2>/dev/null)"; finish
+fi
+
+phase "update to version 2"
+check_refused_bundle
+install_update "$BUNDLES/v2.raucb" 2 B || finish
+restart_box || finish
+boot 3
+wait_for_web 3 || finish
+check_after_reboot "after the update"
+check_running 3 B 2
+check_console 3
+
+phase "a broken update rolls back"
+install_update "$BUNDLES/v3-broken.raucb" 3 A || finish
+restart_box || finish
+boot 4
+wait_for_exit "boot 4: the broken slot A fails its health check and restarts the box by itself" "$BOOT_TIMEOUT" || finish
+if grep -aq 'not healthy on its first boot' "$CONSOLE"; then
+    pass "boot 4: the console says slot A was not healthy and is rolled back"
+else
+    fail "boot 4: the console says slot A was not healthy and is rolled back" "$(console_tail)"
+fi
+boot 5
+wait_for_web 5 || finish
+check_after_reboot "after the rollback"
+check_running 5 B 2
+if [[ $(jq -c '.rolledBack | [.bootname, .version]' <<<"$UPDATE") == '["A","3"]' ]]; then
+    pass "boot 5: the status says version 3 in slot A was rolled back"
+else
+    fail "boot 5: the status says version 3 in slot A was rolled back" "$UPDATE"
+fi
+r=$(api POST /shoebox/alerts/check)
+if [[ $(body_of "$r" | jq -r '.[] | select(.key == "update:rolled-back") | .title') == "An update was rolled back" ]]; then
+    pass "boot 5: the rollback is an alert"
+else
+    fail "boot 5: the rollback is an alert" "$r"
+fi
+check_console 5
 finish

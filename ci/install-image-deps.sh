@@ -13,6 +13,10 @@
 #   dbus-daemon, socat, curl, jq, openssl, iproute2, ffmpeg
 #                        private bus for that avahi-daemon, QEMU monitor, HTTP
 #                        checks, a test photo
+#   ovmf, grub-efi-amd64-bin, dosfstools, mtools, fdisk
+#                        UEFI firmware for the VM; GRUB and the ESP of the
+#                        test image's A/B boot disk
+#   rauc, squashfs-tools the update bundles the test installs
 #
 # Idempotent and non-interactive, like ci/install-test-deps.sh: a rerun with
 # everything in place only checks dpkg and exits; `apt-get update` runs only
@@ -20,7 +24,8 @@
 set -euo pipefail
 
 APT_PACKAGES=(mmdebstrap e2fsprogs btrfs-progs zstd avahi-utils avahi-daemon
-    dbus-daemon socat curl jq openssl iproute2 ffmpeg)
+    dbus-daemon socat curl jq openssl iproute2 ffmpeg
+    ovmf grub-efi-amd64-bin dosfstools mtools fdisk rauc squashfs-tools)
 BACKPORTS_PACKAGES=(qemu-system-x86)
 BACKPORTS_LIST=/etc/apt/sources.list.d/shoebox-bookworm-backports.sources
 

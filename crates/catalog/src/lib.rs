@@ -131,6 +131,11 @@ impl Catalog {
         Ok(out)
     }
 
+    /// Whether the catalog is at the schema this program knows.
+    pub fn schema_is_current(&self) -> Result<bool> {
+        Ok(self.schema_version()? == migrate::known())
+    }
+
     /// The schema version the catalog is at.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self.conn()?.query_row("PRAGMA user_version", [], |r| r.get(0))?)

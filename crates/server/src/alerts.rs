@@ -1,5 +1,5 @@
 //! Alerts about the box, in one place: the library's disk nearly full, the
-//! off-site backup or its restore drill failed, the pool degraded or reporting errors, a disk's
+//! off-site backup or its restore drill failed, an update rolled back, the pool degraded or reporting errors, a disk's
 //! SMART health failing. Checked every few minutes and on demand; kept in
 //! the catalog, which gives every admin a notification when one is raised;
 //! sent on by email and webhook (`notify`) once per raising.
@@ -18,7 +18,7 @@ use crate::drill::{self, Drill};
 use crate::error::ApiResult;
 use crate::kit::{self, Kit};
 use crate::state::AppState;
-use crate::{disk, notify, storage_service};
+use crate::{disk, notify, storage_service, update};
 
 pub const CHECK_EVERY: Duration = Duration::from_secs(300);
 
@@ -69,6 +69,13 @@ pub async fn check(state: &AppState) -> ApiResult<Vec<Alert>> {
     match storage_service::storage(state).await {
         Ok(storage) => scopes.extend(storage_checks(state, &storage).await?),
         Err(e) => tracing::debug!(error = e.message, "no storage service: its alerts are not checked"),
+    }
+    match update::status().await {
+        Ok(status) => scopes.push(Scope {
+            prefix: "update",
+            findings: status.rolled_back.iter().map(rolled_back_finding).collect(),
+        }),
+        Err(e) => tracing::debug!(error = e.message, "no update service: its alerts are not checked"),
     }
     let (raised, open) = state.db(move |c| record(c, &scopes)).await?;
     for alert in raised {
@@ -214,6 +221,24 @@ fn kit_finding(status: &shoebox_storaged::backup::Status, kit: Option<&Kit>) -> 
             "No one has confirmed keeping the emergency kit with the off-site backup's key. Without that key nobody can restore the backup if the box is lost: print or save the kit on the storage page and confirm it, or make a new key there.".into(),
         )
     })
+}
+
+fn rolled_back_finding(slot: &update::Slot) -> Finding {
+    let version = if slot.version.is_empty() {
+        "the update".to_owned()
+    } else {
+        format!("Version {}", slot.version)
+    };
+    Finding::new(
+        "update:rolled-back",
+        "error",
+        "SystemMessage",
+        "An update was rolled back",
+        format!(
+            "{version}, installed {}, did not start healthy, so the box went back to the version it ran before; nothing in the library was lost. Try the update again later, or look for a newer one.",
+            slot.installed_at
+        ),
+    )
 }
 
 fn drill_finding(status: &shoebox_storaged::backup::Status, last: &Drill) -> Option<Finding> {

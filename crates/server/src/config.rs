@@ -37,6 +37,12 @@ pub struct Args {
     /// Log output: "text" for people, "json" for log collectors [default: text]
     #[arg(long, env = "SHOEBOX_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+
+    /// Do not serve: wait up to SECONDS for the server these settings
+    /// describe to answer healthy (catalog current, storage service on the
+    /// bus), and exit 0 if it does, 1 if not (the update fallback uses it)
+    #[arg(long, value_name = "SECONDS")]
+    pub health_check: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]

@@ -53,7 +53,7 @@ impl Drop for Received {
 }
 
 /// What a full disk looks like to a client: 507, with what to do.
-fn storage_error(e: std::io::Error, doing: &str) -> ApiError {
+pub fn storage_error(e: std::io::Error, doing: &str) -> ApiError {
     if e.kind() == ErrorKind::StorageFull || e.kind() == ErrorKind::QuotaExceeded || e.raw_os_error() == Some(28) {
         return ApiError::new(
             axum::http::StatusCode::INSUFFICIENT_STORAGE,

@@ -24,8 +24,9 @@ mod routes;
 mod smart_search;
 mod state;
 mod storage_service;
+mod update;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -157,6 +158,41 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     let _ = watcher.await;
     let _ = drills.await;
     Ok(stopped)
+}
+
+/// Asks the server `config` describes for its health until it answers
+/// healthy or `wait` has passed; prints each answer. Whether it was healthy.
+pub async fn health_check(config: &Config, wait: Duration) -> bool {
+    let host = if config.listen.is_unspecified() {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        config.listen
+    };
+    let url = format!("http://{}/api/shoebox/health", SocketAddr::new(host, config.port));
+    let client = match reqwest13::Client::builder().timeout(Duration::from_secs(10)).build() {
+        Ok(client) => client,
+        Err(e) => {
+            println!("cannot make an HTTP client: {e}");
+            return false;
+        }
+    };
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match client.get(&url).send().await {
+            Ok(r) => {
+                let healthy = r.status().is_success();
+                println!("{}", r.text().await.unwrap_or_default());
+                if healthy {
+                    return true;
+                }
+            }
+            Err(e) => println!("{url}: {e}"),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }
 
 /// How long the mobile apps' sync keeps deletion records: a phone away for

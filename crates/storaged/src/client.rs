@@ -30,6 +30,7 @@ pub trait Storage1 {
     fn backup_status(&self) -> zbus::Result<backup::Status>;
     fn stage_restore(&self, repository: &str, password: &str, parts: &[&str]) -> zbus::Result<backup::Latest>;
     fn drill_restore(&self) -> zbus::Result<backup::Latest>;
+    fn reboot(&self) -> zbus::Result<()>;
 
     #[zbus(signal)]
     fn backup_progress(&self, done_bytes: u64, total_bytes: u64) -> zbus::Result<()>;

@@ -717,6 +717,17 @@ impl Storage {
         blocking(move || inner.drill_restore()).await
     }
 
+    /// Restarts the box (after an update was installed into the other
+    /// slot, so that it boots the new one).
+    async fn reboot(&self, #[zbus(connection)] c: &Connection, #[zbus(header)] h: Header<'_>) -> zbus::fdo::Result<()> {
+        log_call(c, &h, "Reboot", ()).await?;
+        blocking(|| {
+            run("systemctl", &["reboot"]).map_err(pool::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Snapshots the pool and backs the snapshot up in the background.
     /// Returns a job id, "" when no backup is set up.
     async fn backup_now(

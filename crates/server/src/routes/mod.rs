@@ -9,6 +9,7 @@ mod settings;
 mod setup;
 mod shoebox;
 mod storage;
+mod update;
 mod web;
 
 use axum::Router;
@@ -31,7 +32,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(setup::router())
                 .merge(settings::router())
                 .merge(storage::router())
-                .merge(alerts::router()),
+                .merge(alerts::router())
+                .merge(update::router()),
         )
         .fallback(web::serve)
         .layer(CatchPanicLayer::new())

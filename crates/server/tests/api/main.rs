@@ -20,4 +20,5 @@ mod sharing;
 mod storage;
 mod sync;
 mod timeline;
+mod update;
 mod video;

@@ -59,7 +59,7 @@ do_install() {
     cp -R --no-dereference --preserve=mode,links ${S}/rootfs/. ${D}/
     rm -f ${D}${sysconfdir}/hostname
     chown -R root:root ${D}
-    chmod 0755 ${D}${libexecdir}/shoebox/shoebox-firstboot
+    chmod 0755 ${D}${libexecdir}/shoebox/shoebox-firstboot ${D}${libexecdir}/shoebox/shoebox-update-health
 
     install -d ${D}${docdir}/shoebox
     install -m 0644 ${S}/README.md ${D}${docdir}/shoebox/README.md
@@ -74,7 +74,7 @@ USERADD_PARAM:${PN} = "--system --user-group --home-dir /data/shoebox --no-creat
                        --comment 'Shoebox photo library' shoebox"
 
 SYSTEMD_PACKAGES = "${PN} ${PN}-storaged"
-SYSTEMD_SERVICE:${PN} = "shoeboxd.service shoebox-firstboot.service data.mount var-lib-shoebox.mount"
+SYSTEMD_SERVICE:${PN} = "shoeboxd.service shoebox-firstboot.service shoebox-update-health.service data.mount var-lib-shoebox.mount"
 SYSTEMD_SERVICE:${PN}-storaged = "shoebox-storaged.service shoebox-snapshot.timer shoebox-backup.timer"
 SYSTEMD_AUTO_ENABLE = "enable"
 
@@ -101,6 +101,8 @@ FILES:${PN}-system += "\
 "
 CONFFILES:${PN} = "${sysconfdir}/shoebox/config.toml"
 
+# util-linux-setpriv and rauc: shoebox-update-health asks shoeboxd as
+# user shoebox whether it is healthy, then marks the A/B slot through RAUC.
 # onnxruntime-bin: shoeboxd opens /usr/lib/shoebox/libonnxruntime.so at
 # run time for machine learning, so no link-time dependency brings it in.
 RDEPENDS:${PN} = "\
@@ -108,11 +110,13 @@ RDEPENDS:${PN} = "\
     ffmpeg \
     onnxruntime-bin \
     openssl-bin \
+    rauc \
     util-linux-blockdev \
     util-linux-findmnt \
     util-linux-lsblk \
     util-linux-mountpoint \
     util-linux-partx \
+    util-linux-setpriv \
     util-linux-sfdisk \
 "
 RDEPENDS:${PN}-storaged = "btrfs-progs dbus systemd"
