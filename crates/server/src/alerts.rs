@@ -63,8 +63,11 @@ impl Scope {
 }
 
 /// Reads every condition, records what changed and sends the alerts newly
-/// raised; answers with the alerts open now.
+/// raised; answers with the alerts open now. One check at a time: a check
+/// asked for while the periodic one runs waits for it, so when it answers,
+/// whatever either raised has been delivered.
 pub async fn check(state: &AppState) -> ApiResult<Vec<Alert>> {
+    let _one = state.alerts_check.lock().await;
     let mut scopes = vec![disk_space(state.layout.root())];
     match storage_service::storage(state).await {
         Ok(storage) => scopes.extend(storage_checks(state, &storage).await?),

@@ -32,6 +32,8 @@ pub struct AppState {
     pub restart: Arc<tokio::sync::Notify>,
     /// Held while a restore drill runs.
     pub drill: Arc<tokio::sync::Mutex<()>>,
+    /// Held by an alerts check until what it raised is delivered.
+    pub alerts_check: Arc<tokio::sync::Mutex<()>>,
     /// The setup wizard's restore from backup, while and after it runs.
     pub recovery: Arc<std::sync::Mutex<crate::recovery::Status>>,
 }
@@ -52,6 +54,7 @@ impl AppState {
             ml: Arc::new(ml),
             restart: Arc::default(),
             drill: Arc::default(),
+            alerts_check: Arc::default(),
             recovery: Arc::default(),
         }
     }

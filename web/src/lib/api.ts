@@ -40,6 +40,7 @@ import type {
   SnapshotAsset,
   Status,
   Storage,
+  UpdateStatus,
   User,
   Version,
   VideoSettings,
@@ -302,4 +303,35 @@ export const api = {
   setDrillSchedule: (everyDays: number) =>
     request<DrillStatus>('/shoebox/storage/backup/drill', { method: 'PUT', ...json({ everyDays }) }),
   confirmKit: (keyId: string) => request<Kit>('/shoebox/storage/backup/kit/confirm', { method: 'POST', ...json({ keyId }) }),
+
+  // Updates of the appliance (RAUC); 503 where RAUC does not run.
+  update: () => request<UpdateStatus>('/shoebox/update'),
+  /** The bundle as the request body; `onprogress` gets the share sent (0 to 1). */
+  uploadBundle: (file: File, onprogress: (sent: number) => void) =>
+    sendFile<{ installing: string }>('/shoebox/update/bundle', file, onprogress),
+  restartBox: () => request<{ restarting: boolean }>('/shoebox/update/restart', { method: 'POST' }),
 };
+
+/**
+ * POSTs `file` as the request body. XMLHttpRequest, not fetch: only it
+ * reports upload progress, which a bundle of hundreds of megabytes needs.
+ */
+function sendFile<T>(path: string, file: File, onprogress: (sent: number) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api${path}`);
+    xhr.setRequestHeader('content-type', 'application/octet-stream');
+    xhr.upload.onprogress = (e) => onprogress(e.loaded / Math.max(e.total, 1));
+    xhr.onload = async () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(JSON.parse(xhr.responseText) as T);
+        return;
+      }
+      if (xhr.status === 401) reportUnauthorized();
+      const message = await errorMessage(new Response(xhr.responseText, { status: xhr.status, statusText: xhr.statusText }));
+      reject(new ApiError(xhr.status, message));
+    };
+    xhr.onerror = () => reject(new Error('The connection to the box was lost while sending the update: send it again'));
+    xhr.send(file);
+  });
+}

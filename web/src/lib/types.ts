@@ -564,3 +564,28 @@ export interface ChannelOutcome {
   ok?: boolean;
   error?: string;
 }
+
+/** One A/B root slot as RAUC reports it. */
+export interface UpdateSlot {
+  name: string;
+  /** The boot loader's name for it: A or B. */
+  bootname: string;
+  state: 'booted' | 'inactive' | 'active' | string;
+  /** The boot loader's verdict. */
+  bootStatus: 'good' | 'bad' | string;
+  /** The bundle installed there; empty for the slot the image wrote. */
+  version: string;
+  installedAt: string;
+}
+
+/** `GET /api/shoebox/update`: the slots, an installation, a rollback. */
+export interface UpdateStatus {
+  booted: string;
+  slots: UpdateSlot[];
+  operation: 'idle' | 'installing' | string;
+  progress: number;
+  message: string;
+  lastError: string;
+  /** The update that failed its first boot and was undone. */
+  rolledBack: UpdateSlot | null;
+}
