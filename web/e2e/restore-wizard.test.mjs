@@ -291,7 +291,7 @@ describe('with the real storage service', { skip: needsRoot }, () => {
 
   step('a wrong key is refused in the service words, and the box stays blank and offers restore again', async () => {
     await lookAtBackup(page2, repository, 'not the key');
-    await page2.getByRole('alert').filter({ hasText: 'backup repository' }).waitFor();
+    await page2.getByRole('alert').filter({ hasText: 'does not open with this key: check it against the emergency kit' }).waitFor();
     await screenshot(page2, '23-restore-wrong-key');
     assert.equal((await call(page2, 'GET', '/api/shoebox/setup')).adminCreated, false);
     assert.equal((await call(page2, 'GET', '/api/shoebox/setup/restore')).state, 'idle', 'nothing was started');

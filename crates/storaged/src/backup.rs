@@ -26,12 +26,17 @@ pub enum Error {
     NotConfigured,
     #[error("the backup repository: {0}")]
     Repository(String),
+    #[error("the backup repository does not open with this key: check it against the emergency kit (64 letters and digits)")]
+    WrongKey,
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
 }
 
 impl From<Box<rustic_core::RusticError>> for Error {
     fn from(e: Box<rustic_core::RusticError>) -> Error {
+        if e.is_incorrect_password() {
+            return Error::WrongKey;
+        }
         Error::Repository(e.display_log())
     }
 }

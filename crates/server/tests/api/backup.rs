@@ -291,8 +291,14 @@ fn a_library_backed_up_off_site_is_restored_through_the_setup_wizard_of_a_blank_
         s.post("/api/shoebox/setup/restore/inspect")
             .json(&source(&repository, "not the key")),
     );
-    assert!(status >= 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("backup repository"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not open with this key: check it against the emergency kit"),
+        "{body}"
+    );
+    assert_eq!(status, 400, "a wrong key is the caller's mistake, not a failure: {body}");
     assert!(blank(&s, &two.mount), "a wrong key leaves the box blank");
 
     // What the backup holds, before anything is restored.

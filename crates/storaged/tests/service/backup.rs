@@ -168,7 +168,8 @@ async fn backups_to_a_folder_a_rest_server_and_sftp_are_read_back_by_restic() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(refused.contains("backup repository"), "{refused}");
+    assert!(refused.contains("backup repository does not open with this key"), "{refused}");
+    assert!(refused.contains("emergency kit"), "it says what to check: {refused}");
     assert_eq!(client.backup_status().await.unwrap().repository, repository.to_str().unwrap());
 
     // A second backup after a change, to a REST server.
