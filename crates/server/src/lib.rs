@@ -97,6 +97,8 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
         tokio::task::spawn_blocking(move || Catalog::open(&path)).await??
     };
     let (c, l) = (catalog.clone(), layout.clone());
+    tokio::task::spawn_blocking(move || recovery::finish_interrupted(&c, &l)).await??;
+    let (c, l) = (catalog.clone(), layout.clone());
     let removed = tokio::task::spawn_blocking(move || ingest::recover(&c, &l)).await??;
     if removed > 0 {
         tracing::info!(files = removed, "removed partial uploads left by an interrupted run");

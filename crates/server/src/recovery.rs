@@ -6,8 +6,12 @@
 //! the backup's catalog in place of the blank one (SQLite's backup API),
 //! and restarts on it. Until that last step the box is blank: a wrong key,
 //! a damaged repository or a bad file leaves it blank, able to try again.
+//! The move and the catalog's replacement are one step for a power cut
+//! too: a journal lists what is moved, and a start that finds it with the
+//! catalog still blank takes the moved folders out again (see
+//! [`finish_interrupted`]).
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -236,21 +240,27 @@ async fn restore(state: &AppState, repository: &str, password: &str, progress: A
     Ok(())
 }
 
+/// Lists the library folders a commit moves into place, for as long as it runs.
+fn journal(layout: &Layout) -> PathBuf {
+    layout.db_dir().join("restore-commit.json")
+}
+
 /// Moves the checked library into place, then replaces the catalog; a
 /// failure while moving moves back what was moved, so the box stays blank.
 fn commit(live: &shoebox_catalog::Catalog, layout: &Layout, staged: &Path, catalog: &Path) -> ApiResult<()> {
     let library = layout.root().join("library");
-    let entries: Vec<PathBuf> = std::fs::read_dir(staged)
+    let names: Vec<std::ffi::OsString> = std::fs::read_dir(staged)
         .map_err(|e| ApiError::internal(format!("reading the restored library: {e}")))?
         .flatten()
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
+        .map(|e| e.file_name())
+        .filter(|name| !name.to_string_lossy().starts_with('.'))
         .collect();
+    write_journal(layout, &names)?;
     let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let result = entries.iter().try_for_each(|from| {
-        let to = library.join(from.file_name().unwrap_or_default());
-        std::fs::rename(from, &to)?;
-        moved.push((from.clone(), to));
+    let result = names.iter().try_for_each(|name| {
+        let (from, to) = (staged.join(name), library.join(name));
+        std::fs::rename(&from, &to)?;
+        moved.push((from, to));
         Ok::<_, std::io::Error>(())
     });
     let result = result
@@ -264,5 +274,131 @@ fn commit(live: &shoebox_catalog::Catalog, layout: &Layout, staged: &Path, catal
     result?;
     // The backup holds no thumbnails: have the next start look for them.
     let _ = std::fs::remove_file(layout.derivatives_stamp());
-    Ok(())
+    std::fs::remove_file(journal(layout)).map_err(|e| ApiError::internal(format!("finishing the restore: {e}")))
+}
+
+/// Written and synced before the first folder moves, so that a power cut
+/// at any point of the commit finds it.
+fn write_journal(layout: &Layout, names: &[std::ffi::OsString]) -> ApiResult<()> {
+    let names: Vec<String> = names.iter().map(|n| n.to_string_lossy().into_owned()).collect();
+    let write = || -> std::io::Result<()> {
+        let path = journal(layout);
+        let partial = path.with_extension("json.partial");
+        let mut file = std::fs::File::create(&partial)?;
+        std::io::Write::write_all(&mut file, serde_json::to_string(&names)?.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&partial, &path)?;
+        std::fs::File::open(layout.db_dir())?.sync_all()
+    };
+    write().map_err(|e| ApiError::internal(format!("starting to move the restored library into place: {e}")))
+}
+
+/// At start-up: a restore whose commit was cut off (the journal is still
+/// there). With the catalog still blank the library folders it moved are
+/// taken out again, so the box is blank and a restore can be tried again;
+/// with the backup's catalog in place only the journal was left to remove.
+/// Whether a cut-off restore was found.
+pub fn finish_interrupted(live: &shoebox_catalog::Catalog, layout: &Layout) -> anyhow::Result<bool> {
+    let path = journal(layout);
+    let names: Vec<String> = match std::fs::read(&path) {
+        Ok(json) => serde_json::from_slice(&json).unwrap_or_default(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    let contents = live.contents()?;
+    if contents.users.is_empty() && contents.photos + contents.videos == 0 {
+        let library = layout.root().join("library");
+        // Only plain names: the journal is ours, but a path never leaves the library.
+        let plain = |n: &&String| {
+            let parts: Vec<Component> = Path::new(n.as_str()).components().collect();
+            matches!(parts[..], [Component::Normal(_)]) && !n.starts_with('.')
+        };
+        for name in names.iter().filter(plain) {
+            match std::fs::remove_dir_all(library.join(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        let (db, staged) = staging(layout);
+        for dir in [db, staged] {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        tracing::warn!("a restore from backup was cut off before it finished: the box is blank again; restore again from the setup wizard");
+    } else {
+        let _ = std::fs::remove_file(layout.derivatives_stamp());
+        tracing::info!("a restore from backup had put the library in place when it was cut off; finished");
+    }
+    std::fs::remove_file(&path)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn library_with(dir: &Path, names: &[&str]) -> (shoebox_catalog::Catalog, Layout) {
+        let layout = Layout::new(dir);
+        std::fs::create_dir_all(layout.db_dir()).unwrap();
+        for name in names {
+            let folder = layout.root().join("library").join(name).join("ab");
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("photo.jpg"), b"restored bytes").unwrap();
+        }
+        (shoebox_catalog::Catalog::open(&layout.db_file()).unwrap(), layout)
+    }
+
+    #[test]
+    fn a_commit_cut_off_before_the_catalog_was_replaced_leaves_the_box_blank() {
+        let dir = tempfile::tempdir().unwrap();
+        let (catalog, layout) = library_with(dir.path(), &["u1", "u2"]);
+        // Cut off after moving u1: u2 is still staged, the catalog blank.
+        write_journal(&layout, &["u1".into(), "u2".into()]).unwrap();
+        let (_, staged) = staging(&layout);
+        std::fs::create_dir_all(staged.join("u2")).unwrap();
+        std::fs::rename(layout.root().join("library/u2"), staged.join("u2/moved")).unwrap();
+
+        assert!(finish_interrupted(&catalog, &layout).unwrap());
+        let left: Vec<_> = std::fs::read_dir(layout.root().join("library"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "the library folder holds {left:?}");
+        assert!(!journal(&layout).exists());
+        assert!(!finish_interrupted(&catalog, &layout).unwrap(), "found once");
+    }
+
+    #[test]
+    fn a_commit_cut_off_after_the_catalog_was_replaced_keeps_the_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let (catalog, layout) = library_with(dir.path(), &["u1"]);
+        catalog
+            .create_user(&shoebox_catalog::NewUser {
+                email: "ann@example.com",
+                name: "Ann",
+                password_hash: "hash",
+                is_admin: true,
+                should_change_password: false,
+                quota_bytes: None,
+            })
+            .unwrap();
+        write_journal(&layout, &["u1".into(), "../../db".into()]).unwrap();
+
+        assert!(finish_interrupted(&catalog, &layout).unwrap());
+        assert!(layout.root().join("library/u1/ab/photo.jpg").is_file());
+        assert!(layout.db_file().is_file());
+        assert!(!journal(&layout).exists());
+    }
+
+    #[test]
+    fn a_journal_naming_paths_outside_the_library_removes_nothing_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (catalog, layout) = library_with(dir.path(), &[]);
+        std::fs::create_dir_all(layout.root().join("keep")).unwrap();
+        write_journal(&layout, &["../keep".into(), "/etc".into(), "..".into()]).unwrap();
+
+        assert!(finish_interrupted(&catalog, &layout).unwrap());
+        assert!(layout.root().join("keep").is_dir());
+        assert!(layout.db_file().is_file());
+    }
 }
