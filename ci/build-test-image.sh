@@ -178,6 +178,11 @@ else
     printf 'PARTLABEL=shoebox-boot /boot vfat umask=0077 0 2\n' >"$tree/etc/fstab"
     install -D -m 0644 "$BOARD/rauc-system.conf" "$tree/etc/rauc/system.conf"
     install -D -m 0644 "$KEYS/ca.cert.pem" "$tree/etc/rauc/ca.cert.pem"
+    # The Yocto image's os-release names the distribution and its version
+    # (ID=shoebox, VERSION_ID=DISTRO_VERSION): shoeboxd compares an update
+    # source's release with the version the box was flashed with.
+    rm -f "$tree/etc/os-release"
+    printf '%s\n' 'ID=shoebox' 'ID_LIKE=debian' 'NAME="Shoebox"' 'VERSION_ID=1' 'PRETTY_NAME="Shoebox 1 (test image)"' >"$tree/etc/os-release"
     printf '127.0.0.1\tlocalhost\n127.0.1.1\tshoebox\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$tree/etc/hosts"
     # A machine id of its own, so that no boot is a "first boot", where
     # systemd-firstboot would ask its questions on the console.

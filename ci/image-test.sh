@@ -36,6 +36,13 @@
 #   reboot     after a clean power-off (ACPI power button) and a new boot
 #              on the same disks: same login, same asset bytes, same
 #              settings, same certificate
+#   updates    RAUC bundles built from the image's root: one signed by a
+#              stranger is refused; version 2 comes from an update source
+#              (a web server on the LAN; a wrong SHA-256 in its manifest is
+#              refused after the download) and runs from slot B after the
+#              restart; version 3 fails its health check and version 4
+#              panics before userspace, and after each the box is back on
+#              version 2 by itself with the rollback reported and alerted
 #
 # Artifacts: target/image-test/run/ (serial console of each boot, QEMU's
 # stderr, the certificate). Environment:
@@ -98,13 +105,13 @@ finish() {
 }
 
 # ------------------------------------------------------------- clean-up
-QEMU_PID='' AVAHI_PID='' DBUS_PID=''
+QEMU_PID='' AVAHI_PID='' DBUS_PID='' SITE_PID=''
 stop_pid() {
     if [[ -n $1 ]]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi
 }
 cleanup() {
     set +e
-    stop_pid "$QEMU_PID"; stop_pid "$AVAHI_PID"; stop_pid "$DBUS_PID"
+    stop_pid "$QEMU_PID"; stop_pid "$AVAHI_PID"; stop_pid "$DBUS_PID"; stop_pid "$SITE_PID"
     ip netns del "$NS_LAN" 2>/dev/null || true
     ip netns del "$NS_CLIENT" 2>/dev/null || true
     # The disks are scratch; the logs stay as artifacts.
@@ -548,6 +555,9 @@ build_bundles() {
         make_bundle "$BUNDLES/v2" 2 "$KEYS" "$BUNDLES/v2.raucb" &&
         slot_image "$BUNDLES/v3" "cd /usr/bin"$'\n'"rm shoeboxd"$'\n'"write $BUNDLES/broken-shoeboxd shoeboxd"$'\n'"sif shoeboxd mode 0100755" &&
         make_bundle "$BUNDLES/v3" 3 "$KEYS" "$BUNDLES/v3-broken.raucb" &&
+        printf 'not an initramfs\n%.0s' {1..4096} >"$BUNDLES/garbage" &&
+        slot_image "$BUNDLES/v4" "rm initrd.img"$'\n'"write $BUNDLES/garbage initrd.img" &&
+        make_bundle "$BUNDLES/v4" 4 "$KEYS" "$BUNDLES/v4-unbootable.raucb" &&
         "$REPO/yocto/scripts/make-dev-rauc-keys.sh" "$BUNDLES/stranger-keys" >/dev/null 2>&1 &&
         make_bundle "$BUNDLES/v2" 2 "$BUNDLES/stranger-keys" "$BUNDLES/v2-stranger.raucb"
 }
@@ -564,12 +574,9 @@ UPDATE=''
 update_status() { UPDATE=$(body_of "$(api GET /shoebox/update)"); }
 slot_version() { jq -r --arg b "$1" '.slots[] | select(.bootname == $b) | .version' <<<"$UPDATE"; }
 
-# Installs a bundle into the other slot through the API and waits for RAUC.
-install_update() { # <bundle> <version> <slot it goes to>
-    local r version=$2 slot=$3
-    r=$(upload_bundle "$1")
-    expect_status "update: version $version is uploaded and taken for installing" 202 "$r" || return 1
-    # Done when RAUC is idle again with the slot written, or with an error.
+# Waits until RAUC is idle again with <slot> holding <version>, or with an error.
+wait_installed() { # <version> <slot it goes to>
+    local version=$1 slot=$2
     installed() {
         update_status
         [[ $(jq -r .operation <<<"$UPDATE") == idle && ($(slot_version "$slot") == "$version" || -n $(jq -r .lastError <<<"$UPDATE")) ]]
@@ -579,6 +586,105 @@ install_update() { # <bundle> <version> <slot it goes to>
     else
         fail "update: version $version installed into slot $slot" "$UPDATE"
         return 1
+    fi
+}
+
+# Installs a bundle into the other slot through the API's upload.
+install_update() { # <bundle> <version> <slot it goes to>
+    expect_status "update: version $2 is uploaded and taken for installing" 202 "$(upload_bundle "$1")" || return 1
+    wait_installed "$2" "$3"
+}
+
+# The update source: a web server on the client's side of the LAN that
+# publishes releases as a vendor's server would, a manifest and bundles.
+SITE=$RUN/update-site
+SITE_PORT=8080
+SOURCE_URL=http://$CLIENT_IP:$SITE_PORT/latest.json
+SOURCE=''
+
+publish() { # <version> <bundle> [sha256]: the manifest offers <bundle> as <version> to this board
+    mkdir -p "$SITE"
+    ln -sf "$2" "$SITE/$(basename "$2")"
+    jq -n --arg v "$1" --arg url "$(basename "$2")" --arg sha "${3:-$(sha256sum "$2" | cut -d' ' -f1)}" \
+        --argjson size "$(stat -c %s "$2")" \
+        '{version: $v, bundles: {"shoebox-qemu-x86-64": {url: $url, sha256: $sha, size: $size},
+                                 "shoebox-rock5b": {url: "elsewhere.raucb", sha256: $sha}}}' >"$SITE/latest.json"
+}
+
+start_update_site() {
+    mkdir -p "$SITE"
+    in_client python3 -m http.server --bind "$CLIENT_IP" --directory "$SITE" "$SITE_PORT" >"$RUN/update-site.log" 2>&1 &
+    SITE_PID=$!
+    wait_for 30 in_client curl -fs -o /dev/null "http://$CLIENT_IP:$SITE_PORT/"
+}
+
+source_status() { SOURCE=$(body_of "$(api GET /shoebox/update/source)"); }
+
+# Downloads what the source offers; done when the download is no longer running.
+download_offered() { # <name>
+    expect_status "$1" 202 "$(api POST /shoebox/update/source/install)" || return 1
+    downloaded() { source_status; [[ $(jq -r .download.state <<<"$SOURCE") != downloading ]]; }
+    wait_for 600 downloaded
+}
+
+# Version 2 from the update source: first with a manifest whose checksum
+# is not the bundle's (refused after the download, nothing installed),
+# then with the right one.
+check_update_source() {
+    local r before
+    if start_update_site; then
+        pass "update source: a web server on the LAN publishes releases at $SOURCE_URL"
+    else
+        fail "update source: a web server on the LAN publishes releases" "$(cat "$RUN/update-site.log")"; return 1
+    fi
+    publish 2 "$BUNDLES/v2.raucb" "$(printf '0%.0s' {1..64})"
+    expect_status "update source: the admin sets it" 200 "$(api PUT /shoebox/update/source "{\"url\":\"$SOURCE_URL\"}")" || return 1
+    r=$(api POST /shoebox/update/source/check)
+    if [[ $(body_of "$r" | jq -c '[.available, .check.offered.version, .check.error]') == '[true,"2",""]' ]]; then
+        pass "update source: version 2 is offered to a box running version 1"
+    else
+        fail "update source: version 2 is offered to a box running version 1" "$r"
+    fi
+    r=$(api POST /shoebox/alerts/check)
+    if [[ $(body_of "$r" | jq -r '.[] | select(.key == "update:available:2") | .title') == "An update is available" ]]; then
+        pass "update source: the offer is an alert"
+    else
+        fail "update source: the offer is an alert" "$r"
+    fi
+    update_status
+    before=$UPDATE
+    download_offered "update source: a download starts" || return 1
+    if [[ $(jq -r .download.state <<<"$SOURCE") == failed && $(jq -r .download.error <<<"$SOURCE") == *"not the one the manifest describes"* ]]; then
+        pass "update source: a bundle that does not match the manifest's SHA-256 is refused"
+    else
+        fail "update source: a bundle that does not match the manifest's SHA-256 is refused" "$SOURCE"
+    fi
+    update_status
+    if [[ $(jq -c .slots <<<"$UPDATE") == "$(jq -c .slots <<<"$before")" ]]; then
+        pass "update source: the refused download changed no slot"
+    else
+        fail "update source: the refused download changed no slot" "before $before, after $UPDATE"
+    fi
+    publish 2 "$BUNDLES/v2.raucb"
+    expect_status "update source: checked again" 200 "$(api POST /shoebox/update/source/check)" || return 1
+    download_offered "update source: version 2 is downloaded" || return 1
+    wait_installed 2 B
+}
+
+# After the update: the source offers nothing new, and its alert is gone.
+check_source_after_update() { # <boot number>
+    local r
+    r=$(api POST /shoebox/update/source/check)
+    if [[ $(body_of "$r" | jq -c '[.available, .check.offered.version]') == '[false,"2"]' ]]; then
+        pass "boot $1: the update source offers nothing newer than the running version 2"
+    else
+        fail "boot $1: the update source offers nothing newer than the running version 2" "$r"
+    fi
+    r=$(api POST /shoebox/alerts/check)
+    if [[ $(status_of "$r") == 200 && -z $(body_of "$r" | jq -r '.[] | select(.key | startswith("update:available")) | .key') ]]; then
+        pass "boot $1: the update-available alert is cleared"
+    else
+        fail "boot $1: the update-available alert is cleared" "$r"
     fi
 }
 
@@ -625,6 +731,22 @@ check_running() { # <boot number> <slot> <version>
         pass "boot $1: running version $3 from slot $2"
     else
         fail "boot $1: running version $3 from slot $2" "$UPDATE"
+    fi
+}
+
+# After a rollback: the status names the update undone, and so does an alert.
+check_rolled_back() { # <boot number> <slot> <version>
+    local r
+    if [[ $(jq -c '.rolledBack | [.bootname, .version]' <<<"$UPDATE") == "[\"$2\",\"$3\"]" ]]; then
+        pass "boot $1: the status says version $3 in slot $2 was rolled back"
+    else
+        fail "boot $1: the status says version $3 in slot $2 was rolled back" "$UPDATE"
+    fi
+    r=$(api POST /shoebox/alerts/check)
+    if [[ $(body_of "$r" | jq -r '.[] | select(.key | startswith("update:rolled-back:")) | .message') == "Version $3, "* ]]; then
+        pass "boot $1: the rollback of version $3 is an alert"
+    else
+        fail "boot $1: the rollback of version $3 is an alert" "$r"
     fi
 }
 
@@ -681,19 +803,20 @@ check_console 2
 
 phase "update bundles"
 if build_bundles; then
-    pass "update: bundles v2, v3 (broken shoeboxd) and v2 signed by a stranger ($(du -sh "$BUNDLES/v2.raucb" | cut -f1) each)"
+    pass "update: bundles v2, v3 (broken shoeboxd), v4 (an initramfs that is not one) and v2 signed by a stranger ($(du -sh "$BUNDLES/v2.raucb" | cut -f1) each)"
 else
     fail "update: building the bundles" "$(tail -n 20 "$BUNDLES"/*.log 2>/dev/null)"; finish
 fi
 
-phase "update to version 2"
+phase "update to version 2 from the update source"
 check_refused_bundle
-install_update "$BUNDLES/v2.raucb" 2 B || finish
+check_update_source || finish
 restart_box || finish
 boot 3
 wait_for_web 3 || finish
 check_after_reboot "after the update"
 check_running 3 B 2
+check_source_after_update 3
 check_console 3
 
 phase "a broken update rolls back"
@@ -710,16 +833,24 @@ boot 5
 wait_for_web 5 || finish
 check_after_reboot "after the rollback"
 check_running 5 B 2
-if [[ $(jq -c '.rolledBack | [.bootname, .version]' <<<"$UPDATE") == '["A","3"]' ]]; then
-    pass "boot 5: the status says version 3 in slot A was rolled back"
-else
-    fail "boot 5: the status says version 3 in slot A was rolled back" "$UPDATE"
-fi
-r=$(api POST /shoebox/alerts/check)
-if [[ $(body_of "$r" | jq -r '.[] | select(.key == "update:rolled-back") | .title') == "An update was rolled back" ]]; then
-    pass "boot 5: the rollback is an alert"
-else
-    fail "boot 5: the rollback is an alert" "$r"
-fi
+check_rolled_back 5 A 3
 check_console 5
+
+phase "an update that cannot boot falls back"
+install_update "$BUNDLES/v4-unbootable.raucb" 4 A || finish
+restart_box || finish
+boot 6
+wait_for_exit "boot 6: slot A's kernel finds no system to start and the box restarts by itself" "$BOOT_TIMEOUT" || finish
+# The kernel says "Run /init as init process" when userspace starts.
+if grep -aq 'Kernel panic' "$CONSOLE" && ! grep -aq 'as init process' "$CONSOLE"; then
+    pass "boot 6: the kernel of slot A panicked before any of its userspace ran"
+else
+    fail "boot 6: the kernel of slot A panicked before any of its userspace ran" "$(console_tail)"
+fi
+boot 7
+wait_for_web 7 || finish
+check_after_reboot "after the failed boot"
+check_running 7 B 2
+check_rolled_back 7 A 4
+check_console 7
 finish

@@ -4,7 +4,9 @@
 // loader run only on the appliance (ci/image-test.sh installs real bundles
 // in the VM through the same routes): a refused bundle shows RAUC's
 // reason; a good one is sent, installed with progress, and the box is
-// restarted onto it; a rollback is shown as what happened.
+// restarted onto it; a rollback is shown as what happened. The update
+// source is saved on the real server (a wrong address is its 400); what
+// the source offers, its download and RAUC's installation are stood in.
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { launchBrowser, newPage, pageErrors, screenshot, signInNewAdmin, startServer, stepsWithScreenshots } from './harness.mjs';
@@ -110,5 +112,52 @@ describe('updates', () => {
     assert.match(await notice.innerText(), /The update to version 3, installed .*, did not start healthy, so the box went back to version 2 by itself/);
     assert.equal(await page.getByTestId('pending').count(), 0, 'a rolled-back slot is not offered for a restart');
     await screenshot(page, '34-updates-rolled-back');
+  });
+
+  step('an update source is saved, and the release it offers is downloaded and installed', async () => {
+    await page.getByLabel('Release manifest address').fill('ftp://updates.example/latest.json');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: 'is not an update source' }).waitFor();
+
+    const address = 'https://updates.example/shoebox/latest.json';
+    await page.getByLabel('Release manifest address').fill(address);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Check now' }).waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: 'Check now' }).waitFor();
+    assert.equal(await page.getByLabel('Release manifest address').inputValue(), address, 'the server kept the address');
+
+    // What the source offers, its download and RAUC's installation.
+    const release = { version: '4', url: 'https://updates.example/shoebox/qemu-4.raucb', sha256: '0'.repeat(64), size: 200 };
+    const source = (download, available = true) => ({
+      url: address,
+      check: { checkedAt: Date.parse('2026-12-04T08:00:00Z'), url: address, offered: release, error: '' },
+      available,
+      download: { state: '', version: '', received: 0, total: 0, error: '', ...download },
+    });
+    let now = source({});
+    let installs = 0;
+    await page.route('**/api/shoebox/update/source/check', (route) => json(route, 200, now));
+    await page.route('**/api/shoebox/update/source/install', (route) => {
+      installs++;
+      now = source({ state: 'downloading', version: '4', received: 50, total: 200 });
+      return json(route, 202, { downloading: '4' });
+    });
+    await page.route('**/api/shoebox/update/source', (route) => (route.request().method() === 'GET' ? json(route, 200, now) : route.continue()));
+
+    await page.getByRole('button', { name: 'Check now' }).click();
+    await page.getByTestId('source-check').filter({ hasText: 'version 4 is available' }).waitFor();
+    await page.getByRole('button', { name: 'Download and install version 4' }).click();
+    const downloading = page.getByRole('progressbar', { name: 'Downloading the update' });
+    await downloading.waitFor();
+    assert.equal(await downloading.getAttribute('value'), '0.25');
+    assert.equal(installs, 1);
+    await screenshot(page, '35-updates-downloading');
+
+    // Downloaded and checked: RAUC has it, and the page follows RAUC.
+    rauc.status = { ...rauc.status, operation: 'installing', progress: 70, message: 'Copying image to rootfs.0' };
+    now = source({ state: 'installing', version: '4', received: 200, total: 200 });
+    await page.getByRole('status').filter({ hasText: 'Installing version 4: Copying image to rootfs.0' }).waitFor();
+    await screenshot(page, '36-updates-installing-from-source');
   });
 });

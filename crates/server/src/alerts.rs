@@ -18,7 +18,7 @@ use crate::drill::{self, Drill};
 use crate::error::ApiResult;
 use crate::kit::{self, Kit};
 use crate::state::AppState;
-use crate::{disk, notify, storage_service, update};
+use crate::{disk, notify, storage_service, update, update_source};
 
 pub const CHECK_EVERY: Duration = Duration::from_secs(300);
 
@@ -74,10 +74,19 @@ pub async fn check(state: &AppState) -> ApiResult<Vec<Alert>> {
         Err(e) => tracing::debug!(error = e.message, "no storage service: its alerts are not checked"),
     }
     match update::status().await {
-        Ok(status) => scopes.push(Scope {
-            prefix: "update",
-            findings: status.rolled_back.iter().map(rolled_back_finding).collect(),
-        }),
+        Ok(status) => {
+            let offered = update_source::last_check(state).await?.and_then(|c| c.offered);
+            let news = offered.filter(|r| update_source::available(r, &status));
+            scopes.push(Scope {
+                prefix: "update",
+                findings: status
+                    .rolled_back
+                    .iter()
+                    .map(rolled_back_finding)
+                    .chain(news.map(|r| available_finding(&r, &status.version)))
+                    .collect(),
+            })
+        }
         Err(e) => tracing::debug!(error = e.message, "no update service: its alerts are not checked"),
     }
     let (raised, open) = state.db(move |c| record(c, &scopes)).await?;
@@ -232,14 +241,34 @@ fn rolled_back_finding(slot: &update::Slot) -> Finding {
     } else {
         format!("Version {}", slot.version)
     };
+    // One alert per update undone: the next one rolled back is news again.
     Finding::new(
-        "update:rolled-back",
+        format!("update:rolled-back:{}", slot.installed_at),
         "error",
         "SystemMessage",
         "An update was rolled back",
         format!(
             "{version}, installed {}, did not start healthy, so the box went back to the version it ran before; nothing in the library was lost. Try the update again later, or look for a newer one.",
             slot.installed_at
+        ),
+    )
+}
+
+fn available_finding(release: &update_source::Release, running: &str) -> Finding {
+    let running = if running.is_empty() {
+        "the version it came with".to_owned()
+    } else {
+        format!("version {running}")
+    };
+    // One alert per version: a newer one is news again.
+    Finding::new(
+        format!("update:available:{}", release.version),
+        "info",
+        "SystemMessage",
+        "An update is available",
+        format!(
+            "Version {} is published at the update source; this box runs {running}. Install it on the Updates page: the box restarts once, and goes back by itself if the new version does not start healthy.",
+            release.version
         ),
     )
 }

@@ -25,6 +25,7 @@ mod smart_search;
 mod state;
 mod storage_service;
 mod update;
+mod update_source;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -139,6 +140,7 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     let sweeper = tokio::spawn(maintenance(state.clone(), shutdown_rx.clone()));
     let watcher = tokio::spawn(alerts::watch(state.clone(), shutdown_rx.clone()));
     let drills = tokio::spawn(drill::schedule(state.clone(), shutdown_rx.clone()));
+    let updates = tokio::spawn(update_source::schedule(state.clone(), shutdown_rx.clone()));
 
     let restart = state.restart.clone();
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -159,6 +161,7 @@ pub async fn run(config: Config) -> anyhow::Result<Stopped> {
     let _ = sweeper.await;
     let _ = watcher.await;
     let _ = drills.await;
+    let _ = updates.await;
     Ok(stopped)
 }
 

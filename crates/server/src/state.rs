@@ -36,6 +36,8 @@ pub struct AppState {
     pub alerts_check: Arc<tokio::sync::Mutex<()>>,
     /// The setup wizard's restore from backup, while and after it runs.
     pub recovery: Arc<std::sync::Mutex<crate::recovery::Status>>,
+    /// The update from the update source being downloaded, or the last one.
+    pub update_download: Arc<std::sync::Mutex<crate::update_source::Download>>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             drill: Arc::default(),
             alerts_check: Arc::default(),
             recovery: Arc::default(),
+            update_download: Arc::default(),
         }
     }
 

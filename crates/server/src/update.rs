@@ -36,6 +36,8 @@ trait Installer {
     fn progress(&self) -> zbus::Result<(i32, String, i32)>;
     #[zbus(property)]
     fn boot_slot(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn compatible(&self) -> zbus::Result<String>;
 }
 
 /// One root slot as RAUC reports it.
@@ -59,6 +61,12 @@ pub struct Slot {
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub booted: String,
+    /// The version running: the booted slot's bundle, or the image's
+    /// (`/etc/os-release`) on the slot the box was flashed with.
+    pub version: String,
+    /// The boards the bundles this box takes are made for (RAUC's
+    /// `compatible`), which picks its bundle from an update source.
+    pub compatible: String,
     pub slots: Vec<Slot>,
     /// `idle` or `installing`.
     pub operation: String,
@@ -107,6 +115,21 @@ pub fn rolled_back(slots: &[Slot]) -> Option<Slot> {
     (last.state != "booted" && last.boot_status == "bad").then(|| last.clone())
 }
 
+/// The image's version, as its `/etc/os-release` gives it; empty where
+/// the system is not a Shoebox image.
+pub fn image_version(os_release: &str) -> String {
+    let field = |name: &str| {
+        os_release.lines().find_map(|line| {
+            let value = line.strip_prefix(name)?.strip_prefix('=')?;
+            Some(value.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
+        })
+    };
+    match field("ID") {
+        Some(id) if id == "shoebox" => field("VERSION_ID").unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 pub async fn status() -> ApiResult<Status> {
     let rauc = installer().await?;
     let slots: Vec<Slot> = rauc
@@ -118,8 +141,15 @@ pub async fn status() -> ApiResult<Status> {
         .map(|(name, dict)| slot(name, &dict))
         .collect();
     let (progress, message, _) = rauc.progress().await.unwrap_or_default();
+    let booted = rauc.boot_slot().await.map_err(unavailable)?;
+    let version = match slots.iter().find(|s| s.bootname == booted).map(|s| s.version.clone()) {
+        Some(version) if !version.is_empty() => version,
+        _ => image_version(&tokio::fs::read_to_string("/etc/os-release").await.unwrap_or_default()),
+    };
     Ok(Status {
-        booted: rauc.boot_slot().await.map_err(unavailable)?,
+        booted,
+        version,
+        compatible: rauc.compatible().await.map_err(unavailable)?,
         rolled_back: rolled_back(&slots),
         slots,
         operation: rauc.operation().await.map_err(unavailable)?,
@@ -164,6 +194,21 @@ pub async fn install(bundle: &Path) -> ApiResult<String> {
     Ok(version)
 }
 
+/// RAUC reads a bundle while it installs; the bundle goes once RAUC is
+/// idle again.
+pub async fn remove_when_installed(bundle: PathBuf) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        match status().await {
+            Ok(s) if s.operation == "installing" => continue,
+            _ => break,
+        }
+    }
+    if let Err(e) = tokio::fs::remove_file(&bundle).await {
+        tracing::warn!(error = %e, bundle = %bundle.display(), "could not remove an installed update bundle");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +242,15 @@ mod tests {
         ];
         assert_eq!(rolled_back(&older_failure), None, "a newer update runs since");
         assert_eq!(rolled_back(&[slot("A", "booted", "good", "")]), None);
+    }
+
+    #[test]
+    fn the_image_version_is_read_from_a_shoebox_os_release_only() {
+        let yocto = "ID=shoebox\nNAME=\"Shoebox\"\nVERSION_ID=0.1.0\nPRETTY_NAME=\"Shoebox 0.1.0\"\n";
+        assert_eq!(image_version(yocto), "0.1.0");
+        assert_eq!(image_version("ID=\"shoebox\"\nVERSION_ID='2'"), "2");
+        assert_eq!(image_version("PRETTY_NAME=\"Debian 12\"\nID=debian\nVERSION_ID=\"12\"\n"), "");
+        assert_eq!(image_version("ID_LIKE=shoebox\nVERSION_ID=3\n"), "", "ID_LIKE is not ID");
+        assert_eq!(image_version(""), "");
     }
 }

@@ -11,6 +11,7 @@ import type {
   Bucket,
   BucketAssets,
   ChannelOutcome,
+  BackupDisk,
   Disk,
   DrillStatus,
   Face,
@@ -40,6 +41,7 @@ import type {
   SnapshotAsset,
   Status,
   Storage,
+  UpdateSource,
   UpdateStatus,
   User,
   Version,
@@ -272,6 +274,8 @@ export const api = {
   // The storage service, through shoeboxd. Where none runs every call is a
   // 503 whose message says the host manages its disks.
   disks: () => request<Disk[]>('/shoebox/storage/disks'),
+  /** File systems on disks outside the pool (USB disks), mounted by the box, with the backups on each. */
+  backupDisks: () => request<BackupDisk[]>('/shoebox/storage/backup-disks'),
   pool: () => request<Pool>('/shoebox/storage/pool'),
   planPool: (disks: string[], profile: PoolProfile) =>
     request<PoolPlan>('/shoebox/storage/pool/plan', { method: 'POST', ...json({ disks, profile }) }),
@@ -310,6 +314,12 @@ export const api = {
   uploadBundle: (file: File, onprogress: (sent: number) => void) =>
     sendFile<{ installing: string }>('/shoebox/update/bundle', file, onprogress),
   restartBox: () => request<{ restarting: boolean }>('/shoebox/update/restart', { method: 'POST' }),
+  updateSource: () => request<UpdateSource>('/shoebox/update/source'),
+  /** `null` has no source: updates by hand only. */
+  setUpdateSource: (url: string | null) => request<UpdateSource>('/shoebox/update/source', { method: 'PUT', ...json({ url }) }),
+  checkUpdateSource: () => request<UpdateSource>('/shoebox/update/source/check', { method: 'POST' }),
+  /** Downloads the offered update and has RAUC install it; 202 once the download started. */
+  installOffered: () => request<{ downloading: string }>('/shoebox/update/source/install', { method: 'POST' }),
 };
 
 /**

@@ -581,6 +581,8 @@ export interface UpdateSlot {
 /** `GET /api/shoebox/update`: the slots, an installation, a rollback. */
 export interface UpdateStatus {
   booted: string;
+  /** The version running; empty where the image does not say. */
+  version?: string;
   slots: UpdateSlot[];
   operation: 'idle' | 'installing' | string;
   progress: number;
@@ -588,4 +590,36 @@ export interface UpdateStatus {
   lastError: string;
   /** The update that failed its first boot and was undone. */
   rolledBack: UpdateSlot | null;
+}
+
+/** A release an update source offers this box. */
+export interface UpdateRelease {
+  version: string;
+  url: string;
+  sha256: string;
+  size: number;
+}
+
+/** `GET /api/shoebox/update/source`. */
+export interface UpdateSource {
+  url: string | null;
+  check: { checkedAt: number; url: string; offered: UpdateRelease | null; error: string } | null;
+  /** Whether the offer is newer than what the box has; null where RAUC does not answer. */
+  available: boolean | null;
+  download: { state: '' | 'downloading' | 'installing' | 'failed'; version: string; received: number; total: number; error: string };
+}
+
+/** A file system on a disk outside the pool: a backup to restore, or a place to back up to. */
+export interface BackupDisk {
+  path: string;
+  label: string;
+  fsType: string;
+  sizeBytes: number;
+  freeBytes: number;
+  model: string;
+  transport: string;
+  /** The folder a backup to this disk goes into. */
+  backupFolder: string;
+  /** Addresses of the backups found on it. */
+  repositories: string[];
 }

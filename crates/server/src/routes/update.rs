@@ -19,6 +19,7 @@ use crate::json::Json;
 use crate::state::AppState;
 use crate::storage_service::{storage, unavailable};
 use crate::update::{self, Status};
+use crate::update_source;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,6 +27,9 @@ pub fn router() -> Router<AppState> {
         .route("/shoebox/update", get(status))
         .route("/shoebox/update/bundle", post(upload).layer(DefaultBodyLimit::disable()))
         .route("/shoebox/update/restart", post(restart))
+        .route("/shoebox/update/source", get(source).put(set_source))
+        .route("/shoebox/update/source/check", post(check_source))
+        .route("/shoebox/update/source/install", post(install_offered))
 }
 
 /// Healthy: the catalog is at this program's schema and, on the
@@ -79,7 +83,7 @@ async fn upload(State(state): State<AppState>, _admin: AdminAuth, body: Body) ->
             return Err(e);
         }
     };
-    tokio::spawn(remove_when_done(bundle));
+    tokio::spawn(update::remove_when_installed(bundle));
     Ok((StatusCode::ACCEPTED, Json(json!({ "installing": version }))))
 }
 
@@ -95,22 +99,53 @@ async fn receive(path: &std::path::Path, body: Body) -> ApiResult<()> {
     file.sync_all().await.map_err(|e| storage_error(e, "storing the update"))
 }
 
-/// RAUC reads the bundle while it installs; it goes once RAUC is idle again.
-async fn remove_when_done(bundle: std::path::PathBuf) {
-    loop {
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        match update::status().await {
-            Ok(s) if s.operation == "installing" => continue,
-            _ => break,
-        }
-    }
-    if let Err(e) = tokio::fs::remove_file(&bundle).await {
-        tracing::warn!(error = %e, bundle = %bundle.display(), "could not remove an installed update bundle");
-    }
-}
-
 /// Restarts the box (on the newly installed slot, after an update).
 async fn restart(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<(StatusCode, Json<Value>)> {
     storage(&state).await?.reboot().await.map_err(unavailable)?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "restarting": true }))))
+}
+
+#[derive(serde::Deserialize)]
+struct SourceBody {
+    url: Option<String>,
+}
+
+/// The update source, the last look at it, whether it offers an update
+/// (null where RAUC does not answer) and the download of one.
+async fn source_view(state: &AppState) -> ApiResult<Json<Value>> {
+    let check = update_source::last_check(state).await?;
+    let available = match (&check, update::status().await) {
+        (Some(check), Ok(status)) => json!(check.offered.as_ref().is_some_and(|r| update_source::available(r, &status))),
+        _ => Value::Null,
+    };
+    Ok(Json(json!({
+        "url": update_source::source(state).await?.map(|s| s.url),
+        "check": check,
+        "available": available,
+        "download": update_source::download(state),
+    })))
+}
+
+async fn source(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
+    source_view(&state).await
+}
+
+async fn set_source(State(state): State<AppState>, _admin: AdminAuth, Json(body): Json<SourceBody>) -> ApiResult<Json<Value>> {
+    let url = body.url.as_deref().filter(|u| !u.trim().is_empty());
+    update_source::set_source(&state, url).await?;
+    source_view(&state).await
+}
+
+async fn check_source(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {
+    update_source::check(&state).await?;
+    crate::alerts::check(&state).await?;
+    source_view(&state).await
+}
+
+/// Downloads the update the source offers and has RAUC install it; 202
+/// with its version, then the download and RAUC's progress follow in the
+/// source's and the update's status.
+async fn install_offered(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<(StatusCode, Json<Value>)> {
+    let version = update_source::install(&state).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "downloading": version }))))
 }
