@@ -2,20 +2,22 @@
 // and the storage page's restore drill. Without a storage service the
 // wizard says a backup cannot be restored here and goes back to its first
 // question. Then, as root, two boxes, each with the real shoebox-storaged
-// on a private bus and a loop disk of its own. The first has photos, two
-// accounts and an album on its pool, backs up to a folder, and passes a
-// drill run from its storage page. The second, a blank appliance, is
-// restored in the browser: its pool made first (the server restarts on
-// it), a wrong key refused with the box left blank, a backup that goes bad
-// between looking and restoring failing with nothing restored, then the
-// good backup, after which the server restarts on the restored library and
-// its login page takes the old admin to the same photos. Last, the first
-// box's repository is damaged: its next drill fails, and the alert banner
-// says so.
+// on a private bus and a loop disk of its own, and a "USB disk" (an ext4
+// loop disk) that goes from one to the other. The first has photos, two
+// accounts and an album on its pool, backs up to the USB disk it finds,
+// and passes a drill run from its storage page; then the disk is
+// unplugged (unmounted). The second, a blank appliance, is restored in the
+// browser: its pool made first (the server restarts on it), the backup
+// found on the USB disk, a wrong key refused with the box left blank, a
+// backup that goes bad between looking and restoring failing with nothing
+// restored, then the good backup, after which the server restarts on the
+// restored library and its login page takes the old admin to the same
+// photos. Last, the backup on the USB disk is damaged: the first box's
+// next drill fails, and the alert banner says so.
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { call, launchBrowser, newPage, pageErrors, photos, screenshot, signInNewAdmin, startServer, stepsWithScreenshots, TIMEOUT } from './harness.mjs';
 import { busctl, needsRoot, run, startStorageService } from './storage-service.mjs';
@@ -152,9 +154,12 @@ describe('without a storage service', () => {
 });
 
 describe('with the real storage service', { skip: needsRoot }, () => {
-  /** The folder the backups go to, standing in for a USB disk. */
+  /** Where the copy that goes bad is kept. */
   let usb;
+  /** The USB disk (an ext4 loop disk), and the backup on it as each box names it. */
+  let usbDisk;
   let repository;
+  let repositoryOnTwo;
   /** A copy of the repository that goes bad between looking at it and restoring it. */
   let copy;
   let key;
@@ -169,13 +174,14 @@ describe('with the real storage service', { skip: needsRoot }, () => {
 
   before(async () => {
     usb = await mkdtemp(join(tmpdir(), 'shoebox-web-e2e-restore-usb-'));
-    repository = join(usb, 'backup');
     copy = join(usb, 'copy');
 
     // The first box: its pool made before shoeboxd starts, as on its first boot.
     one = await startStorageService('restore-one');
     const oneDisk = await one.attachDisk('disk.img');
     await busctl(one.address, 'CreatePool', 'asss', '1', oneDisk, 'single', '');
+    usbDisk = await one.attachDisk('usb.img');
+    await run('mkfs.ext4', ['-q', '-L', 'HOLIDAYS', usbDisk]);
     const config1 = join(one.dir, 'shoebox.toml');
     await writeFile(config1, `storage_bus = ${JSON.stringify(one.address)}\n`);
     first = await startServer('restore-one', { dataDir: one.dataDir, args: ['--config', config1] });
@@ -209,7 +215,7 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     if (usb) await rm(usb, { recursive: true, force: true });
   });
 
-  step('the first box: photos, a second account and an album, backed up to a folder', async () => {
+  step('the first box: photos, a second account and an album, backed up to the USB disk it finds', async () => {
     current = page1;
     await page1.goto('/');
     await page1.getByTestId('upload-input').setInputFiles(PHOTOS.map((name) => join(photos, name)));
@@ -227,6 +233,13 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     await page1.getByText('Off-site backup is not set up yet').waitFor();
     assert.equal(await page1.getByRole('heading', { name: 'Restore drill' }).count(), 0, 'no drill without a backup');
 
+    const disks = await call(page1, 'GET', '/api/shoebox/storage/backup-disks');
+    assert.deepEqual(
+      disks.map((d) => [d.path, d.label, d.fsType, d.repositories]),
+      [[usbDisk, 'HOLIDAYS', 'ext4', []]],
+      'the USB disk, and not the pool, holding no backup yet',
+    );
+    repository = disks[0].backupFolder;
     ({ password: key } = await call(page1, 'PUT', '/api/shoebox/storage/backup', { repository }));
     await call(page1, 'POST', '/api/shoebox/storage/backup/run');
     const backup = await until(
@@ -265,6 +278,8 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     assert.equal(Date.parse(status.nextAt) - Date.parse(status.last.startedAt), 7 * 86_400_000, 'the next drill a week after this one');
     assert.equal(await drill.getByTestId('next-drill').filter({ hasText: 'due now' }).count(), 0, 'not due any more');
     await screenshot(page1, '21-restore-drill-passed');
+    // Unplugged, to be carried to the new box.
+    await run('umount', [dirname(repository)]);
   });
 
   step('the blank appliance asks for its pool first, then where the backup is', async () => {
@@ -289,8 +304,15 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     assert.deepEqual({ present: pool.present, devices: pool.devices.map((d) => d.path) }, { present: true, devices: [twoDisk] });
   });
 
-  step('a wrong key is refused in the service words, and the box stays blank and offers restore again', async () => {
-    await lookAtBackup(page2, repository, 'not the key');
+  step('the backup on the USB disk is found, and a wrong key is refused with the box left blank', async () => {
+    const use = page2.getByRole('button', { name: 'Use the backup on HOLIDAYS' });
+    await use.waitFor();
+    await use.click();
+    repositoryOnTwo = await page2.getByLabel('Backup location').inputValue();
+    assert.match(repositoryOnTwo, /\/backup-disks\/[0-9a-f-]+\/shoebox-backup$/, 'its address on this box: by the file system, not the device');
+    assert.equal(await use.getAttribute('aria-pressed'), 'true');
+    await screenshot(page2, '22b-restore-usb-disk');
+    await lookAtBackup(page2, repositoryOnTwo, 'not the key');
     await page2.getByRole('alert').filter({ hasText: 'does not open with this key: check it against the emergency kit' }).waitFor();
     await screenshot(page2, '23-restore-wrong-key');
     assert.equal((await call(page2, 'GET', '/api/shoebox/setup')).adminCreated, false);
@@ -328,7 +350,7 @@ describe('with the real storage service', { skip: needsRoot }, () => {
   });
 
   step('the good backup is restored, and the box restarts on it to the login page', async () => {
-    await lookAtBackup(page2, repository, key);
+    await lookAtBackup(page2, repositoryOnTwo, key);
     await page2.getByRole('heading', { name: 'What the backup holds' }).waitFor();
     await page2.getByRole('button', { name: 'Restore this library' }).click();
     await page2.getByRole('heading', { name: 'Restoring the library' }).waitFor();
@@ -359,12 +381,13 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     });
     assert.equal(bob.ok, true, `the second account logs in with its old password: ${bob.status}`);
     const backup = await call(page2, 'GET', '/api/shoebox/storage/backup');
-    assert.equal(backup.repository, repository, 'the restored box backs up where it was restored from');
+    assert.equal(backup.repository, repositoryOnTwo, 'the restored box backs up where it was restored from');
   });
 
   step('a drill of a damaged backup fails, and the alert banner says so', async () => {
     current = page1;
-    await damageAPack(repository);
+    // The disk is plugged into the second box now; the first mounts it again for its drill.
+    await damageAPack(repositoryOnTwo);
     const drill = page1.getByRole('region', { name: 'Restore drill' });
     await drill.getByRole('button', { name: 'Run a drill now' }).click();
     await drill

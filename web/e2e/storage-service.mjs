@@ -87,7 +87,7 @@ export async function startStorageService(name) {
     storaged = await startStoraged(
       bus.address,
       join(dir, 'cache'),
-      ['--pool-mount', service.dataDir, '--state-dir', join(dir, 'state'), '--include-loop-devices'],
+      ['--pool-mount', service.dataDir, '--state-dir', join(dir, 'state'), '--include-loop-devices', '--backup-disks-dir', join(dir, 'backup-disks')],
       name,
     );
   } catch (e) {
@@ -161,8 +161,8 @@ async function attachLoopDisk(image) {
 
 /**
  * Unmounts everything mounted under `dir` (the pool on the data folder,
- * possibly more than once after a retry, and storaged's staging mount if it
- * was stopped halfway through making the pool), deepest first, until
+ * possibly more than once after a retry, storaged's staging mount if it
+ * was stopped halfway through making the pool, and backup disks), deepest first, until
  * nothing is; then has btrfs forget the loop devices and detaches them.
  * Each step runs whatever the others did, so a failed test leaves nothing
  * behind.

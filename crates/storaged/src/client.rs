@@ -1,6 +1,7 @@
 //! The client proxy `shoeboxd` uses to call the service.
 
 use crate::backup;
+use crate::backup_disks::BackupDisk;
 use crate::disks::Disk;
 use crate::pool::Status;
 use crate::service::Plan;
@@ -14,6 +15,7 @@ use crate::snapshots::Snapshot;
 )]
 pub trait Storage1 {
     fn list_disks(&self) -> zbus::Result<Vec<Disk>>;
+    fn list_backup_disks(&self) -> zbus::Result<Vec<BackupDisk>>;
     fn plan_pool(&self, disks: &[&str], profile: &str) -> zbus::Result<Plan>;
     fn create_pool(&self, disks: &[&str], profile: &str, token: &str) -> zbus::Result<()>;
     fn pool_status(&self) -> zbus::Result<Status>;

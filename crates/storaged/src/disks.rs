@@ -93,17 +93,30 @@ pub fn list(scope: &Scope) -> Result<Vec<Disk>, Error> {
     Ok(disks)
 }
 
+/// Bytes free for new files on the file system that holds `path`.
+pub fn free_bytes(path: &std::path::Path) -> std::io::Result<u64> {
+    let stat = nix::sys::statvfs::statvfs(path)?;
+    Ok(stat.blocks_available() * stat.fragment_size())
+}
+
 /// What is written at the start of a device: a file system or a partition table.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Signature {
     pub uuid: Option<String>,
+    /// The file system's type (`ext4`), when it is one.
+    pub fstype: Option<String>,
+    pub label: Option<String>,
 }
 
 /// `None` when blkid finds nothing on the device.
 pub fn signature(path: &str) -> Option<Signature> {
     let out = crate::command::probe("blkid", &["-p", "-o", "export", path])?;
-    let uuid = out.lines().find_map(|l| l.strip_prefix("UUID=")).map(str::to_owned);
-    Some(Signature { uuid })
+    let field = |name: &str| out.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix('=')).map(str::to_owned);
+    Some(Signature {
+        uuid: field("UUID"),
+        fstype: field("TYPE"),
+        label: field("LABEL"),
+    })
 }
 
 fn smart_health(path: &str) -> String {
@@ -144,6 +157,80 @@ fn lsblk() -> Result<Vec<u8>, Error> {
     Ok(out.stdout)
 }
 
+/// A file system on a disk that is neither the system's nor the pool's:
+/// where a backup can be, or go (a USB disk plugged into the box).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Volume {
+    /// The partition, or the whole disk when it holds the file system itself.
+    pub path: String,
+    pub uuid: String,
+    pub label: String,
+    pub fstype: String,
+    pub size_bytes: u64,
+    /// The disk it is on.
+    pub model: String,
+    pub transport: String,
+    /// Where it is mounted now.
+    pub mountpoints: Vec<String>,
+}
+
+/// File systems a backup disk may carry: Linux's own, and what disks come
+/// formatted with.
+const VOLUME_TYPES: [&str; 7] = ["ext4", "ext3", "ext2", "btrfs", "xfs", "exfat", "vfat"];
+
+/// Every volume in `scope` outside the pool, each probed on the device.
+pub fn volumes(scope: &Scope) -> Result<Vec<Volume>, Error> {
+    parse_volumes(&lsblk()?, scope, signature)
+}
+
+fn parse_volumes(json: &[u8], scope: &Scope, probe: impl Fn(&str) -> Option<Signature>) -> Result<Vec<Volume>, Error> {
+    let listing: Listing = serde_json::from_slice(json)?;
+    let mut found = Vec::new();
+    for disk in listing
+        .blockdevices
+        .iter()
+        .filter(|d| offered(d, scope.include_loop) && !d.has_system_mount())
+    {
+        let holders = if disk.children.is_empty() {
+            std::slice::from_ref(disk)
+        } else {
+            &disk.children[..]
+        };
+        for part in holders {
+            let Some(Signature {
+                uuid: Some(uuid),
+                fstype: Some(fstype),
+                label,
+            }) = probe(&part.path)
+            else {
+                continue;
+            };
+            if !VOLUME_TYPES.contains(&fstype.as_str()) || scope.pool_uuid.as_ref() == Some(&uuid) {
+                continue;
+            }
+            found.push(Volume {
+                path: part.path.clone(),
+                uuid,
+                label: label.unwrap_or_default(),
+                fstype,
+                size_bytes: part.size.unwrap_or(0),
+                model: disk.model.clone().unwrap_or_default().trim().to_owned(),
+                transport: disk.tran.clone().unwrap_or_default(),
+                mountpoints: part.mountpoints.iter().flatten().cloned().collect(),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Whole disks, not RAM disks or optical devices; loop devices only when asked for.
+fn offered(d: &Device, include_loop: bool) -> bool {
+    (d.kind == "disk" || (include_loop && d.kind == "loop"))
+        && !d.path.starts_with("/dev/zram")
+        && !d.path.starts_with("/dev/ram")
+        && d.size.unwrap_or(0) > 0
+}
+
 /// Whole disks only: not partitions, RAM disks or optical devices, and loop
 /// devices only when asked for.
 fn parse(json: &[u8], include_loop: bool) -> Result<Vec<Disk>, Error> {
@@ -151,12 +238,7 @@ fn parse(json: &[u8], include_loop: bool) -> Result<Vec<Disk>, Error> {
     Ok(listing
         .blockdevices
         .into_iter()
-        .filter(|d| {
-            (d.kind == "disk" || (include_loop && d.kind == "loop"))
-                && !d.path.starts_with("/dev/zram")
-                && !d.path.starts_with("/dev/ram")
-                && d.size.unwrap_or(0) > 0
-        })
+        .filter(|d| offered(d, include_loop))
         .map(|d| Disk {
             system: d.has_system_mount(),
             blank: d.children.is_empty() && d.fstype.is_none() && !d.mounted(),
@@ -199,6 +281,53 @@ mod tests {
         let whole = br#"{"blockdevices":[{"name":"vda","path":"/dev/vda","type":"disk","size":1000,"fstype":null,"mountpoints":["/"]}]}"#;
         let vda = &parse(whole, false).unwrap()[0];
         assert!(vda.system && !vda.blank, "a disk mounted whole is neither free nor blank");
+    }
+
+    #[test]
+    fn volumes_are_file_systems_outside_the_system_and_the_pool() {
+        // What blkid finds on each device; udev's cache (lsblk's FSTYPE) may be absent.
+        let probe = |path: &str| {
+            let (uuid, fstype, label) = match path {
+                "/dev/vda1" => ("B007", "vfat", ""),
+                "/dev/vda2" => ("r00t", "ext4", ""),
+                "/dev/sda1" => ("64B1-0F3A", "exfat", "PHOTOS"),
+                "/dev/sda2" => ("5wap", "swap", ""),
+                "/dev/sdb" => ("p00l", "btrfs", ""),
+                "/dev/sdc" => ("wh0le", "ext4", ""),
+                _ => return None,
+            };
+            Some(Signature {
+                uuid: Some(uuid.into()),
+                fstype: Some(fstype.into()),
+                label: (!label.is_empty()).then(|| label.into()),
+            })
+        };
+        let json = br#"{"blockdevices":[
+          {"name":"vda","path":"/dev/vda","type":"disk","size":9000,"children":[
+             {"name":"vda1","path":"/dev/vda1","type":"part","size":100,"mountpoints":["/boot"]},
+             {"name":"vda2","path":"/dev/vda2","type":"part","size":8000,"mountpoints":["/"]}]},
+          {"name":"sda","path":"/dev/sda","type":"disk","size":5000,"model":"Elements ","tran":"usb","mountpoints":[null],"children":[
+             {"name":"sda1","path":"/dev/sda1","type":"part","size":4000,"mountpoints":[null]},
+             {"name":"sda2","path":"/dev/sda2","type":"part","size":900,"mountpoints":[null]},
+             {"name":"sda3","path":"/dev/sda3","type":"part","size":100,"mountpoints":[null]}]},
+          {"name":"sdb","path":"/dev/sdb","type":"disk","size":7000,"tran":"sata","mountpoints":["/data/shoebox"]},
+          {"name":"sdc","path":"/dev/sdc","type":"disk","size":3000,"tran":"usb","mountpoints":[null]}
+        ]}"#;
+        let scope = Scope {
+            include_loop: false,
+            pool_uuid: Some("p00l".into()),
+        };
+        let volumes = parse_volumes(json, &scope, probe).unwrap();
+        let found: Vec<(&str, &str, &str)> = volumes
+            .iter()
+            .map(|v| (v.path.as_str(), v.uuid.as_str(), v.fstype.as_str()))
+            .collect();
+        assert_eq!(found, [("/dev/sda1", "64B1-0F3A", "exfat"), ("/dev/sdc", "wh0le", "ext4")]);
+        assert_eq!(
+            (volumes[0].label.as_str(), volumes[0].model.as_str(), volumes[0].transport.as_str()),
+            ("PHOTOS", "Elements", "usb")
+        );
+        assert!(volumes[0].mountpoints.is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backup;
+pub mod backup_disks;
 pub mod client;
 pub mod command;
 pub mod disks;

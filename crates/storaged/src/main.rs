@@ -28,6 +28,10 @@ struct Args {
     /// Offer loop devices as disks (disk images: tests, trying a pool out)
     #[arg(long)]
     include_loop_devices: bool,
+    /// Where backup disks (USB disks outside the pool) are mounted, one
+    /// folder per file system
+    #[arg(long, default_value = "/media/shoebox")]
+    backup_disks_dir: PathBuf,
     /// Snapshots kept: the newest of each of the last N hours
     #[arg(long, default_value_t = Retention::default().hourly)]
     keep_hourly: usize,
@@ -55,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
         },
         backup_file: args.state_dir.join("backup.json"),
         include_loop: args.include_loop_devices,
+        backup_disks: args.backup_disks_dir,
         retention: Retention {
             hourly: args.keep_hourly,
             daily: args.keep_daily,

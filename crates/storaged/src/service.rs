@@ -15,6 +15,7 @@ use zbus::zvariant::Type;
 use zbus::{Connection, interface};
 
 use crate::backup::{self, Latest, Target};
+use crate::backup_disks::{self, BackupDisk};
 use crate::command::run;
 use crate::disks::{self, Disk, Scope};
 use crate::plans::{Action, Plans};
@@ -53,6 +54,8 @@ pub enum Error {
     Disks(#[from] disks::Error),
     #[error(transparent)]
     Backup(#[from] backup::Error),
+    #[error(transparent)]
+    BackupDisk(#[from] backup_disks::Error),
     #[error("backups are read from, and restored onto, the pool: create a pool first")]
     BackupWithoutPool,
     #[error("the library already holds photos: a backup is restored only onto a blank box")]
@@ -70,7 +73,8 @@ impl From<Error> for FdoError {
         match e {
             Error::Pool(pool::Error::Command(_) | pool::Error::Io(..) | pool::Error::State(..))
             | Error::Disks(_)
-            | Error::Backup(backup::Error::Repository(_) | backup::Error::Io(..)) => FdoError::Failed(e.to_string()),
+            | Error::Backup(backup::Error::Repository(_) | backup::Error::Io(..))
+            | Error::BackupDisk(backup_disks::Error::Disks(_) | backup_disks::Error::Io(..)) => FdoError::Failed(e.to_string()),
             _ => FdoError::InvalidArgs(e.to_string()),
         }
     }
@@ -92,6 +96,8 @@ pub struct Config {
     pub backup_file: std::path::PathBuf,
     pub include_loop: bool,
     pub retention: Retention,
+    /// Where backup disks are mounted, each at `<dir>/<uuid>`.
+    pub backup_disks: std::path::PathBuf,
 }
 
 #[derive(Clone)]
@@ -132,12 +138,15 @@ impl Storage {
 }
 
 impl Inner {
-    fn disks(&self) -> Result<Vec<Disk>, Error> {
-        let pool_uuid = self.config.pool.recorded()?.map(|r| r.uuid);
-        Ok(disks::list(&Scope {
+    fn scope(&self) -> Result<Scope, Error> {
+        Ok(Scope {
             include_loop: self.config.include_loop,
-            pool_uuid,
-        })?)
+            pool_uuid: self.config.pool.recorded()?.map(|r| r.uuid),
+        })
+    }
+
+    fn disks(&self) -> Result<Vec<Disk>, Error> {
+        Ok(disks::list(&self.scope()?)?)
     }
 
     /// Checks `names` against the probed disks; the ones that hold data.
@@ -245,8 +254,23 @@ impl Inner {
         Ok(status)
     }
 
+    /// Mounts the backup disk `repository` is on, if it is on one.
+    fn reach(&self, repository: &str) -> Result<(), Error> {
+        Ok(backup_disks::reach(&self.scope()?, &self.config.backup_disks, repository)?)
+    }
+
+    /// The off-site backup's target, its disk mounted.
+    fn backup_target(&self) -> Result<Option<Target>, Error> {
+        let target = Target::load(&self.config.backup_file)?;
+        if let Some(t) = &target {
+            self.reach(&t.repository)?;
+        }
+        Ok(target)
+    }
+
     fn configure_backup(&self, repository: String, password: String) -> Result<String, Error> {
         Target::check_address(&repository)?;
+        self.reach(&repository)?;
         let password = if password.is_empty() { backup::new_key() } else { password };
         let target = Target {
             repository,
@@ -278,7 +302,7 @@ impl Inner {
     }
 
     fn change_backup_key(&self) -> Result<String, Error> {
-        let target = Target::load(&self.config.backup_file)?.ok_or(backup::Error::NotConfigured)?;
+        let target = self.backup_target()?.ok_or(backup::Error::NotConfigured)?;
         self.claim_repository(None)?;
         let changed = target.change_key().and_then(|new| new.save(&self.config.backup_file).map(|()| new));
         self.backup.lock().expect("backup lock").changing_key = false;
@@ -298,7 +322,7 @@ impl Inner {
         let counter = Arc::new(backup::Counter::default());
         self.claim_repository(Some(Arc::clone(&counter)))?;
         // Read after the claim: a key change that just ended has saved its key.
-        let prepared = Target::load(&self.config.backup_file).map_err(Error::from).and_then(|target| {
+        let prepared = self.backup_target().and_then(|target| {
             let Some(target) = target else { return Ok(None) };
             let snapshot = self.snapshot_now(&format!("backup-{trigger}"))?;
             Ok(Some((target, self.config.pool.mount.join(pool::SNAPSHOT_DIR).join(snapshot))))
@@ -318,6 +342,7 @@ impl Inner {
     fn stage_restore(&self, repository: String, password: String, parts: Vec<String>) -> Result<Latest, Error> {
         let _changing = self.changing.lock().expect("changing lock");
         Target::check_address(&repository)?;
+        self.reach(&repository)?;
         if let Some(part) = parts.iter().find(|p| !PARTS.contains(&p.as_str())) {
             return Err(Error::UnknownPart(part.clone()));
         }
@@ -340,7 +365,7 @@ impl Inner {
             .drilling
             .try_lock()
             .map_err(|_| Error::Busy("a restore drill is running".into()))?;
-        let target = Target::load(&self.config.backup_file)?.ok_or(backup::Error::NotConfigured)?;
+        let target = self.backup_target()?.ok_or(backup::Error::NotConfigured)?;
         let mount = self.mounted_pool()?;
         let scratch = mount.join(DRILL_DIR);
         let parts = PARTS.map(String::from);
@@ -398,9 +423,7 @@ fn holds_files(dir: &Path) -> bool {
 /// restored is left behind.
 fn restore_into(mount: &Path, target: &Target, parts: &[String], dest: impl Fn(&str) -> PathBuf) -> Result<Latest, Error> {
     let latest = target.latest()?;
-    let free = nix::sys::statvfs::statvfs(mount)
-        .map(|s| s.blocks_available() * s.fragment_size())
-        .map_err(|e| pool::Error::Io(mount.display().to_string(), e.into()))?;
+    let free = disks::free_bytes(mount).map_err(|e| pool::Error::Io(mount.display().to_string(), e))?;
     if latest.bytes > free {
         return Err(Error::NoRoomToRestore {
             needed: latest.bytes,
@@ -530,6 +553,19 @@ impl Storage {
     }
 
     /// What CreatePool would erase, and the token that confirms it.
+    /// File systems on disks outside the pool (USB disks), each mounted
+    /// under the backup disks folder, with the backups found on them: a
+    /// repository address to restore from, or a folder to back up into.
+    async fn list_backup_disks(
+        &self,
+        #[zbus(connection)] c: &Connection,
+        #[zbus(header)] h: Header<'_>,
+    ) -> zbus::fdo::Result<Vec<BackupDisk>> {
+        log_call(c, &h, "ListBackupDisks", ()).await?;
+        let inner = Arc::clone(&self.inner);
+        blocking(move || Ok(backup_disks::list(&inner.scope()?, &inner.config.backup_disks)?)).await
+    }
+
     async fn plan_pool(
         &self,
         disks: Vec<String>,
@@ -783,6 +819,7 @@ mod tests {
             backup_file: dir.join("backup.json"),
             include_loop: false,
             retention: Retention::default(),
+            backup_disks: dir.join("backup-disks"),
         };
         Arc::try_unwrap(Storage::new(config).inner).ok().expect("the only handle")
     }

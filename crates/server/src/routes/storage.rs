@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shoebox_storaged::backup_disks::BackupDisk;
 
 use crate::auth::{AdminAuth, SetupAccess};
 use crate::error::{ApiError, ApiResult};
@@ -20,6 +21,7 @@ use crate::{drill, kit};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/shoebox/storage/disks", get(disks))
+        .route("/shoebox/storage/backup-disks", get(backup_disks))
         .route("/shoebox/storage/pool", get(pool).post(create_pool))
         .route("/shoebox/storage/pool/plan", post(plan_pool))
         .route("/shoebox/storage/pool/scrub", post(scrub))
@@ -50,6 +52,13 @@ async fn disks(State(state): State<AppState>, _setup: SetupAccess) -> ApiResult<
             })
             .collect(),
     ))
+}
+
+/// Disks outside the pool (USB disks) to restore from or back up to,
+/// mounted by the storage service, with the backups found on each.
+async fn backup_disks(State(state): State<AppState>, _setup: SetupAccess) -> ApiResult<Json<Vec<BackupDisk>>> {
+    let disks = storage(&state).await?.list_backup_disks().await.map_err(unavailable)?;
+    Ok(Json(disks))
 }
 
 /// The pool's health: members, errors, profiles, the last scrub and what is running.

@@ -189,3 +189,73 @@ async fn backups_to_a_folder_a_rest_server_and_sftp_are_read_back_by_restic() {
     assert!(outcome.ok, "{outcome:?}");
     restored_matches(folder.join("backup").to_str().unwrap(), &password, &pool, dir.path());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_usb_disk_is_found_backed_up_to_and_restored_from_after_it_was_unplugged() {
+    if !shoebox_storaged::testing::can_make_pools() {
+        return;
+    }
+    let _disks = shoebox_storaged::testing::disks_to_myself().await;
+    let dir = tempfile::tempdir().unwrap();
+    let harness = crate::common::harness(dir.path());
+    let pool_disk = LoopDisk::new(dir.path(), "pool.img");
+    let usb = LoopDisk::new(dir.path(), "usb.img");
+    crate::common::sh("mkfs.ext4", &["-q", "-L", "HOLIDAYS", &usb.path]);
+    let pool = dir.path().join("data");
+    let _unmount = Unmount(pool.clone());
+    let _service = harness.start();
+    let client = harness.client().await;
+    client.create_pool(&[&pool_disk.path], "single", "").await.unwrap();
+    for i in 0..10 {
+        std::fs::write(pool.join(format!("library/IMG_{i:04}.jpg")), photo(i, 100_000)).unwrap();
+    }
+    let library = checksums(&pool.join("library"));
+
+    let found = client.list_backup_disks().await.unwrap();
+    let [disk] = &found[..] else {
+        panic!("one backup disk, the USB one: {found:?}")
+    };
+    let _unmount_usb = Unmount(disk.mount.clone().into());
+    assert_eq!(
+        (disk.path.as_str(), disk.label.as_str(), disk.fstype.as_str()),
+        (usb.path.as_str(), "HOLIDAYS", "ext4")
+    );
+    assert!(
+        disk.mount.starts_with(dir.path().join("backup-disks").to_str().unwrap()),
+        "{disk:?}"
+    );
+    assert!(disk.repositories.is_empty() && disk.free_bytes > 0, "{disk:?}");
+    let pool_found = client.list_disks().await.unwrap();
+    assert!(
+        pool_found.iter().any(|d| d.path == pool_disk.path && d.in_pool),
+        "the pool's disk is no backup disk"
+    );
+
+    let repository = disk.backup_folder.clone();
+    let password = client.configure_backup(&repository, "").await.unwrap();
+    let outcome = back_up(&client).await;
+    assert!(outcome.ok, "{outcome:?}");
+
+    // Unplugged (unmounted) and plugged back in: the next backup mounts it again.
+    crate::common::sh("umount", &[&disk.mount]);
+    assert!(!Path::new(&repository).exists());
+    std::fs::write(pool.join("library/IMG_later.jpg"), photo(99, 100_000)).unwrap();
+    let later = back_up(&client).await;
+    assert!(later.ok, "the disk is mounted again for the backup: {later:?}");
+    let again = client.list_backup_disks().await.unwrap();
+    assert_eq!(
+        again[0].repositories,
+        std::slice::from_ref(&repository),
+        "the backup is found on it"
+    );
+
+    // A blank box restores from it, also after it was unplugged.
+    crate::common::sh("umount", &[&disk.mount]);
+    std::fs::remove_dir_all(pool.join("library")).unwrap();
+    std::fs::create_dir(pool.join("library")).unwrap();
+    let latest = client.stage_restore(&repository, &password, &["library"]).await.unwrap();
+    assert_eq!(latest.id, later.snapshot_id);
+    let mut restored = checksums(&pool.join("library/.restoring"));
+    assert!(restored.remove("IMG_later.jpg").is_some(), "{restored:?}");
+    assert_eq!(restored, library);
+}

@@ -80,6 +80,8 @@ pub fn harness(dir: &Path) -> Harness {
             "--state-dir".into(),
             dir.join("state").to_str().unwrap().into(),
             "--include-loop-devices".into(),
+            "--backup-disks-dir".into(),
+            dir.join("backup-disks").to_str().unwrap().into(),
         ],
     }
 }
