@@ -264,7 +264,8 @@ step('without ONNX Runtime the admin pages say what to install, and the tasks do
   // A runtime that is not there: the server would otherwise find the one
   // ci/fetch-ml.sh put next to target/*/shoeboxd.
   const config = join(configDir, 'off.toml');
-  await writeFile(config, `[ml]\nruntime = "${configDir}/nowhere/libonnxruntime.so"\n`);
+  // Its model repository is a loopback port where nothing listens: no request leaves the machine.
+  await writeFile(config, `[ml]\nruntime = "${configDir}/nowhere/libonnxruntime.so"\nmodel_hub = "http://127.0.0.1:9/immich-app"\n`);
   const off = await startServer('ml-off', { args: ['--config', config] });
   const admin = await adminPage(off);
   try {
@@ -273,6 +274,10 @@ step('without ONNX Runtime the admin pages say what to install, and the tasks do
     assert.match(await section.getByTestId('ml-runtime').textContent(), /libonnxruntime\.so\) was not found .*install it/);
     const enabled = await section.getByRole('row', { name: /^Face detection/ }).getByRole('cell').nth(2).textContent();
     assert.equal(enabled, 'No');
+
+    // Its models folder is empty: a model is offered for download, and a repository out of reach says what to do.
+    await section.getByRole('row', { name: /^Search by content/ }).getByRole('button', { name: 'Download' }).click();
+    await section.getByRole('alert').filter({ hasText: 'cannot be read' }).filter({ hasText: "copy the model's folder into the models folder" }).waitFor();
 
     await admin.getByRole('link', { name: 'Jobs' }).click();
     const row = admin.getByRole('table', { name: 'Queues' }).getByRole('row', { name: /^Face detection/ });

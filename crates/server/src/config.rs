@@ -81,6 +81,7 @@ struct MlFile {
     ocr_model: Option<String>,
     face_model: Option<String>,
     idle_unload_seconds: Option<u64>,
+    model_hub: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +132,9 @@ pub struct Ml {
     pub face_model: Option<String>,
     /// A model unused this long is unloaded (Immich's default: five minutes).
     pub idle_unload: std::time::Duration,
+    /// Where models are downloaded from: Hugging Face's `immich-app`
+    /// organisation, as Immich does (`<hub>/<model>/...`).
+    pub model_hub: reqwest13::Url,
 }
 
 impl Ml {
@@ -159,6 +163,20 @@ pub struct Https {
     pub key: PathBuf,
 }
 
+/// A model repository: `<hub>/api/models/<organisation>` lists a model's
+/// files, `<hub>/<organisation>/<model>/resolve/main/...` serves them.
+fn model_hub(address: &str) -> anyhow::Result<reqwest13::Url> {
+    let url = reqwest13::Url::parse(address.trim_end_matches('/'))
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.path_segments().is_some_and(|s| s.count() == 1))
+        .with_context(|| {
+            format!(
+                "model_hub {address:?} in the config file is not a model repository address such as \"https://huggingface.co/immich-app\""
+            )
+        })?;
+    Ok(url)
+}
+
 impl Config {
     pub fn load(args: Args) -> anyhow::Result<Self> {
         let file = match &args.config {
@@ -175,6 +193,7 @@ impl Config {
             ocr_model: Some(ml.ocr_model.unwrap_or_else(|| "PP-OCRv5_mobile".into())).filter(|m| !m.is_empty()),
             face_model: Some(ml.face_model.unwrap_or_else(|| "buffalo_l".into())).filter(|m| !m.is_empty()),
             idle_unload: std::time::Duration::from_secs(ml.idle_unload_seconds.unwrap_or(300)),
+            model_hub: model_hub(ml.model_hub.as_deref().unwrap_or("https://huggingface.co/immich-app"))?,
         };
         Ok(Config {
             data_dir,

@@ -15,6 +15,7 @@ mod json;
 mod kit;
 mod listen;
 mod ml;
+mod model_download;
 mod notify;
 mod people;
 mod recovery;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub recovery: Arc<std::sync::Mutex<crate::recovery::Status>>,
     /// The update from the update source being downloaded, or the last one.
     pub update_download: Arc<std::sync::Mutex<crate::update_source::Download>>,
+    /// The model being downloaded for the admin, or the last one.
+    pub model_fetch: Arc<std::sync::Mutex<crate::model_download::Fetch>>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             alerts_check: Arc::default(),
             recovery: Arc::default(),
             update_download: Arc::default(),
+            model_fetch: Arc::default(),
         }
     }
 

@@ -41,6 +41,7 @@ import type {
   SnapshotAsset,
   Status,
   Storage,
+  ModelFetch,
   UpdateSource,
   UpdateStatus,
   User,
@@ -314,6 +315,9 @@ export const api = {
   uploadBundle: (file: File, onprogress: (sent: number) => void) =>
     sendFile<{ installing: string }>('/shoebox/update/bundle', file, onprogress),
   restartBox: () => request<{ restarting: boolean }>('/shoebox/update/restart', { method: 'POST' }),
+  modelDownload: () => request<ModelFetch>('/shoebox/ml/models/download'),
+  /** Starts downloading a model; 202 once it started, 409 while another downloads. */
+  downloadModel: (name: string) => request<ModelFetch>('/shoebox/ml/models/download', { method: 'POST', ...json({ name }) }),
   updateSource: () => request<UpdateSource>('/shoebox/update/source'),
   /** `null` has no source: updates by hand only. */
   setUpdateSource: (url: string | null) => request<UpdateSource>('/shoebox/update/source', { method: 'PUT', ...json({ url }) }),

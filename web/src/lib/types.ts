@@ -623,3 +623,12 @@ export interface BackupDisk {
   /** Addresses of the backups found on it. */
   repositories: string[];
 }
+
+/** `GET /api/shoebox/ml/models/download`: the model download running, or the last one. */
+export interface ModelFetch {
+  state: '' | 'downloading' | 'done' | 'failed';
+  name: string;
+  received: number;
+  total: number;
+  error: string;
+}

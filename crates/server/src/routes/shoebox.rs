@@ -11,9 +11,9 @@ use shoebox_media::hwaccel::Hardware;
 use shoebox_media::transcode::TranscodeSettings;
 
 use crate::auth::{AdminAuth, Auth};
-use crate::dto;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::{dto, model_download};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,6 +22,29 @@ pub fn router() -> Router<AppState> {
         .route("/shoebox/jobs/retry", post(retry))
         .route("/shoebox/jobs/wait-idle", get(wait_idle))
         .route("/shoebox/assets/failures", get(asset_failures))
+        .route("/shoebox/ml/models/download", get(model_download_status).post(download_model))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelName {
+    name: String,
+}
+
+/// Downloads a model from the model repository (Immich's) into the models
+/// folder; 202 once it started. The server restarts once it is in place,
+/// to load it.
+async fn download_model(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Json(model): Json<ModelName>,
+) -> ApiResult<(axum::http::StatusCode, Json<model_download::Fetch>)> {
+    model_download::start(&state, model.name.trim())?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(model_download::status(&state))))
+}
+
+async fn model_download_status(State(state): State<AppState>, _admin: AdminAuth) -> Json<model_download::Fetch> {
+    Json(model_download::status(&state))
 }
 
 async fn status(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {

@@ -617,3 +617,196 @@ fn faces_become_people_that_their_owner_names_merges_and_finds() {
     assert_eq!(person_of(&later), person_of(&kafka[0]));
     assert_ne!(person_of(&astronaut[1]), person_of(&kafka[1]));
 }
+
+/// A model repository on loopback, laid out as Hugging Face serves one:
+/// each model's file list at `/api/models/immich-app/<model>/tree/main`
+/// (Python's static server ignores the `?recursive=true`) and its files
+/// under `/immich-app/<model>/resolve/main/`. Stopped when dropped.
+struct Hub {
+    child: std::process::Child,
+    root: PathBuf,
+    url: String,
+}
+
+impl Hub {
+    fn start(root: &Path) -> Hub {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::create_dir_all(root).unwrap();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+            .arg(root)
+            .arg(port.to_string())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 serves the stand-in model repository");
+        let url = format!("http://127.0.0.1:{port}");
+        eventually("the model repository listens", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Hub {
+            child,
+            root: root.to_owned(),
+            url,
+        }
+    }
+
+    /// Publishes the model folder `from` as `name`, with a file list that
+    /// gives each file's size and SHA-256, as the repository's does.
+    fn publish(&self, name: &str, from: &Path) {
+        let files = self.root.join("immich-app").join(name).join("resolve/main");
+        let _ = std::fs::remove_dir_all(&files);
+        let mut list = Vec::new();
+        for entry in walk(from) {
+            let path = entry.strip_prefix(from).unwrap().to_str().unwrap().to_owned();
+            let bytes = std::fs::read(&entry).unwrap();
+            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            list.push(json!({"type": "file", "path": path, "size": bytes.len(), "lfs": {"oid": sha256, "size": bytes.len()}}));
+            std::fs::create_dir_all(files.join(&path).parent().unwrap()).unwrap();
+            std::fs::write(files.join(&path), bytes).unwrap();
+        }
+        list.push(json!({"type": "file", "path": "visual/model.rknn", "size": 3}));
+        let tree = self.root.join("api/models/immich-app").join(name).join("tree");
+        std::fs::create_dir_all(&tree).unwrap();
+        std::fs::write(tree.join("main"), serde_json::to_vec(&list).unwrap()).unwrap();
+    }
+
+    fn served(&self, name: &str, path: &str) -> PathBuf {
+        self.root.join("immich-app").join(name).join("resolve/main").join(path)
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+fn fetch_model(server: &Server, admin: &str, name: &str) -> (u16, Value) {
+    send(
+        server
+            .post("/api/shoebox/ml/models/download")
+            .bearer_auth(admin)
+            .json(&json!({ "name": name })),
+    )
+}
+
+/// Waits for the download to end; its last state.
+fn fetched(server: &Server, admin: &str) -> Value {
+    let mut last = Value::Null;
+    eventually("the model download ends", || {
+        last = send(server.get("/api/shoebox/ml/models/download").bearer_auth(admin)).1;
+        last["state"] != "downloading"
+    });
+    last
+}
+
+#[test]
+fn a_model_is_downloaded_from_the_model_repository_checked_and_loaded_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&dir.path().join("hub"));
+    let original = ml_dir().join("models/test-clip");
+    hub.publish("test-clip", &original);
+    let models = dir.path().join("models");
+    let config = dir.path().join("ml.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ml]\nruntime = {:?}\nmodels_dir = {models:?}\nclip_model = \"test-clip\"\nocr_model = \"\"\nface_model = \"\"\nmodel_hub = \"{}/immich-app\"\n",
+            ml_dir().join("runtime/libonnxruntime.so"),
+            hub.url
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let s = start(&data, &config);
+    let admin = s.admin();
+    let installed = |s: &Server| {
+        let status = send(s.get("/api/shoebox/status").bearer_auth(&admin)).1;
+        status["machineLearning"]["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["task"] == "smartSearch")
+            .map(|m| m["installed"].clone())
+            .unwrap()
+    };
+    assert_eq!(installed(&s), false);
+
+    // Names that are not a model's, and a model the repository does not have.
+    let (status, body) = fetch_model(&s, &admin, "../etc");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = fetch_model(&s, &admin, "no-such-model");
+    assert_eq!(status, 202, "{body}");
+    let last = fetched(&s, &admin);
+    assert_eq!(last["state"], "failed", "{last}");
+    assert!(
+        last["error"].as_str().unwrap().contains("has no model named \"no-such-model\""),
+        "{last}"
+    );
+
+    // A file that arrives damaged: nothing is installed, nothing is left behind.
+    let served = hub.served("test-clip", "visual/model.onnx");
+    let good = std::fs::read(&served).unwrap();
+    let mut damaged = good.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0xff;
+    std::fs::write(&served, &damaged).unwrap();
+    assert_eq!(fetch_model(&s, &admin, "test-clip").0, 202);
+    let last = fetched(&s, &admin);
+    assert_eq!(last["state"], "failed", "{last}");
+    assert!(
+        last["error"].as_str().unwrap().contains("visual/model.onnx arrived damaged"),
+        "{last}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&models)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "the models folder holds {left:?}");
+
+    // The good one: in place whole, without the NPU's file, and the server restarts to load it.
+    std::fs::write(&served, &good).unwrap();
+    let (status, body) = fetch_model(&s, &admin, "test-clip");
+    assert_eq!(status, 202, "{body}");
+    let mut last = Value::Null;
+    eventually("the download ends", || {
+        match s.get("/api/shoebox/ml/models/download").bearer_auth(&admin).send() {
+            Ok(r) => {
+                last = r.json().unwrap_or(Value::Null);
+                last["state"] != "downloading"
+            }
+            Err(_) => true, // gone: it stopped to restart
+        }
+    });
+    assert_ne!(last["state"], "failed", "{last}");
+    assert_eq!(s.wait().code(), Some(shoebox_server::RESTART_EXIT_CODE));
+    let got: Vec<PathBuf> = walk(&models.join("test-clip"))
+        .iter()
+        .map(|p| p.strip_prefix(&models).unwrap().to_owned())
+        .collect();
+    let want: Vec<PathBuf> = walk(&original)
+        .iter()
+        .map(|p| Path::new("test-clip").join(p.strip_prefix(&original).unwrap()))
+        .collect();
+    assert_eq!(got, want, "every file, and no *.rknn");
+    assert_eq!(std::fs::read(models.join("test-clip/visual/model.onnx")).unwrap(), good);
+
+    let s = start(&data, &config);
+    assert_eq!(installed(&s), true, "loaded after the restart");
+    let (status, body) = smart(&s, &admin, json!({ "query": "red" }));
+    assert_eq!(status, 200, "smart search runs on the downloaded model: {body}");
+}

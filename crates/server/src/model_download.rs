@@ -1,0 +1,317 @@
+//! Models fetched for the admin from the model repository Immich uses: the
+//! `immich-app` organisation on Hugging Face, one repository per model in
+//! the layout the models folder keeps (`visual/model.onnx`, ...). The
+//! repository's file list gives each file's size and, for large files, its
+//! SHA-256; each file is checked against both. Files for other runtimes
+//! (`*.armnn`, `*.rknn`) are left out, as Immich leaves them out for ONNX.
+//! A model arrives in `.incoming-<name>` beside the others and is renamed
+//! into place whole, so a broken download never leaves half a model where
+//! the server looks; the server loads models at start, so it restarts then.
+
+use std::path::{Component, Path};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use reqwest13::Url;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shoebox_ml::ModelStore;
+use tokio::io::AsyncWriteExt;
+
+use crate::error::{ApiError, ApiResult};
+use crate::ingest::storage_error;
+use crate::state::AppState;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// Formats of other runtimes, which the CPU and ONNX Runtime cannot use.
+const LEFT_OUT: [&str; 2] = [".armnn", ".rknn"];
+
+/// One entry of a repository's file list (`/api/models/<repo>/tree/main?recursive=true`).
+#[derive(Debug, Deserialize)]
+struct Entry {
+    #[serde(rename = "type")]
+    kind: String,
+    path: String,
+    #[serde(default)]
+    size: u64,
+    lfs: Option<Lfs>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Lfs {
+    oid: String,
+}
+
+/// A file to fetch: where it goes in the model's folder, its size and SHA-256 if known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Wanted {
+    path: String,
+    size: u64,
+    sha256: Option<String>,
+}
+
+/// The download running, or the last one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fetch {
+    /// empty (none yet), downloading, done (restarting to load it) or failed.
+    pub state: &'static str,
+    pub name: String,
+    pub received: u64,
+    pub total: u64,
+    pub error: String,
+}
+
+/// The files of a model worth fetching, from its repository's file list.
+/// A path that would leave the model's folder is refused, whole.
+fn wanted(list: &[u8]) -> Result<Vec<Wanted>, String> {
+    let entries: Vec<Entry> = serde_json::from_slice(list).map_err(|e| format!("the model repository answered with no file list ({e})"))?;
+    let mut files = Vec::new();
+    for entry in entries.into_iter().filter(|e| e.kind == "file") {
+        let plain = Path::new(&entry.path).components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain || entry.path.is_empty() {
+            return Err(format!("the model repository names a file outside the model: {:?}", entry.path));
+        }
+        if LEFT_OUT.iter().any(|suffix| entry.path.ends_with(suffix)) {
+            continue;
+        }
+        files.push(Wanted {
+            path: entry.path,
+            size: entry.size,
+            sha256: entry.lfs.map(|l| l.oid.to_ascii_lowercase()),
+        });
+    }
+    if !files.iter().any(|f| f.path.ends_with("/model.onnx")) {
+        return Err("the model repository holds no ONNX model (<part>/model.onnx)".into());
+    }
+    Ok(files)
+}
+
+/// `<hub>`'s URL with `segments` for its path (each escaped as needed).
+fn at(hub: &Url, segments: &[&str]) -> ApiResult<Url> {
+    let mut url = hub.clone();
+    url.path_segments_mut()
+        .map_err(|()| ApiError::internal("the model hub is not a web address"))?
+        .clear()
+        .extend(segments);
+    Ok(url)
+}
+
+/// Hugging Face's list of a model's files: `/api/models/<organisation>/<model>/tree/main`.
+fn list_url(hub: &Url, name: &str) -> ApiResult<Url> {
+    let organisation = hub.path_segments().and_then(|mut s| s.next()).unwrap_or_default().to_owned();
+    let mut url = at(hub, &["api", "models", &organisation, name, "tree", "main"])?;
+    url.set_query(Some("recursive=true"));
+    Ok(url)
+}
+
+/// One file of a model: `/<organisation>/<model>/resolve/main/<path>`.
+fn file_url(hub: &Url, name: &str, path: &str) -> ApiResult<Url> {
+    let organisation = hub.path_segments().and_then(|mut s| s.next()).unwrap_or_default().to_owned();
+    let mut segments = vec![organisation.as_str(), name, "resolve", "main"];
+    segments.extend(path.split('/'));
+    at(hub, &segments)
+}
+
+/// Starts downloading model `name`; 409 while a download runs.
+pub fn start(state: &AppState, name: &str) -> ApiResult<()> {
+    let store = ModelStore::new(&state.config.ml.models_dir);
+    store.model_dir(name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    {
+        let mut fetch = state.model_fetch.lock().expect("model fetch lock");
+        if fetch.state == "downloading" {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("{} is being downloaded: wait for it to finish", fetch.name),
+            ));
+        }
+        *fetch = Fetch {
+            state: "downloading",
+            name: name.to_owned(),
+            ..Fetch::default()
+        };
+    }
+    let (state, name) = (state.clone(), name.to_owned());
+    tokio::spawn(async move {
+        let outcome = download(&state, &store, &name).await;
+        let mut fetch = state.model_fetch.lock().expect("model fetch lock");
+        match outcome {
+            Ok(()) => {
+                fetch.state = "done";
+                tracing::info!(model = name, "model downloaded; restarting to load it");
+                state.restart.notify_one();
+            }
+            Err(e) => {
+                tracing::warn!(model = name, error = e.message, "model download failed");
+                fetch.state = "failed";
+                fetch.error = e.message;
+            }
+        }
+    });
+    Ok(())
+}
+
+pub fn status(state: &AppState) -> Fetch {
+    state.model_fetch.lock().expect("model fetch lock").clone()
+}
+
+async fn download(state: &AppState, store: &ModelStore, name: &str) -> ApiResult<()> {
+    let hub = &state.config.ml.model_hub;
+    let client = reqwest13::Client::builder()
+        .connect_timeout(TIMEOUT)
+        .build()
+        .map_err(ApiError::internal)?;
+    let unreachable = |url: &Url, e: reqwest13::Error| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!(
+                "{url} cannot be read ({e}): check the box reaches the internet, or copy the model's folder into the models folder by hand"
+            ),
+        )
+    };
+    let list_url = list_url(hub, name)?;
+    let list = client
+        .get(list_url.clone())
+        .timeout(TIMEOUT)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| match e.status() {
+            Some(StatusCode::NOT_FOUND) | Some(StatusCode::UNAUTHORIZED) => {
+                ApiError::bad_request(format!("The model repository has no model named {name:?}: check its name"))
+            }
+            _ => unreachable(&list_url, e),
+        })?
+        .bytes()
+        .await
+        .map_err(|e| unreachable(&list_url, e))?;
+    let files = wanted(&list).map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, format!("{name}: {e}")))?;
+    state.model_fetch.lock().expect("model fetch lock").total = files.iter().map(|f| f.size).sum();
+
+    let incoming = store.root().join(format!(".incoming-{name}"));
+    let _ = tokio::fs::remove_dir_all(&incoming).await;
+    let fetched = async {
+        for file in &files {
+            let url = file_url(hub, name, &file.path)?;
+            fetch_file(state, &client, &url, file, &incoming.join(&file.path)).await?;
+        }
+        install(store, name, &incoming).await
+    }
+    .await;
+    if fetched.is_err() {
+        let _ = tokio::fs::remove_dir_all(&incoming).await;
+    }
+    fetched
+}
+
+async fn fetch_file(state: &AppState, client: &reqwest13::Client, url: &Url, file: &Wanted, to: &Path) -> ApiResult<()> {
+    let broke_off = |e: reqwest13::Error| ApiError::new(StatusCode::BAD_GATEWAY, format!("Downloading {url} failed ({e}): try again"));
+    let mut response = client
+        .get(url.clone())
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(broke_off)?;
+    if let Some(dir) = to.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| storage_error(e, "making the model's folder"))?;
+    }
+    let mut out = tokio::fs::File::create(to)
+        .await
+        .map_err(|e| storage_error(e, "storing the model"))?;
+    let (mut hasher, mut bytes) = (Sha256::new(), 0u64);
+    while let Some(chunk) = response.chunk().await.map_err(broke_off)? {
+        hasher.update(&chunk);
+        out.write_all(&chunk).await.map_err(|e| storage_error(e, "storing the model"))?;
+        bytes += chunk.len() as u64;
+        state.model_fetch.lock().expect("model fetch lock").received += chunk.len() as u64;
+    }
+    out.sync_all().await.map_err(|e| storage_error(e, "storing the model"))?;
+    let sha256 = hex::encode(hasher.finalize());
+    let size_ok = file.size == 0 || bytes == file.size;
+    if !size_ok || file.sha256.as_ref().is_some_and(|s| *s != sha256) {
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!(
+                "{} arrived damaged ({bytes} bytes with SHA-256 {sha256}, the repository lists {} bytes{}): nothing was installed; try again",
+                file.path,
+                file.size,
+                file.sha256.as_ref().map(|s| format!(" with {s}")).unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Puts the model folder `from` in place of model `name`, whole: an older
+/// copy is set aside first and removed after.
+async fn install(store: &ModelStore, name: &str, from: &Path) -> ApiResult<()> {
+    let to = store.model_dir(name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let aside = store.root().join(format!(".replaced-{name}"));
+    let _ = tokio::fs::remove_dir_all(&aside).await;
+    let moved_aside = tokio::fs::rename(&to, &aside).await.is_ok();
+    if let Err(e) = tokio::fs::rename(from, &to).await {
+        if moved_aside {
+            let _ = tokio::fs::rename(&aside, &to).await;
+        }
+        return Err(storage_error(e, "putting the model in place"));
+    }
+    let _ = tokio::fs::remove_dir_all(&aside).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn addresses_are_hugging_faces() {
+        let hub = Url::parse("https://huggingface.co/immich-app").unwrap();
+        assert_eq!(
+            list_url(&hub, "ViT-B-32__openai").unwrap().as_str(),
+            "https://huggingface.co/api/models/immich-app/ViT-B-32__openai/tree/main?recursive=true"
+        );
+        assert_eq!(
+            file_url(&hub, "buffalo_l", "detection/model.onnx").unwrap().as_str(),
+            "https://huggingface.co/immich-app/buffalo_l/resolve/main/detection/model.onnx"
+        );
+        assert_eq!(
+            file_url(&hub, "m", "a b/c#d.json").unwrap().as_str(),
+            "https://huggingface.co/immich-app/m/resolve/main/a%20b/c%23d.json"
+        );
+    }
+
+    #[test]
+    fn a_file_list_gives_the_onnx_files_with_their_checks() {
+        let list = format!(
+            r#"[{{"type":"file","path":".gitattributes","size":1519}},
+                {{"type":"directory","path":"visual","size":0}},
+                {{"type":"file","path":"visual/model.onnx","size":351,"lfs":{{"oid":"{}","size":351}}}},
+                {{"type":"file","path":"visual/model.rknn","size":9}},
+                {{"type":"file","path":"visual/rk3588/model.rknn","size":9}},
+                {{"type":"file","path":"textual/model.armnn","size":9}},
+                {{"type":"file","path":"textual/tokenizer.json","size":22}}]"#,
+            SHA.to_uppercase()
+        );
+        let files = wanted(list.as_bytes()).unwrap();
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, [".gitattributes", "visual/model.onnx", "textual/tokenizer.json"]);
+        assert_eq!(files[1].sha256.as_deref(), Some(SHA));
+        assert_eq!((files[2].size, files[2].sha256.as_deref()), (22, None));
+    }
+
+    #[test]
+    fn a_file_list_that_leaves_the_model_or_holds_no_model_is_refused() {
+        for hostile in ["../../etc/cron.d/x", "/etc/passwd", "visual/../../x", ""] {
+            let list = format!(r#"[{{"type":"file","path":"visual/model.onnx","size":1}},{{"type":"file","path":"{hostile}","size":1}}]"#);
+            let refused = wanted(list.as_bytes()).unwrap_err();
+            assert!(refused.contains("outside the model"), "{hostile}: {refused}");
+        }
+        let no_model = br#"[{"type":"file","path":"README.md","size":5},{"type":"file","path":"visual/model.rknn","size":5}]"#;
+        assert!(wanted(no_model).unwrap_err().contains("no ONNX model"));
+        assert!(wanted(b"<html>rate limited</html>").unwrap_err().contains("no file list"));
+    }
+}
