@@ -279,6 +279,22 @@ step('without ONNX Runtime the admin pages say what to install, and the tasks do
     await section.getByRole('row', { name: /^Search by content/ }).getByRole('button', { name: 'Download' }).click();
     await section.getByRole('alert').filter({ hasText: 'cannot be read' }).filter({ hasText: "copy the model's folder into the models folder" }).waitFor();
 
+    // A model on a USB disk (the list stood in: this server has no storage service) is imported by its folder.
+    const folder = '/media/shoebox/64B1-0F3A/immich-cache/clip/ViT-B-32__openai';
+    const imports = [];
+    await admin.route('**/api/shoebox/ml/models/found', (route) =>
+      route.fulfill({ json: [{ name: 'ViT-B-32__openai', path: folder, disk: 'MODELS' }] }),
+    );
+    await admin.route('**/api/shoebox/ml/models/import', (route) => {
+      imports.push(route.request().postDataJSON());
+      return route.fulfill({ status: 202, json: { state: 'copying', name: 'ViT-B-32__openai', received: 10, total: 40, error: '' } });
+    });
+    await admin.reload();
+    const found = admin.getByRole('listitem').filter({ hasText: 'ViT-B-32__openai on MODELS' });
+    await found.getByRole('button', { name: 'Import' }).click();
+    await admin.getByRole('status').filter({ hasText: 'Copying ViT-B-32__openai' }).waitFor();
+    assert.deepEqual(imports, [{ path: folder }]);
+
     await admin.getByRole('link', { name: 'Jobs' }).click();
     const row = admin.getByRole('table', { name: 'Queues' }).getByRole('row', { name: /^Face detection/ });
     await row.getByRole('button', { name: 'Run on all photos not processed yet' }).click();

@@ -15,7 +15,7 @@ mod json;
 mod kit;
 mod listen;
 mod ml;
-mod model_download;
+mod model_fetch;
 mod notify;
 mod people;
 mod recovery;

@@ -39,7 +39,7 @@ pub struct AppState {
     /// The update from the update source being downloaded, or the last one.
     pub update_download: Arc<std::sync::Mutex<crate::update_source::Download>>,
     /// The model being downloaded for the admin, or the last one.
-    pub model_fetch: Arc<std::sync::Mutex<crate::model_download::Fetch>>,
+    pub model_fetch: Arc<std::sync::Mutex<crate::model_fetch::Fetch>>,
 }
 
 impl AppState {

@@ -41,6 +41,7 @@ import type {
   SnapshotAsset,
   Status,
   Storage,
+  FoundModel,
   ModelFetch,
   UpdateSource,
   UpdateStatus,
@@ -318,6 +319,9 @@ export const api = {
   modelDownload: () => request<ModelFetch>('/shoebox/ml/models/download'),
   /** Starts downloading a model; 202 once it started, 409 while another downloads. */
   downloadModel: (name: string) => request<ModelFetch>('/shoebox/ml/models/download', { method: 'POST', ...json({ name }) }),
+  /** Model folders on disks plugged into the box; none without a storage service. */
+  foundModels: () => request<FoundModel[]>('/shoebox/ml/models/found'),
+  importModel: (path: string) => request<ModelFetch>('/shoebox/ml/models/import', { method: 'POST', ...json({ path }) }),
   updateSource: () => request<UpdateSource>('/shoebox/update/source'),
   /** `null` has no source: updates by hand only. */
   setUpdateSource: (url: string | null) => request<UpdateSource>('/shoebox/update/source', { method: 'PUT', ...json({ url }) }),

@@ -624,9 +624,17 @@ export interface BackupDisk {
   repositories: string[];
 }
 
-/** `GET /api/shoebox/ml/models/download`: the model download running, or the last one. */
+/** A model folder found on a disk plugged into the box. */
+export interface FoundModel {
+  name: string;
+  path: string;
+  /** The disk's label, model or device. */
+  disk: string;
+}
+
+/** `GET /api/shoebox/ml/models/download`: the model download or copy running, or the last one. */
 export interface ModelFetch {
-  state: '' | 'downloading' | 'done' | 'failed';
+  state: '' | 'downloading' | 'copying' | 'done' | 'failed';
   name: string;
   received: number;
   total: number;

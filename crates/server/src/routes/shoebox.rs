@@ -13,7 +13,7 @@ use shoebox_media::transcode::TranscodeSettings;
 use crate::auth::{AdminAuth, Auth};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::{dto, model_download};
+use crate::{dto, model_fetch};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,7 +22,9 @@ pub fn router() -> Router<AppState> {
         .route("/shoebox/jobs/retry", post(retry))
         .route("/shoebox/jobs/wait-idle", get(wait_idle))
         .route("/shoebox/assets/failures", get(asset_failures))
-        .route("/shoebox/ml/models/download", get(model_download_status).post(download_model))
+        .route("/shoebox/ml/models/download", get(model_fetch_status).post(download_model))
+        .route("/shoebox/ml/models/found", get(found_models))
+        .route("/shoebox/ml/models/import", post(import_model))
 }
 
 #[derive(Deserialize)]
@@ -38,13 +40,42 @@ async fn download_model(
     State(state): State<AppState>,
     _admin: AdminAuth,
     Json(model): Json<ModelName>,
-) -> ApiResult<(axum::http::StatusCode, Json<model_download::Fetch>)> {
-    model_download::start(&state, model.name.trim())?;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(model_download::status(&state))))
+) -> ApiResult<(axum::http::StatusCode, Json<model_fetch::Fetch>)> {
+    model_fetch::start(&state, model.name.trim(), model_fetch::Source::Hub)?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(model_fetch::status(&state))))
 }
 
-async fn model_download_status(State(state): State<AppState>, _admin: AdminAuth) -> Json<model_download::Fetch> {
-    Json(model_download::status(&state))
+/// Model folders on the disks plugged into the box (USB disks), to import.
+async fn found_models(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Vec<model_fetch::Found>>> {
+    model_fetch::found(&state).await.map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFolder {
+    path: String,
+}
+
+/// Copies a model folder found on a disk into the models folder; 202 once
+/// it started. Only a folder `found` lists is taken.
+async fn import_model(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Json(folder): Json<ModelFolder>,
+) -> ApiResult<(axum::http::StatusCode, Json<model_fetch::Fetch>)> {
+    let found = model_fetch::found(&state).await?;
+    let Some(model) = found.into_iter().find(|f| f.path == folder.path) else {
+        return Err(ApiError::bad_request(format!(
+            "{:?} is not a model folder on a disk plugged into the box: pick one from the list of models found",
+            folder.path
+        )));
+    };
+    model_fetch::start(&state, &model.name, model_fetch::Source::Folder(model.path.into()))?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(model_fetch::status(&state))))
+}
+
+async fn model_fetch_status(State(state): State<AppState>, _admin: AdminAuth) -> Json<model_fetch::Fetch> {
+    Json(model_fetch::status(&state))
 }
 
 async fn status(State(state): State<AppState>, _admin: AdminAuth) -> ApiResult<Json<Value>> {

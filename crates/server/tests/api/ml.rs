@@ -696,6 +696,28 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Whether the status page finds the CLIP model installed.
+fn clip_installed(s: &Server, admin: &str) -> Value {
+    let status = send(s.get("/api/shoebox/status").bearer_auth(admin)).1;
+    let models = status["machineLearning"]["models"].as_array().cloned().unwrap_or_default();
+    let clip = models.iter().find(|m| m["task"] == "smartSearch");
+    clip.map(|m| m["installed"].clone()).unwrap_or_else(|| panic!("{status}"))
+}
+
+/// The model folder `got` holds the files of `want`, under the same names and with the same bytes.
+fn assert_same_files(got: &Path, want: &Path, what: &str) {
+    let names = |root: &Path| -> Vec<PathBuf> { walk(root).iter().map(|p| p.strip_prefix(root).unwrap().to_owned()).collect() };
+    assert_eq!(names(got), names(want), "{what}");
+    for name in names(want) {
+        assert_eq!(
+            std::fs::read(got.join(&name)).unwrap(),
+            std::fs::read(want.join(&name)).unwrap(),
+            "{}",
+            name.display()
+        );
+    }
+}
+
 fn fetch_model(server: &Server, admin: &str, name: &str) -> (u16, Value) {
     send(
         server
@@ -735,17 +757,7 @@ fn a_model_is_downloaded_from_the_model_repository_checked_and_loaded_after_the_
     let data = dir.path().join("data");
     let s = start(&data, &config);
     let admin = s.admin();
-    let installed = |s: &Server| {
-        let status = send(s.get("/api/shoebox/status").bearer_auth(&admin)).1;
-        status["machineLearning"]["models"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["task"] == "smartSearch")
-            .map(|m| m["installed"].clone())
-            .unwrap()
-    };
-    assert_eq!(installed(&s), false);
+    assert_eq!(clip_installed(&s, &admin), false);
 
     // Names that are not a model's, and a model the repository does not have.
     let (status, body) = fetch_model(&s, &admin, "../etc");
@@ -794,19 +806,99 @@ fn a_model_is_downloaded_from_the_model_repository_checked_and_loaded_after_the_
     });
     assert_ne!(last["state"], "failed", "{last}");
     assert_eq!(s.wait().code(), Some(shoebox_server::RESTART_EXIT_CODE));
-    let got: Vec<PathBuf> = walk(&models.join("test-clip"))
-        .iter()
-        .map(|p| p.strip_prefix(&models).unwrap().to_owned())
-        .collect();
-    let want: Vec<PathBuf> = walk(&original)
-        .iter()
-        .map(|p| Path::new("test-clip").join(p.strip_prefix(&original).unwrap()))
-        .collect();
-    assert_eq!(got, want, "every file, and no *.rknn");
-    assert_eq!(std::fs::read(models.join("test-clip/visual/model.onnx")).unwrap(), good);
+    assert_same_files(&models.join("test-clip"), &original, "every file, and no *.rknn");
 
     let s = start(&data, &config);
-    assert_eq!(installed(&s), true, "loaded after the restart");
+    assert_eq!(clip_installed(&s, &admin), true, "loaded after the restart");
     let (status, body) = smart(&s, &admin, json!({ "query": "red" }));
     assert_eq!(status, 200, "smart search runs on the downloaded model: {body}");
+}
+
+#[test]
+fn a_model_folder_on_a_usb_disk_is_found_imported_without_its_links_and_loaded() {
+    if !shoebox_storaged::testing::can_make_pools() {
+        return;
+    }
+    let _disks = shoebox_storaged::testing::disks_to_myself_blocking();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // A USB disk with an Immich model cache copied onto it, and a link that points off the disk.
+    let usb = shoebox_storaged::testing::LoopDisk::new(dir.path(), "usb.img");
+    let sh = |program: &str, args: &[&str]| {
+        let out = std::process::Command::new(program).args(args).output().unwrap();
+        assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    sh("mkfs.ext4", &["-q", "-L", "MODELS", &usb.path]);
+    let writing = dir.path().join("writing");
+    std::fs::create_dir(&writing).unwrap();
+    sh("mount", &[&usb.path, writing.to_str().unwrap()]);
+    let original = ml_dir().join("models/test-clip");
+    let on_disk = writing.join("immich-cache/clip/test-clip");
+    for file in walk(&original) {
+        let to = on_disk.join(file.strip_prefix(&original).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &to).unwrap();
+    }
+    std::os::unix::fs::symlink("/etc/shadow", on_disk.join("visual/shadow")).unwrap();
+    sh("umount", &[writing.to_str().unwrap()]);
+
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rootfs/usr/share/dbus-1/system.d/org.shoebox.Storage1.conf");
+    let bus = shoebox_storaged::private_bus::PrivateBus::start(&dir.path().join("bus"), &policy)
+        .expect("dbus-daemon is missing: run ci/install-test-deps.sh");
+    let storaged = Path::new(env!("CARGO_BIN_EXE_shoeboxd")).with_file_name("shoebox-storaged");
+    let (mounts, pool, state) = (dir.path().join("backup-disks"), dir.path().join("pool"), dir.path().join("state"));
+    let args = [
+        "--pool-mount",
+        pool.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--include-loop-devices",
+        "--backup-disks-dir",
+        mounts.to_str().unwrap(),
+    ];
+    let _service = bus.run_service(&storaged, &args).unwrap();
+    let models = dir.path().join("models");
+    let config = dir.path().join("ml.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "storage_bus = {:?}\n[ml]\nruntime = {:?}\nmodels_dir = {models:?}\nclip_model = \"test-clip\"\nocr_model = \"\"\nface_model = \"\"\n",
+            bus.address,
+            ml_dir().join("runtime/libonnxruntime.so")
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let s = start(&data, &config);
+    let admin = s.admin();
+
+    let (status, found) = send(s.get("/api/shoebox/ml/models/found").bearer_auth(&admin));
+    let _unmount = shoebox_storaged::testing::Unmount(std::fs::read_dir(&mounts).unwrap().flatten().next().unwrap().path());
+    assert_eq!(status, 200, "{found}");
+    let path = found[0]["path"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(
+        (&found[0]["name"], &found[0]["disk"]),
+        (&json!("test-clip"), &json!("MODELS")),
+        "{found}"
+    );
+    assert!(path.ends_with("/immich-cache/clip/test-clip"), "{found}");
+
+    let (status, body) = send(
+        s.post("/api/shoebox/ml/models/import")
+            .bearer_auth(&admin)
+            .json(&json!({ "path": "/etc" })),
+    );
+    assert_eq!(status, 400, "only a folder found on a disk: {body}");
+    let (status, body) = send(
+        s.post("/api/shoebox/ml/models/import")
+            .bearer_auth(&admin)
+            .json(&json!({ "path": path })),
+    );
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(s.wait().code(), Some(shoebox_server::RESTART_EXIT_CODE), "restarts to load it");
+    assert_same_files(&models.join("test-clip"), &original, "every file of the model, and not the link");
+
+    let s = start(&data, &config);
+    assert_eq!(clip_installed(&s, &admin), true, "loaded after the restart");
 }

@@ -1,26 +1,30 @@
-//! Models fetched for the admin from the model repository Immich uses: the
-//! `immich-app` organisation on Hugging Face, one repository per model in
-//! the layout the models folder keeps (`visual/model.onnx`, ...). The
-//! repository's file list gives each file's size and, for large files, its
-//! SHA-256; each file is checked against both. Files for other runtimes
-//! (`*.armnn`, `*.rknn`) are left out, as Immich leaves them out for ONNX.
+//! Models fetched for the admin: downloaded from the model repository
+//! Immich uses (the `immich-app` organisation on Hugging Face, one
+//! repository per model in the layout the models folder keeps:
+//! `visual/model.onnx`, ...), or copied from a model folder on a USB disk
+//! for a box without internet. The repository's file list gives each
+//! file's size and, for large files, its SHA-256; each file is checked
+//! against both. Files for other runtimes (`*.armnn`, `*.rknn`) are left
+//! out, as Immich leaves them out for ONNX, and so are links on a disk.
 //! A model arrives in `.incoming-<name>` beside the others and is renamed
-//! into place whole, so a broken download never leaves half a model where
-//! the server looks; the server loads models at start, so it restarts then.
+//! into place whole, so a broken download or copy never leaves half a
+//! model where the server looks; the server loads models at start, so it
+//! restarts then.
 
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use reqwest13::Url;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shoebox_ml::ModelStore;
+use shoebox_ml::{ModelPart, ModelStore};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::storage_error;
 use crate::state::AppState;
+use crate::storage_service::{storage, unavailable};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// Formats of other runtimes, which the CPU and ONNX Runtime cannot use.
@@ -50,11 +54,11 @@ struct Wanted {
     sha256: Option<String>,
 }
 
-/// The download running, or the last one.
+/// The download or copy running, or the last one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fetch {
-    /// empty (none yet), downloading, done (restarting to load it) or failed.
+    /// empty (none yet), downloading, copying, done (restarting to load it) or failed.
     pub state: &'static str,
     pub name: String,
     pub received: u64,
@@ -113,36 +117,50 @@ fn file_url(hub: &Url, name: &str, path: &str) -> ApiResult<Url> {
     at(hub, &segments)
 }
 
-/// Starts downloading model `name`; 409 while a download runs.
-pub fn start(state: &AppState, name: &str) -> ApiResult<()> {
+/// Where a model comes from.
+pub enum Source {
+    /// The model repository.
+    Hub,
+    /// A model folder on a disk plugged into the box.
+    Folder(PathBuf),
+}
+
+/// Starts fetching model `name`; 409 while a fetch runs.
+pub fn start(state: &AppState, name: &str, source: Source) -> ApiResult<()> {
     let store = ModelStore::new(&state.config.ml.models_dir);
     store.model_dir(name).map_err(|e| ApiError::bad_request(e.to_string()))?;
     {
         let mut fetch = state.model_fetch.lock().expect("model fetch lock");
-        if fetch.state == "downloading" {
+        if matches!(fetch.state, "downloading" | "copying") {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                format!("{} is being downloaded: wait for it to finish", fetch.name),
+                format!("{} is being fetched: wait for it to finish", fetch.name),
             ));
         }
         *fetch = Fetch {
-            state: "downloading",
+            state: match source {
+                Source::Hub => "downloading",
+                Source::Folder(_) => "copying",
+            },
             name: name.to_owned(),
             ..Fetch::default()
         };
     }
     let (state, name) = (state.clone(), name.to_owned());
     tokio::spawn(async move {
-        let outcome = download(&state, &store, &name).await;
+        let outcome = match source {
+            Source::Hub => download(&state, &store, &name).await,
+            Source::Folder(from) => copy(&state, &store, &name, from).await,
+        };
         let mut fetch = state.model_fetch.lock().expect("model fetch lock");
         match outcome {
             Ok(()) => {
                 fetch.state = "done";
-                tracing::info!(model = name, "model downloaded; restarting to load it");
+                tracing::info!(model = name, "model in place; restarting to load it");
                 state.restart.notify_one();
             }
             Err(e) => {
-                tracing::warn!(model = name, error = e.message, "model download failed");
+                tracing::warn!(model = name, error = e.message, "fetching a model failed");
                 fetch.state = "failed";
                 fetch.error = e.message;
             }
@@ -244,6 +262,139 @@ async fn fetch_file(state: &AppState, client: &reqwest13::Client, url: &Url, fil
     Ok(())
 }
 
+/// A model folder found on a disk plugged into the box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Found {
+    pub name: String,
+    pub path: String,
+    /// The disk's label, or its model, or its device.
+    pub disk: String,
+}
+
+/// How deep below a disk's top model folders are looked for: an Immich
+/// cache copied whole is `<folder>/<task>/<model>`.
+const FOUND_DEPTH: usize = 3;
+
+/// Model folders on the disks the storage service offers for backups;
+/// none where there is no storage service (disks are the host's then).
+pub async fn found(state: &AppState) -> ApiResult<Vec<Found>> {
+    let listed = match storage(state).await {
+        Ok(service) => service.list_backup_disks().await.map_err(unavailable),
+        Err(e) => Err(e),
+    };
+    let disks = match listed {
+        Ok(disks) => disks,
+        Err(e) => {
+            tracing::debug!(error = e.message, "no disks to look for models on");
+            return Ok(Vec::new());
+        }
+    };
+    tokio::task::spawn_blocking(move || {
+        disks
+            .iter()
+            .flat_map(|disk| {
+                let name = [&disk.label, &disk.model, &disk.path]
+                    .into_iter()
+                    .find(|n| !n.is_empty())
+                    .cloned()
+                    .unwrap_or_default();
+                models_in(Path::new(&disk.mount), FOUND_DEPTH).into_iter().map(move |p| Found {
+                    name: p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    path: p.to_string_lossy().into_owned(),
+                    disk: name.clone(),
+                })
+            })
+            .collect()
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// Folders at most `depth` below `dir` that hold a model: a part folder
+/// (`visual`, `detection`, ...) with an ONNX file in it. Links are not followed.
+fn models_in(dir: &Path, depth: usize) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if hidden || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if is_model(&path) {
+            found.push(path);
+        } else if depth > 1 {
+            found.extend(models_in(&path, depth - 1));
+        }
+    }
+    found.sort();
+    found
+}
+
+fn is_model(dir: &Path) -> bool {
+    let parts = [ModelPart::Detection, ModelPart::Recognition, ModelPart::Visual, ModelPart::Textual];
+    parts.iter().any(|part| {
+        std::fs::read_dir(dir.join(part.folder()))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|f| f.path().extension().is_some_and(|e| e == "onnx") && f.file_type().is_ok_and(|t| t.is_file()))
+    })
+}
+
+/// The files of a model folder worth copying, relative to it, with their
+/// sizes: regular files only (a link on a disk from elsewhere could point
+/// anywhere), and not other runtimes' files.
+fn files_of(dir: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
+    let mut files = Vec::new();
+    let mut folders = vec![PathBuf::new()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(dir.join(&folder))? {
+            let entry = entry?;
+            let (kind, relative) = (entry.file_type()?, folder.join(entry.file_name()));
+            if kind.is_dir() {
+                folders.push(relative);
+            } else if kind.is_file() && !LEFT_OUT.iter().any(|s| relative.to_string_lossy().ends_with(s)) {
+                files.push((relative, entry.metadata()?.len()));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Copies the model folder `from` (found on a disk) into place as `name`.
+async fn copy(state: &AppState, store: &ModelStore, name: &str, from: PathBuf) -> ApiResult<()> {
+    let incoming = store.root().join(format!(".incoming-{name}"));
+    let (progress, to) = (state.clone(), incoming.clone());
+    let copied = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let _ = std::fs::remove_dir_all(&to);
+        let files = files_of(&from)?;
+        progress.model_fetch.lock().expect("model fetch lock").total = files.iter().map(|(_, size)| size).sum();
+        for (file, _) in files {
+            let target = to.join(&file);
+            std::fs::create_dir_all(target.parent().unwrap_or(&to))?;
+            let bytes = std::fs::copy(from.join(&file), &target)?;
+            std::fs::File::open(&target)?.sync_all()?;
+            progress.model_fetch.lock().expect("model fetch lock").received += bytes;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let installed = match copied {
+        Ok(()) => install(store, name, &incoming).await,
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("The model could not be read from the disk ({e}): check the disk in another computer, or copy the model again"),
+        )),
+    };
+    if installed.is_err() {
+        let _ = tokio::fs::remove_dir_all(&incoming).await;
+    }
+    installed
+}
+
 /// Puts the model folder `from` in place of model `name`, whole: an older
 /// copy is set aside first and removed after.
 async fn install(store: &ModelStore, name: &str, from: &Path) -> ApiResult<()> {
@@ -266,6 +417,34 @@ mod tests {
     use super::*;
 
     const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn model_folders_are_found_on_a_disk_and_copied_without_links_or_other_runtimes() {
+        let disk = tempfile::tempdir().unwrap();
+        let put = |path: &str| {
+            let file = disk.path().join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, path).unwrap();
+        };
+        put("immich-cache/clip/ViT-B-32__openai/visual/model.onnx");
+        put("immich-cache/clip/ViT-B-32__openai/visual/model.rknn");
+        put("immich-cache/clip/ViT-B-32__openai/config.json");
+        put("buffalo_l/detection/model.onnx");
+        put("photos/visual/notes.txt");
+        put("a/b/c/deep/visual/model.onnx");
+        put(".Trash/old/visual/model.onnx");
+        let model = disk.path().join("buffalo_l");
+        std::os::unix::fs::symlink("/etc/passwd", model.join("detection/passwd")).unwrap();
+
+        let found = models_in(disk.path(), FOUND_DEPTH);
+        let names: Vec<&Path> = found.iter().map(|p| p.strip_prefix(disk.path()).unwrap()).collect();
+        assert_eq!(names, [Path::new("buffalo_l"), Path::new("immich-cache/clip/ViT-B-32__openai")]);
+        let files = files_of(&found[1]).unwrap();
+        let files: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(files, [Path::new("config.json"), Path::new("visual/model.onnx")]);
+        let files = files_of(&model).unwrap();
+        assert_eq!(files, [(PathBuf::from("detection/model.onnx"), 30)], "no link");
+    }
 
     #[test]
     fn addresses_are_hugging_faces() {
