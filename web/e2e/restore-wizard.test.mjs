@@ -240,6 +240,10 @@ describe('with the real storage service', { skip: needsRoot }, () => {
       'the USB disk, and not the pool, holding no backup yet',
     );
     repository = disks[0].backupFolder;
+    // The storage page offers the disk; picking it fills in its backup folder.
+    await page1.getByRole('button', { name: 'Back up to HOLIDAYS' }).click();
+    assert.equal(await page1.getByLabel('Repository').inputValue(), repository);
+    await screenshot(page1, '20b-backup-to-usb-disk');
     ({ password: key } = await call(page1, 'PUT', '/api/shoebox/storage/backup', { repository }));
     await call(page1, 'POST', '/api/shoebox/storage/backup/run');
     const backup = await until(
