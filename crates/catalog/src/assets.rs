@@ -364,6 +364,20 @@ impl Catalog {
             .optional()?)
     }
 
+    /// The metadata of each of `assets` that has some, by asset id, in one query.
+    pub fn exifs_of(&self, assets: &[Asset]) -> Result<HashMap<String, Exif>> {
+        let ids: Vec<&str> = assets.iter().map(|a| a.id.as_str()).collect();
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {EXIF_COLUMNS}, asset_id FROM exif WHERE asset_id IN (SELECT value FROM json_each(?1))"
+        ))?;
+        let id_column = EXIF_COLUMNS.split(',').count();
+        let rows = stmt.query_map([crate::json_list(&ids)], |r| {
+            Ok((r.get::<_, String>(id_column)?, exif_from_row(r)?))
+        })?;
+        Ok(rows.collect::<crate::rusqlite::Result<_>>()?)
+    }
+
     /// Which of these SHA-1 checksums the user already has: checksum → (asset id, in trash).
     pub fn find_checksums(&self, owner_id: &str, checksums: &[Vec<u8>]) -> Result<HashMap<Vec<u8>, (String, bool)>> {
         let conn = self.conn()?;

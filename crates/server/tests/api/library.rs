@@ -1000,6 +1000,10 @@ fn geotagged_photos_are_map_markers_named_by_place_for_their_owner_only() {
         cities.as_array().unwrap().iter().map(|a| a["id"].clone()).collect::<Vec<_>>(),
         vec![json!(gps)]
     );
+    assert_eq!(
+        cities[0]["exifInfo"]["city"], city,
+        "each city's photo comes with its place: {cities}"
+    );
     let (status, explore) = send(s.get("/api/search/explore").bearer_auth(&token));
     crate::common::schema::check("get", "/search/explore", status, &explore);
     assert_eq!(explore[0]["fieldName"], "exifInfo.city");

@@ -195,10 +195,11 @@ async fn respond(
     let (items, more) = state
         .db(move |c| {
             let (assets, more) = find(c)?;
-            let items = assets
-                .iter()
-                .map(|a| Ok(dto::asset(a, if with_exif { c.exif(&a.id)? } else { None }.as_ref())))
-                .collect::<shoebox_catalog::Result<Vec<_>>>()?;
+            let items = if with_exif {
+                with_their_exif(c, &assets)?
+            } else {
+                assets.iter().map(|a| dto::asset(a, None)).collect()
+            };
             Ok((items, more))
         })
         .await?;
@@ -271,14 +272,13 @@ async fn suggestions(State(state): State<AppState>, auth: Auth, Query(q): Query<
 }
 
 async fn city_assets(state: &AppState, owner: String) -> ApiResult<Vec<Value>> {
-    state
-        .db(move |c| {
-            c.city_assets(&owner)?
-                .iter()
-                .map(|a| Ok(dto::asset(a, c.exif(&a.id)?.as_ref())))
-                .collect::<shoebox_catalog::Result<Vec<_>>>()
-        })
-        .await
+    state.db(move |c| with_their_exif(c, &c.city_assets(&owner)?)).await
+}
+
+/// Assets as Immich's `AssetResponseDto`s with their EXIF, read in one query.
+fn with_their_exif(c: &shoebox_catalog::Catalog, assets: &[shoebox_catalog::Asset]) -> shoebox_catalog::Result<Vec<Value>> {
+    let exif = c.exifs_of(assets)?;
+    Ok(assets.iter().map(|a| dto::asset(a, exif.get(&a.id))).collect())
 }
 
 /// One photo per city the user has photos in, with its EXIF (the place).
