@@ -270,6 +270,8 @@ fn commit(live: &shoebox_catalog::Catalog, layout: &Layout, staged: &Path, catal
         for (from, to) in moved.iter().rev() {
             let _ = std::fs::rename(to, from);
         }
+        // Everything is back where it was: nothing for the next start to undo.
+        let _ = std::fs::remove_file(journal(layout));
     }
     result?;
     // The backup holds no thumbnails: have the next start look for them.

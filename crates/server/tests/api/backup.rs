@@ -210,7 +210,11 @@ fn blank(s: &Server, mount: &Path) -> bool {
         .into_iter()
         .filter(|p| !p.starts_with(mount.join("library/.incoming")))
         .count();
-    setup["adminCreated"] == false && photos == 0 && !mount.join("db/.restoring").exists() && !mount.join("library/.restoring").exists()
+    setup["adminCreated"] == false
+        && photos == 0
+        && !mount.join("db/.restoring").exists()
+        && !mount.join("library/.restoring").exists()
+        && !mount.join("db/restore-commit.json").exists()
 }
 
 #[test]
@@ -341,6 +345,10 @@ fn a_library_backed_up_off_site_is_restored_through_the_setup_wizard_of_a_blank_
         None => true,
     });
     assert_eq!(s.wait().code(), Some(shoebox_server::RESTART_EXIT_CODE));
+    assert!(
+        !two.mount.join("db/restore-commit.json").exists(),
+        "the commit's journal is gone once it finished"
+    );
 
     let s = two.server();
     let admin = s.login("admin@example.com", PASSWORD);
