@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -208,6 +209,25 @@ export function stepsWithScreenshots(currentPage) {
         throw e;
       }
     });
+}
+
+/**
+ * One browser for a whole test file: launched before its tests, closed
+ * after them, and then no page may have thrown. `session.current` is the
+ * page of the test running now, which `session.step` screenshots when a
+ * step fails.
+ */
+export function browserSession() {
+  const session = { browser: undefined, current: undefined };
+  before(async () => {
+    session.browser = await launchBrowser();
+  });
+  after(async () => {
+    await session.browser?.close();
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+  });
+  session.step = stepsWithScreenshots(() => session.current);
+  return session;
 }
 
 export async function screenshot(page, name) {

@@ -11,28 +11,15 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT, stepsWithScreenshots } from './harness.mjs';
+import { browserSession, call, newPage, photos, screenshot, startServer, TIMEOUT } from './harness.mjs';
 import { needsRoot, run, startStorageService } from './storage-service.mjs';
 
 const ADMIN = { name: 'Admin', email: 'admin@example.com', password: 'correct horse battery' };
 const PHOTO = 'GPS.jpg';
 const MOVING = 'Moving the library onto the new disks… the box restarts.';
 
-let browser;
-/** The page of the test running now, for the screenshot of a failure. */
-let current;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-});
-
-/** Each step leaves a screenshot of the page it was on when it fails. */
-const step = stepsWithScreenshots(() => current);
+const session = browserSession();
+const step = session.step;
 
 /** The config file of an appliance whose storage service is on `bus`. */
 async function applianceConfig(dir, bus) {
@@ -83,8 +70,8 @@ describe('with the storage routes stood in', () => {
     dir = await mkdtemp(join(tmpdir(), 'shoebox-web-e2e-pool-stand-in-'));
     const config = await applianceConfig(dir, `unix:path=${join(dir, 'no-such-bus')}`);
     server = await startServer('pool-wizard-stand-in', { args: ['--config', config] });
-    page = await newPage(browser, server);
-    current = page;
+    page = await newPage(session.browser, server);
+    session.current = page;
     // The account exists already: the wizard resumes at the name step.
     await call(page, 'POST', '/api/auth/admin-sign-up', ADMIN);
     await call(page, 'POST', '/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
@@ -228,8 +215,8 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     await run('mkfs.btrfs', ['-q', usedDisk]);
     const config = await applianceConfig(storage.dir, storage.address);
     server = await startServer('pool-wizard', { dataDir, args: ['--config', config], restartOnRequest: true });
-    page = await newPage(browser, server);
-    current = page;
+    page = await newPage(session.browser, server);
+    session.current = page;
   });
 
   // The server is stopped first, so nothing starts it again; the service

@@ -19,7 +19,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, photos, screenshot, signInNewAdmin, startServer, stepsWithScreenshots, TIMEOUT } from './harness.mjs';
+import { browserSession, call, newPage, photos, screenshot, signInNewAdmin, startServer, TIMEOUT } from './harness.mjs';
 import { busctl, needsRoot, run, startStorageService } from './storage-service.mjs';
 
 const ADMIN = { name: 'Alice Admin', email: 'alice@example.com', password: 'correct horse battery' };
@@ -30,21 +30,8 @@ const MOVING = 'Moving the library onto the new disks… the box restarts.';
 // The storage page is long: a tall window keeps each section's screenshot whole.
 const VIEWPORT = { width: 1280, height: 1400 };
 
-let browser;
-/** The page of the test running now, for the screenshot of a failure. */
-let current;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-});
-
-/** Each step leaves a screenshot of the page it was on when it fails. */
-const step = stepsWithScreenshots(() => current);
+const session = browserSession();
+const step = session.step;
 
 /** The wizard's list of steps, and the one it is on. */
 async function wizardSteps(page) {
@@ -117,8 +104,8 @@ describe('without a storage service', () => {
     const config = join(dir, 'shoebox.toml');
     await writeFile(config, `storage_bus = ${JSON.stringify(`unix:path=${join(dir, 'no-such-bus')}`)}\n`);
     server = await startServer('restore-plain', { args: ['--config', config] });
-    page = await newPage(browser, server);
-    current = page;
+    page = await newPage(session.browser, server);
+    session.current = page;
   });
 
   after(async () => {
@@ -185,8 +172,8 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     const config1 = join(one.dir, 'shoebox.toml');
     await writeFile(config1, `storage_bus = ${JSON.stringify(one.address)}\n`);
     first = await startServer('restore-one', { dataDir: one.dataDir, args: ['--config', config1] });
-    page1 = await newPage(browser, first, VIEWPORT);
-    current = page1;
+    page1 = await newPage(session.browser, first, VIEWPORT);
+    session.current = page1;
     await signInNewAdmin(page1, ADMIN);
 
     // The second box: a blank appliance with a blank disk and no pool yet;
@@ -196,7 +183,7 @@ describe('with the real storage service', { skip: needsRoot }, () => {
     const config2 = join(two.dir, 'shoebox.toml');
     await writeFile(config2, `appliance = true\nstorage_bus = ${JSON.stringify(two.address)}\n`);
     second = await startServer('restore-two', { dataDir: two.dataDir, args: ['--config', config2], restartOnRequest: true });
-    page2 = await newPage(browser, second);
+    page2 = await newPage(session.browser, second);
   });
 
   // The servers are stopped first, so nothing starts them again; the
@@ -216,7 +203,7 @@ describe('with the real storage service', { skip: needsRoot }, () => {
   });
 
   step('the first box: photos, a second account and an album, backed up to the USB disk it finds', async () => {
-    current = page1;
+    session.current = page1;
     await page1.goto('/');
     await page1.getByTestId('upload-input').setInputFiles(PHOTOS.map((name) => join(photos, name)));
     await page1.getByTestId('upload-panel').getByRole('heading', { name: `Uploaded ${PHOTOS.length}` }).waitFor();
@@ -287,7 +274,7 @@ describe('with the real storage service', { skip: needsRoot }, () => {
   });
 
   step('the blank appliance asks for its pool first, then where the backup is', async () => {
-    current = page2;
+    session.current = page2;
     await page2.goto('/');
     await chooseRestore(page2);
     await page2.getByRole('heading', { name: 'Where the library lives' }).waitFor();
@@ -389,7 +376,7 @@ describe('with the real storage service', { skip: needsRoot }, () => {
   });
 
   step('a drill of a damaged backup fails, and the alert banner says so', async () => {
-    current = page1;
+    session.current = page1;
     // The disk is plugged into the second box now; the first mounts it again for its drill.
     await damageAPack(repositoryOnTwo);
     const drill = page1.getByRole('region', { name: 'Restore drill' });

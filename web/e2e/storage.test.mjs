@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { call, launchBrowser, newPage, pageErrors, photos, screenshot, startServer, TIMEOUT, stepsWithScreenshots, signInNewAdmin } from './harness.mjs';
+import { browserSession, call, newPage, photos, screenshot, signInNewAdmin, startServer, TIMEOUT } from './harness.mjs';
 import { busctl, needsRoot, startStorageService } from './storage-service.mjs';
 
 const ADMIN = { name: 'Alice Admin', email: 'alice@example.com', password: 'correct horse battery' };
@@ -16,26 +16,13 @@ const PHOTO = 'GPS.jpg';
 // The storage page is long: a tall window keeps each section's screenshot whole.
 const VIEWPORT = { width: 1280, height: 1400 };
 
-let browser;
-/** The page of the test running now, for the screenshot of a failure. */
-let current;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-});
-
-/** Each step leaves a screenshot of the page it was on when it fails. */
-const step = stepsWithScreenshots(() => current);
+const session = browserSession();
+const step = session.step;
 
 /** The admin account and a finished setup, through the API; the Photos page open. */
 async function signIn(server) {
-  const page = await newPage(browser, server, VIEWPORT);
-  current = page;
+  const page = await newPage(session.browser, server, VIEWPORT);
+  session.current = page;
   await signInNewAdmin(page, ADMIN);
   await page.goto('/');
   await page.getByRole('heading', { name: 'Photos', exact: true }).waitFor();
