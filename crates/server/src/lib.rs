@@ -7,6 +7,7 @@ mod alerts;
 mod auth;
 mod config;
 mod disk;
+mod download;
 mod drill;
 mod dto;
 mod error;

@@ -17,10 +17,9 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use reqwest13::Url;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use shoebox_ml::{ModelPart, ModelStore};
-use tokio::io::AsyncWriteExt;
 
+use crate::download::{self, Arrived};
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::storage_error;
 use crate::state::AppState;
@@ -224,7 +223,7 @@ async fn download(state: &AppState, store: &ModelStore, name: &str) -> ApiResult
 
 async fn fetch_file(state: &AppState, client: &reqwest13::Client, url: &Url, file: &Wanted, to: &Path) -> ApiResult<()> {
     let broke_off = |e: reqwest13::Error| ApiError::new(StatusCode::BAD_GATEWAY, format!("Downloading {url} failed ({e}): try again"));
-    let mut response = client
+    let response = client
         .get(url.clone())
         .send()
         .await
@@ -235,18 +234,10 @@ async fn fetch_file(state: &AppState, client: &reqwest13::Client, url: &Url, fil
             .await
             .map_err(|e| storage_error(e, "making the model's folder"))?;
     }
-    let mut out = tokio::fs::File::create(to)
-        .await
-        .map_err(|e| storage_error(e, "storing the model"))?;
-    let (mut hasher, mut bytes) = (Sha256::new(), 0u64);
-    while let Some(chunk) = response.chunk().await.map_err(broke_off)? {
-        hasher.update(&chunk);
-        out.write_all(&chunk).await.map_err(|e| storage_error(e, "storing the model"))?;
-        bytes += chunk.len() as u64;
-        state.model_fetch.lock().expect("model fetch lock").received += chunk.len() as u64;
-    }
-    out.sync_all().await.map_err(|e| storage_error(e, "storing the model"))?;
-    let sha256 = hex::encode(hasher.finalize());
+    let Arrived { sha256, bytes } = download::to_file(response, to, "storing the model", broke_off, |n| {
+        state.model_fetch.lock().expect("model fetch lock").received += n;
+    })
+    .await?;
     let size_ok = file.size == 0 || bytes == file.size;
     if !size_ok || file.sha256.as_ref().is_some_and(|s| *s != sha256) {
         return Err(ApiError::new(

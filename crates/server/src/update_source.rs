@@ -22,10 +22,9 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use reqwest13::Url;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use shoebox_catalog::{Millis, now_millis};
-use tokio::io::AsyncWriteExt;
 
+use crate::download::{self, Arrived};
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::storage_error;
 use crate::state::AppState;
@@ -300,7 +299,7 @@ async fn fetch(state: &AppState, release: &Release, path: &Path) -> ApiResult<()
             format!("Downloading the update from {} failed ({e}): try again", release.url),
         )
     };
-    let mut response = client()?
+    let response = client()?
         .get(&release.url)
         .timeout(Duration::from_secs(6 * 3600))
         .send()
@@ -310,19 +309,10 @@ async fn fetch(state: &AppState, release: &Release, path: &Path) -> ApiResult<()
     if let (0, Some(length)) = (release.size, response.content_length()) {
         state.update_download.lock().expect("download lock").total = length;
     }
-    let mut file = tokio::fs::File::create(path)
-        .await
-        .map_err(|e| storage_error(e, "storing the update"))?;
-    let mut hasher = Sha256::new();
-    let mut received = 0u64;
-    while let Some(chunk) = response.chunk().await.map_err(broke_off)? {
-        hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(|e| storage_error(e, "storing the update"))?;
-        received += chunk.len() as u64;
-        state.update_download.lock().expect("download lock").received = received;
-    }
-    file.sync_all().await.map_err(|e| storage_error(e, "storing the update"))?;
-    let sha256 = hex::encode(hasher.finalize());
+    let Arrived { sha256, bytes: received } = download::to_file(response, path, "storing the update", broke_off, |n| {
+        state.update_download.lock().expect("download lock").received += n;
+    })
+    .await?;
     if (release.size != 0 && received != release.size) || sha256 != release.sha256 {
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
