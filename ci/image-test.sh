@@ -574,6 +574,16 @@ UPDATE=''
 update_status() { UPDATE=$(body_of "$(api GET /shoebox/update)"); }
 slot_version() { jq -r --arg b "$1" '.slots[] | select(.bootname == $b) | .version' <<<"$UPDATE"; }
 
+# After something refused: the slots are as they were in <status before>.
+check_slots_unchanged() { # <name> <status before>
+    update_status
+    if [[ $(jq -c .slots <<<"$UPDATE") == "$(jq -c .slots <<<"$2")" ]]; then
+        pass "$1"
+    else
+        fail "$1" "before $2, after $UPDATE"
+    fi
+}
+
 # Waits until RAUC is idle again with <slot> holding <version>, or with an error.
 wait_installed() { # <version> <slot it goes to>
     local version=$1 slot=$2
@@ -659,12 +669,7 @@ check_update_source() {
     else
         fail "update source: a bundle that does not match the manifest's SHA-256 is refused" "$SOURCE"
     fi
-    update_status
-    if [[ $(jq -c .slots <<<"$UPDATE") == "$(jq -c .slots <<<"$before")" ]]; then
-        pass "update source: the refused download changed no slot"
-    else
-        fail "update source: the refused download changed no slot" "before $before, after $UPDATE"
-    fi
+    check_slots_unchanged "update source: the refused download changed no slot" "$before"
     publish 2 "$BUNDLES/v2.raucb"
     expect_status "update source: checked again" 200 "$(api POST /shoebox/update/source/check)" || return 1
     download_offered "update source: version 2 is downloaded" || return 1
@@ -717,12 +722,7 @@ check_refused_bundle() {
     else
         fail "update: a bundle signed by an unknown key is refused" "$r"
     fi
-    update_status
-    if [[ $(jq -c .slots <<<"$UPDATE") == "$(jq -c .slots <<<"$before")" ]]; then
-        pass "update: the refused bundle changed no slot"
-    else
-        fail "update: the refused bundle changed no slot" "before $before, after $UPDATE"
-    fi
+    check_slots_unchanged "update: the refused bundle changed no slot" "$before"
 }
 
 check_running() { # <boot number> <slot> <version>

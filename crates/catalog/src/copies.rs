@@ -17,6 +17,13 @@ pub struct Contents {
     pub people: u64,
 }
 
+impl Contents {
+    /// No account and no photo or video: a box a backup may be restored onto.
+    pub fn blank(&self) -> bool {
+        self.users.is_empty() && self.photos + self.videos == 0
+    }
+}
+
 /// One asset's original file and the checksum it was stored with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Original {

@@ -240,7 +240,8 @@ fn discard(catalog: &Catalog, layout: &Layout, placed: &[&str]) {
     }
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+/// Makes a rename or a new file in `dir` outlast a power cut.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 

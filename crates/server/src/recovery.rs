@@ -67,7 +67,7 @@ fn staging(layout: &Layout) -> (PathBuf, PathBuf) {
 /// A restore replaces the catalog whole, so it is for a box that holds nothing yet.
 async fn ensure_blank(state: &AppState) -> ApiResult<()> {
     let contents = state.db(|c| c.contents()).await?;
-    if !contents.users.is_empty() || contents.photos + contents.videos > 0 {
+    if !contents.blank() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "This box already has a library: a backup is restored only onto a blank box (snapshots restore single photos on the storage page)",
@@ -290,7 +290,7 @@ fn write_journal(layout: &Layout, names: &[std::ffi::OsString]) -> ApiResult<()>
         std::io::Write::write_all(&mut file, serde_json::to_string(&names)?.as_bytes())?;
         file.sync_all()?;
         std::fs::rename(&partial, &path)?;
-        std::fs::File::open(layout.db_dir())?.sync_all()
+        crate::ingest::sync_dir(&layout.db_dir())
     };
     write().map_err(|e| ApiError::internal(format!("starting to move the restored library into place: {e}")))
 }
@@ -307,8 +307,7 @@ pub fn finish_interrupted(live: &shoebox_catalog::Catalog, layout: &Layout) -> a
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e.into()),
     };
-    let contents = live.contents()?;
-    if contents.users.is_empty() && contents.photos + contents.videos == 0 {
+    if live.contents()?.blank() {
         let library = layout.root().join("library");
         // Only plain names: the journal is ours, but a path never leaves the library.
         let plain = |n: &&String| {
