@@ -40,15 +40,17 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<()> {
 
     let mut server = start(&args.server, data.path())?;
     let url = server.url.clone();
+    // Timed to the response's last byte: parsing it is the client's work.
     let get = |path: &str| -> anyhow::Result<(Duration, Value)> {
         let t = Instant::now();
-        let body: Value = client
+        let body = client
             .get(format!("{url}{path}"))
             .bearer_auth(&token)
             .send()?
             .error_for_status()?
-            .json()?;
-        Ok((t.elapsed(), body))
+            .bytes()?;
+        let elapsed = t.elapsed();
+        Ok((elapsed, serde_json::from_slice(&body)?))
     };
     let (_, buckets) = get("/api/timeline/buckets")?;
     let months: Vec<String> = buckets

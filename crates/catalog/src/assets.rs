@@ -189,7 +189,7 @@ pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
 }
 
 /// Present while photos from before place names wait for theirs.
-const PLACES_BACKFILL: &str = "places.backfill";
+pub(crate) const PLACES_BACKFILL: &str = "places.backfill";
 
 pub(crate) const EXIF_COLUMNS: &str = "make, model, lens_model, exposure_time, f_number, iso, focal_length, latitude, longitude, \
     orientation, image_width, image_height, date_time_original, time_zone, modify_date, description, rating, file_size, city, state, country";

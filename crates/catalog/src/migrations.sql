@@ -597,3 +597,31 @@ DROP INDEX assets_timeline;
 CREATE INDEX assets_timeline ON assets (owner_id, deleted_at, visibility, local_taken_at DESC, id,
     kind, is_favorite, taken_at, created_at, width, height, duration_ms, live_photo_video_id);
 CREATE INDEX exif_place ON exif (asset_id, latitude, longitude, city, country);
+
+-- migration 19: a timeline month as one index range. Looking each asset's
+-- place up in exif cost a random page per asset (asset ids are random), so
+-- the asset row carries a copy of its place, kept by the triggers below,
+-- and the timeline index holds it with the other columns the grid shows.
+ALTER TABLE assets ADD COLUMN place_latitude REAL;
+ALTER TABLE assets ADD COLUMN place_longitude REAL;
+ALTER TABLE assets ADD COLUMN place_city TEXT;
+ALTER TABLE assets ADD COLUMN place_country TEXT;
+UPDATE assets SET (place_latitude, place_longitude, place_city, place_country) =
+    (SELECT latitude, longitude, city, country FROM exif WHERE exif.asset_id = assets.id);
+CREATE TRIGGER assets_place_insert AFTER INSERT ON exif BEGIN
+    UPDATE assets SET place_latitude = NEW.latitude, place_longitude = NEW.longitude,
+        place_city = NEW.city, place_country = NEW.country WHERE id = NEW.asset_id;
+END;
+CREATE TRIGGER assets_place_update AFTER UPDATE OF latitude, longitude, city, country ON exif BEGIN
+    UPDATE assets SET place_latitude = NEW.latitude, place_longitude = NEW.longitude,
+        place_city = NEW.city, place_country = NEW.country WHERE id = NEW.asset_id;
+END;
+CREATE TRIGGER assets_place_delete AFTER DELETE ON exif BEGIN
+    UPDATE assets SET place_latitude = NULL, place_longitude = NULL, place_city = NULL, place_country = NULL
+        WHERE id = OLD.asset_id;
+END;
+DROP INDEX exif_place;
+DROP INDEX assets_timeline;
+CREATE INDEX assets_timeline ON assets (owner_id, deleted_at, visibility, local_taken_at DESC, id,
+    kind, is_favorite, taken_at, created_at, width, height, duration_ms, live_photo_video_id,
+    place_latitude, place_longitude, place_city, place_country);
