@@ -31,11 +31,13 @@
 #              first-boot script really makes a key and certificate, is
 #              idempotent and renews a certificate about to expire.
 #   shell      shellcheck on the shell scripts.
-#   boards     every board/ folder has the same files; board.toml has the
+#   boards     every board/ folder has the same files, plus its boot
+#              loader's A/B pieces; board.toml has the
 #              required keys and known values (video interfaces, where each
 #              model part runs, the NPU's target platform); partitions.toml,
 #              partitions.wks and rauc-system.conf agree; kas files pass
-#              kas's own schema; each rauc-system.conf is loaded by a real
+#              kas's own schema and pick the boot loader glue board.toml
+#              names; each rauc-system.conf is loaded by a real
 #              rauc, which verifies a bundle signed with keys made by
 #              yocto/scripts/make-dev-rauc-keys.sh.
 #   yocto      oelint-adv on every .bb/.bbappend/.inc/.conf of meta-shoebox;
@@ -294,7 +296,8 @@ EOF
 check_shell() {
     section "shell scripts (shellcheck $(shellcheck --version | awk '/^version:/ {print $2}'))"
     local f out
-    for f in "$REPO/rootfs/usr/libexec/shoebox/shoebox-firstboot" "$REPO"/yocto/scripts/*.sh "$REPO/ci/check-appliance.sh"; do
+    for f in "$REPO/rootfs/usr/libexec/shoebox/shoebox-firstboot" "$REPO"/yocto/scripts/*.sh "$REPO/ci/check-appliance.sh" \
+        "$REPO/ci/uboot-test.sh" "$REPO/ci/install-image-deps.sh"; do
         [[ -e $f ]] || continue
         if out=$(shellcheck -x "$f" 2>&1); then pass "shellcheck ${f#"$REPO"/}"
         else fail "shellcheck ${f#"$REPO"/}" "$out"; fi
@@ -463,14 +466,15 @@ BOOTLOADERS = {"u-boot": "uboot", "grub": "grub", "efi": "efi"}
 boards = sorted(d for d in os.listdir(os.path.join(repo, "board"))
                 if os.path.isdir(os.path.join(repo, "board", d)))
 check(len(boards) >= 4, f"{len(boards)} boards: {', '.join(boards)}")
-# The boot loader's A/B script, where the board's boot loader reads one
-# from the ESP (GRUB); U-Boot boards get theirs from their BSP layer.
-BOOT_SCRIPTS = {"grub": "grub.cfg"}
+# The boot loader's A/B pieces: GRUB's script (grub.cfg); for U-Boot the
+# board's values for the shared board/boot.cmd, where libubootenv finds the
+# environment, and the U-Boot configuration fragment.
+BOOT_FILES = {"grub": ["grub.cfg"], "u-boot": ["boot-vars.cmd", "fw_env.config", "u-boot.cfg"]}
 for b in boards:
     d = os.path.join(repo, "board", b)
     files = sorted(f for f in os.listdir(d) if not f.startswith("."))
     loader = (load_toml(os.path.join(d, "board.toml")) or {}).get("bootloader") if os.path.exists(os.path.join(d, "board.toml")) else None
-    wanted = sorted(board_files + [BOOT_SCRIPTS[loader]] if loader in BOOT_SCRIPTS else board_files)
+    wanted = sorted(board_files + BOOT_FILES.get(loader, []))
     check(files == wanted, f"board/{b} has exactly {', '.join(wanted)}",
           f"missing: {sorted(set(wanted) - set(files))}, extra: {sorted(set(files) - set(wanted))}")
 
@@ -668,6 +672,8 @@ if ConfigFile is not None:
         if k.get("machine") != bt.get("kas_machine"): p.append(f"machine {k.get('machine')!r}, board.toml kas_machine {bt.get('kas_machine')!r}")
         conf = "\n".join((k.get("local_conf_header") or {}).values())
         if not re.search(rf'^SHOEBOX_BOARD = "{re.escape(b)}"$', conf, re.M): p.append(f'local_conf_header does not set SHOEBOX_BOARD = "{b}"')
+        loader = BOOTLOADERS.get(bt.get("bootloader"))
+        if not re.search(rf'^SHOEBOX_BOOTLOADER = "{loader}"$', conf, re.M): p.append(f'local_conf_header does not set SHOEBOX_BOOTLOADER = "{loader}" (board.toml bootloader {bt.get("bootloader")!r})')
         check(not p, f"board/{b}/kas.yml: kas schema, includes the base, machine {k.get('machine')}", "\n".join(p))
 
 # ---- the shoebox recipe packages every unit in systemd/
@@ -774,6 +780,8 @@ self_test() {
         "board/rpi4/rauc-system.conf|s/shoebox-root-b/shoebox-root-a/|both RAUC slots on one partition|board/rpi4/rauc-system.conf matches"
         "board/rpi4/README.md|DELETE|board folder missing a file|board/rpi4 has exactly"
         "board/rpi4/kas.yml|s/^machine:/machin:/|kas schema violation|board/rpi4/kas.yml passes kas's schema"
+        'board/rpi4/kas.yml|s/SHOEBOX_BOOTLOADER = "uboot"/SHOEBOX_BOOTLOADER = "grub"/|boot loader glue other than board.toml says|board/rpi4/kas.yml: kas schema'
+        "board/rock5b/fw_env.config|DELETE|U-Boot board without its environment location|board/rock5b has exactly"
         "yocto/meta-shoebox/recipes-shoebox/shoebox/shoebox_git.bb|s/^SYSTEMD_AUTO_ENABLE/SYSTEMD_AUTO_ENABEL/|misspelt bitbake variable|oelint-adv on"
         'yocto/meta-shoebox/recipes-shoebox/shoebox/shoebox_git.bb|s/ shoebox-backup.timer"/"/|unit left out of the package|shoebox recipe packages all'
         "yocto/meta-shoebox/recipes-shoebox/shoebox/shoebox-crates.inc|1,12{/^    crate:/d}|crate list out of date|shoebox-crates.inc is current"

@@ -23,11 +23,13 @@
 # when something is missing.
 set -euo pipefail
 
+# shellcheck source=ci/lib/bookworm-backports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bookworm-backports.sh"
+
 APT_PACKAGES=(mmdebstrap e2fsprogs btrfs-progs zstd avahi-utils avahi-daemon
     dbus-daemon socat curl jq openssl iproute2 ffmpeg
     ovmf grub-efi-amd64-bin dosfstools mtools fdisk rauc squashfs-tools)
 BACKPORTS_PACKAGES=(qemu-system-x86)
-BACKPORTS_LIST=/etc/apt/sources.list.d/shoebox-bookworm-backports.sources
 
 log() { printf '[install-image-deps] %s\n' "$*"; }
 die() { printf '[install-image-deps] error: %s\n' "$*" >&2; exit 1; }
@@ -52,19 +54,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-if [ "${#missing_bpo[@]}" -gt 0 ] &&
-    ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    log "adding bookworm-backports as $BACKPORTS_LIST"
-    "${sudo[@]}" tee "$BACKPORTS_LIST" >/dev/null <<'EOF'
-# Added by ci/install-image-deps.sh: qemu-system-x86 matching the machine's
-# qemu-utils from bookworm-backports. Backports are never chosen unless asked
-# for (-t bookworm-backports), so nothing else changes.
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+if [ "${#missing_bpo[@]}" -gt 0 ]; then
+    add_bookworm_backports "${sudo[@]}"
 fi
 
 # Installing avahi-daemon must not start it on this machine: it would
