@@ -236,7 +236,7 @@ run_expect() { # <name> <slot> <what it shows>
     if wait_console "$RUN_TIMEOUT" '^\[ *[0-9.]+\] Kernel command line: '; then
         local cmdline
         cmdline=$(grep -a -m 1 'Kernel command line:' "$CONSOLE" | tr -d '\r')
-        if grep -q "Shoebox: booting slot $slot " "$CONSOLE" &&
+        if grep -qa "Shoebox: booting slot $slot " "$CONSOLE" &&
             [[ $cmdline == *" root=PARTUUID=$uuid "* && $cmdline == *" rauc.slot=$slot" ]]; then
             pass "$name: $what (kernel of slot $slot started, root=PARTUUID of shoebox-root-${slot,}, $((SECONDS - start))s)"
         else
@@ -261,7 +261,8 @@ expect_env() { # <what> <name=value>...
 echo "uboot-test: board/boot.cmd in $(strings "$UBOOT" | grep -m 1 -oE '^U-Boot 20[0-9.]+') on QEMU's virt machine (arm64, TCG)"
 
 # 1. A new board: no environment yet.
-if env_get BOOT_ORDER >/dev/null; then fail "the environment flash starts blank"; fi
+if env_get BOOT_ORDER >/dev/null; then fail "the environment flash starts blank" "$(fw_printenv -c "$FW_ENV")"
+else pass "the environment flash starts blank: fw_printenv finds no BOOT_ORDER"; fi
 run_expect first-boot A "first boot with no environment boots slot A"
 expect_env "first boot: RAUC's variables saved, slot A's attempt counted" \
     "BOOT_ORDER=A B" BOOT_A_LEFT=2 BOOT_B_LEFT=3
