@@ -52,6 +52,11 @@ for round in counted reset; do
         fi
     done
 done
+# A BOOT_ORDER that names neither slot: slot A rather than no boot.
+if test -z "${slot}"; then
+    slot=A
+    label=shoebox-root-a
+fi
 # The attempt is counted before anything of the slot runs.
 saveenv
 echo "Shoebox: booting slot ${slot} (attempts left: A ${BOOT_A_LEFT}, B ${BOOT_B_LEFT})"
