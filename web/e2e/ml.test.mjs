@@ -244,6 +244,7 @@ step('the admin pages show machine learning running, and start it by hand', asyn
   const section = page.getByRole('region', { name: 'Machine learning' });
   await section.waitFor();
   assert.match(await section.getByTestId('ml-runtime').textContent(), /libonnxruntime\.so.*loaded/s);
+  assert.match(await section.getByTestId('ml-npu').textContent(), /None found: models run on the CPU/);
   const task = (name) => section.getByRole('row', { name: new RegExp(`^${name}`) }).getByRole('cell').allTextContents();
   // Model, installed, enabled, loaded (both ran on the uploads), runs on.
   assert.deepEqual(await task('Text recognition'), ['PP-OCRv6_small', 'Yes', 'Yes', 'Yes', 'CPU']);

@@ -9,6 +9,11 @@ pub enum Error {
          (ci/fetch-ml.sh takes it from PyPI's onnxruntime wheel) and name it in the config file's [ml] runtime"
     )]
     Runtime { path: PathBuf, reason: String },
+    #[error(
+        "Rockchip's NPU runtime could not be used from {path}: {reason}. Models run on the CPU; for the NPU, \
+         install the librknnrt.so that matches the board's rknpu driver"
+    )]
+    NpuRuntime { path: PathBuf, reason: String },
     #[error("ONNX Runtime was already loaded from {loaded}; restart shoeboxd to use {wanted}")]
     RuntimeAlreadyLoaded { loaded: PathBuf, wanted: PathBuf },
     #[error("the model file {0} is missing: download the model from the admin page or import its folder")]

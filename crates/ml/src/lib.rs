@@ -21,5 +21,5 @@ pub mod testing;
 pub mod vectors;
 
 pub use error::{Error, Result};
-pub use model::{Model, ModelPart, ModelStore};
+pub use model::{Backend, Model, ModelPart, ModelStore};
 pub use runtime::Runtime;

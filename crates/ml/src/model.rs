@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use ort::session::Session;
 use ort::value::{DynValue, Outlet, PrimitiveTensorElementType, Tensor};
 
+use crate::npu::{Npu, NpuSession};
 use crate::{Error, Result, Runtime};
 
 /// One network of a model, named as Immich names its folders.
@@ -35,11 +36,24 @@ impl ModelPart {
 #[derive(Debug, Clone)]
 pub struct ModelStore {
     root: PathBuf,
+    /// The board's NPU, for the networks converted for it.
+    npu: Option<Npu>,
 }
 
 impl ModelStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        ModelStore { root: root.into() }
+        ModelStore {
+            root: root.into(),
+            npu: None,
+        }
+    }
+
+    pub fn with_npu(self, npu: Option<Npu>) -> Self {
+        ModelStore { npu, ..self }
+    }
+
+    pub fn npu(&self) -> Option<&Npu> {
+        self.npu.as_ref()
     }
 
     pub fn root(&self) -> &Path {
@@ -78,17 +92,42 @@ pub(crate) struct Output<'a> {
     pub values: &'a [f32],
 }
 
+/// What runs a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// ONNX Runtime on the CPU.
+    Cpu,
+    /// Rockchip's NPU, on the network's `.rknn` conversion.
+    Npu,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Npu => "npu",
+        }
+    }
+}
+
 /// A network that loads on first use and can be unloaded when idle.
 /// Sessions run one inference at a time; callers queue on the lock.
 pub struct Model {
     runtime: Arc<Runtime>,
     path: PathBuf,
+    /// The NPU and the network's conversion for it, until the NPU refuses it.
+    npu: Mutex<Option<(Npu, PathBuf)>>,
     loaded: Mutex<Option<Loaded>>,
 }
 
 struct Loaded {
-    session: Session,
+    session: Sessions,
     last_used: Instant,
+}
+
+enum Sessions {
+    Cpu(Session),
+    Npu(NpuSession),
 }
 
 impl Model {
@@ -96,27 +135,68 @@ impl Model {
         Model {
             runtime,
             path,
+            npu: Mutex::new(None),
             loaded: Mutex::new(None),
         }
+    }
+
+    /// The same network, run on the NPU when there is one and the model
+    /// folder holds its conversion for the chip; on the CPU otherwise.
+    pub fn on_npu(self, npu: Option<&Npu>) -> Self {
+        let conversion = npu.and_then(|npu| Some((npu.clone(), npu.model_for(&self.path)?)));
+        *lock(&self.npu) = conversion;
+        self
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Runs `f` on the session, loading it first if needed.
+    /// What runs the network, or will when it loads.
+    pub fn backend(&self) -> Backend {
+        if lock(&self.npu).is_some() { Backend::Npu } else { Backend::Cpu }
+    }
+
+    /// Runs `f` on the CPU session, loading it first if needed. Only for
+    /// networks never put on the NPU.
     pub(crate) fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
-        let mut slot = self.lock();
+        self.with_loaded(|session| match session {
+            Sessions::Cpu(session) => f(session),
+            Sessions::Npu(_) => Err(self.failed("this network runs on the NPU, which takes one image tensor")),
+        })
+    }
+
+    fn with_loaded<T>(&self, f: impl FnOnce(&mut Sessions) -> Result<T>) -> Result<T> {
+        let mut slot = lock(&self.loaded);
         if slot.is_none() {
-            tracing::info!(model = %self.path.display(), "loading model");
             *slot = Some(Loaded {
-                session: self.runtime.session(&self.path)?,
+                session: self.load()?,
                 last_used: Instant::now(),
             });
         }
         let loaded = slot.as_mut().expect("loaded above");
         loaded.last_used = Instant::now();
         f(&mut loaded.session)
+    }
+
+    /// The NPU session when the NPU takes the network; else, and for good
+    /// once it refused it, the CPU session.
+    fn load(&self) -> Result<Sessions> {
+        let mut npu = lock(&self.npu);
+        if let Some((runtime, rknn)) = npu.as_ref() {
+            match runtime.session(rknn) {
+                Ok(session) => {
+                    tracing::info!(model = %rknn.display(), "loading model on the NPU");
+                    return Ok(Sessions::Npu(session));
+                }
+                Err(e) => {
+                    tracing::warn!(model = %self.path.display(), "the NPU cannot run this model, so it runs on the CPU: {e}");
+                    *npu = None;
+                }
+            }
+        }
+        tracing::info!(model = %self.path.display(), "loading model on the CPU");
+        Ok(Sessions::Cpu(self.runtime.session(&self.path)?))
     }
 
     /// Runs the network on one float tensor and hands `read` its outputs,
@@ -127,13 +207,27 @@ impl Model {
         data: Vec<f32>,
         read: impl FnOnce(&[Output<'_>]) -> Result<T>,
     ) -> Result<T> {
-        self.run(
-            |takes| {
-                let name = takes.first().map(|input| input.name().to_owned()).unwrap_or_default();
-                Ok(vec![(name, self.tensor(shape, data)?)])
-            },
-            read,
-        )
+        self.with_loaded(|session| match session {
+            Sessions::Npu(session) => {
+                let outputs = session.infer(&data).map_err(|e| self.failed(e))?;
+                let outputs: Vec<Output<'_>> = outputs
+                    .iter()
+                    .map(|(shape, values)| Output {
+                        shape: shape.clone(),
+                        values,
+                    })
+                    .collect();
+                read(&outputs)
+            }
+            Sessions::Cpu(session) => self.run_cpu(
+                session,
+                |takes| {
+                    let name = takes.first().map(|input| input.name().to_owned()).unwrap_or_default();
+                    Ok(vec![(name, self.tensor(shape, data)?)])
+                },
+                read,
+            ),
+        })
     }
 
     /// Runs the network on the named inputs `inputs` makes once it sees
@@ -143,20 +237,27 @@ impl Model {
         inputs: impl FnOnce(&[Outlet]) -> Result<Vec<(String, DynValue)>>,
         read: impl FnOnce(&[Output<'_>]) -> Result<T>,
     ) -> Result<T> {
-        self.with_session(|session| {
-            let inputs = inputs(session.inputs())?;
-            let outputs = session.run(inputs).map_err(|e| self.failed(e))?;
-            let outputs = (0..outputs.len())
-                .map(|i| {
-                    let (shape, values) = outputs[i].try_extract_tensor::<f32>().map_err(|e| self.failed(e))?;
-                    Ok(Output {
-                        shape: shape.to_vec(),
-                        values,
-                    })
+        self.with_session(|session| self.run_cpu(session, inputs, read))
+    }
+
+    fn run_cpu<T>(
+        &self,
+        session: &mut Session,
+        inputs: impl FnOnce(&[Outlet]) -> Result<Vec<(String, DynValue)>>,
+        read: impl FnOnce(&[Output<'_>]) -> Result<T>,
+    ) -> Result<T> {
+        let inputs = inputs(session.inputs())?;
+        let outputs = session.run(inputs).map_err(|e| self.failed(e))?;
+        let outputs = (0..outputs.len())
+            .map(|i| {
+                let (shape, values) = outputs[i].try_extract_tensor::<f32>().map_err(|e| self.failed(e))?;
+                Ok(Output {
+                    shape: shape.to_vec(),
+                    values,
                 })
-                .collect::<Result<Vec<_>>>()?;
-            read(&outputs)
-        })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        read(&outputs)
     }
 
     /// An input tensor of any element type ONNX Runtime takes.
@@ -184,7 +285,7 @@ impl Model {
     }
 
     pub fn is_loaded(&self) -> bool {
-        self.lock().is_some()
+        lock(&self.loaded).is_some()
     }
 
     pub(crate) fn failed(&self, reason: impl std::fmt::Display) -> Error {
@@ -193,8 +294,8 @@ impl Model {
             reason: reason.to_string(),
         }
     }
+}
 
-    fn lock(&self) -> MutexGuard<'_, Option<Loaded>> {
-        self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -4,13 +4,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use shoebox_ml::npu::Npu;
+
 use serde_json::{Value, json};
 use shoebox_jobs::{FaceRecognition, Models, Neighbours};
 use shoebox_ml::clip::Clip;
 use shoebox_ml::faces::cluster::ClusterSettings;
 use shoebox_ml::faces::{FaceDetector, FaceEmbedder};
 use shoebox_ml::ocr::{self, Ocr};
-use shoebox_ml::{ModelStore, Runtime};
+use shoebox_ml::{Backend, ModelStore, Runtime};
 
 use crate::config::Ml;
 use crate::people::PeopleIndex;
@@ -26,8 +28,8 @@ const MAX_DUPLICATE_DISTANCE: f32 = 0.01;
 pub struct MachineLearning {
     runtime: RuntimeState,
     store: ModelStore,
-    /// Rockchip's NPU runtime, when the board has one.
-    npu: Option<PathBuf>,
+    /// Rockchip's NPU runtime, when the board has one, or why it cannot be used.
+    npu: Option<shoebox_ml::Result<Npu>>,
     tasks: Vec<Task>,
     /// The models jobs run, when any could be loaded.
     pub models: Option<Arc<Models>>,
@@ -62,7 +64,14 @@ impl MachineLearning {
     /// Blocking: loads a shared library. The runtime is loaded only when a
     /// model is installed, so a box without models keeps its memory.
     pub fn start(config: &Ml, threads: usize) -> MachineLearning {
-        let store = ModelStore::new(&config.models_dir);
+        let npu = Npu::probe();
+        match &npu {
+            Some(Ok(npu)) => tracing::info!(library = %npu.library().display(), soc = npu.soc(),
+                "Rockchip NPU runtime loaded: models converted for this chip run on the NPU"),
+            Some(Err(e)) => tracing::warn!("{e}"),
+            None => tracing::info!("no NPU runtime (librknnrt.so) found; models run on the CPU"),
+        }
+        let store = ModelStore::new(&config.models_dir).with_npu(npu.as_ref().and_then(|n| n.as_ref().ok()).cloned());
         let task = |name, model: &Option<String>, installed: fn(&ModelStore, &str) -> bool| Task {
             name,
             model: model.clone(),
@@ -100,13 +109,6 @@ impl MachineLearning {
             }
             RuntimeState::Missing(e) => tracing::info!("machine learning is off: {e}"),
         }
-        let npu = shoebox_ml::npu::probe();
-        match &npu {
-            Some(path) => {
-                tracing::info!(library = %path.display(), "Rockchip NPU runtime found; no NPU models are installed, so models run on the CPU")
-            }
-            None => tracing::info!("no NPU runtime (librknnrt.so) found; models run on the CPU"),
-        }
         let (models, indexes) = match &runtime {
             RuntimeState::Loaded(rt) => {
                 let (models, indexes) = load_models(rt, &store, config, &tasks);
@@ -123,6 +125,11 @@ impl MachineLearning {
             smart_index: indexes.smart,
             people: indexes.people,
         }
+    }
+
+    /// The chip the board's NPU runs models converted for ("rk3588").
+    pub fn npu_soc(&self) -> Option<&str> {
+        self.store.npu().map(Npu::soc)
     }
 
     /// CLIP and the index of what it has seen, when search by content is on.
@@ -159,9 +166,19 @@ impl MachineLearning {
             ("facialRecognition", Some(m)) => m.face_embedder.as_ref().is_some_and(FaceEmbedder::is_loaded),
             _ => false,
         };
+        let backend = |task: &str| match (task, models) {
+            ("smartSearch", Some(m)) => m.clip.as_ref().map(|(_, c)| c.backend()),
+            ("faceDetection", Some(m)) => m.faces.as_ref().map(FaceDetector::backend),
+            ("facialRecognition", Some(m)) => m.face_embedder.as_ref().map(FaceEmbedder::backend),
+            _ => None,
+        };
+        let npu = self.npu.as_ref().map(|npu| match npu {
+            Ok(npu) => json!({ "library": npu.library().display().to_string(), "soc": npu.soc() }),
+            Err(e) => json!({ "error": e.to_string() }),
+        });
         json!({
             "runtime": runtime,
-            "npu": self.npu.as_ref().map(|p| p.display().to_string()),
+            "npu": npu,
             "modelsDir": self.store.root().display().to_string(),
             "models": self.tasks.iter().map(|t| json!({
                 "task": t.name,
@@ -169,7 +186,7 @@ impl MachineLearning {
                 "installed": t.installed,
                 "enabled": self.runs(t.name),
                 "loaded": loaded(t.name),
-                "backend": "cpu",
+                "backend": backend(t.name).unwrap_or(Backend::Cpu).as_str(),
             })).collect::<Vec<_>>(),
         })
     }
@@ -220,7 +237,7 @@ fn load<T>(task: &str, model: Option<&str>, make: impl FnOnce(&str) -> shoebox_m
     let model = model?;
     match make(model) {
         Ok(loaded) => {
-            tracing::info!(task, model, backend = "cpu", "on: photos are looked at by this model");
+            tracing::info!(task, model, "on: photos are looked at by this model");
             Some(loaded)
         }
         Err(e) => {

@@ -5,7 +5,8 @@
 //! for a box without internet. The repository's file list gives each
 //! file's size and, for large files, its SHA-256; each file is checked
 //! against both. Files for other runtimes (`*.armnn`, `*.rknn`) are left
-//! out, as Immich leaves them out for ONNX, and so are links on a disk.
+//! out, as Immich leaves them out for ONNX, but for the conversions for
+//! this box's NPU (`<part>/rknpu/<soc>/model.rknn`); so are links on a disk.
 //! A model arrives in `.incoming-<name>` beside the others and is renamed
 //! into place whole, so a broken download or copy never leaves half a
 //! model where the server looks; the server loads models at start, so it
@@ -26,8 +27,15 @@ use crate::state::AppState;
 use crate::storage_service::{storage, unavailable};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
-/// Formats of other runtimes, which the CPU and ONNX Runtime cannot use.
-const LEFT_OUT: [&str; 2] = [".armnn", ".rknn"];
+
+/// Whether a model's file is for this box: not another runtime's (ARM NN,
+/// or an NPU conversion for another chip than `soc`, this box's NPU).
+fn for_this_box(path: &str, soc: Option<&str>) -> bool {
+    if path.ends_with(".armnn") {
+        return false;
+    }
+    !path.ends_with(".rknn") || soc.is_some_and(|soc| path.contains(&format!("rknpu/{soc}/")))
+}
 
 /// One entry of a repository's file list (`/api/models/<repo>/tree/main?recursive=true`).
 #[derive(Debug, Deserialize)]
@@ -67,7 +75,7 @@ pub struct Fetch {
 
 /// The files of a model worth fetching, from its repository's file list.
 /// A path that would leave the model's folder is refused, whole.
-fn wanted(list: &[u8]) -> Result<Vec<Wanted>, String> {
+fn wanted(list: &[u8], soc: Option<&str>) -> Result<Vec<Wanted>, String> {
     let entries: Vec<Entry> = serde_json::from_slice(list).map_err(|e| format!("the model repository answered with no file list ({e})"))?;
     let mut files = Vec::new();
     for entry in entries.into_iter().filter(|e| e.kind == "file") {
@@ -75,7 +83,7 @@ fn wanted(list: &[u8]) -> Result<Vec<Wanted>, String> {
         if !plain || entry.path.is_empty() {
             return Err(format!("the model repository names a file outside the model: {:?}", entry.path));
         }
-        if LEFT_OUT.iter().any(|suffix| entry.path.ends_with(suffix)) {
+        if !for_this_box(&entry.path, soc) {
             continue;
         }
         files.push(Wanted {
@@ -202,7 +210,7 @@ async fn download(state: &AppState, store: &ModelStore, name: &str) -> ApiResult
         .bytes()
         .await
         .map_err(|e| unreachable(&list_url, e))?;
-    let files = wanted(&list).map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, format!("{name}: {e}")))?;
+    let files = wanted(&list, state.ml.npu_soc()).map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, format!("{name}: {e}")))?;
     state.model_fetch.lock().expect("model fetch lock").total = files.iter().map(|f| f.size).sum();
 
     let incoming = store.root().join(format!(".incoming-{name}"));
@@ -336,7 +344,7 @@ fn is_model(dir: &Path) -> bool {
 /// The files of a model folder worth copying, relative to it, with their
 /// sizes: regular files only (a link on a disk from elsewhere could point
 /// anywhere), and not other runtimes' files.
-fn files_of(dir: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
+fn files_of(dir: &Path, soc: Option<&str>) -> std::io::Result<Vec<(PathBuf, u64)>> {
     let mut files = Vec::new();
     let mut folders = vec![PathBuf::new()];
     while let Some(folder) = folders.pop() {
@@ -345,7 +353,7 @@ fn files_of(dir: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
             let (kind, relative) = (entry.file_type()?, folder.join(entry.file_name()));
             if kind.is_dir() {
                 folders.push(relative);
-            } else if kind.is_file() && !LEFT_OUT.iter().any(|s| relative.to_string_lossy().ends_with(s)) {
+            } else if kind.is_file() && for_this_box(&relative.to_string_lossy(), soc) {
                 files.push((relative, entry.metadata()?.len()));
             }
         }
@@ -360,7 +368,7 @@ async fn copy(state: &AppState, store: &ModelStore, name: &str, from: PathBuf) -
     let (progress, to) = (state.clone(), incoming.clone());
     let copied = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         let _ = std::fs::remove_dir_all(&to);
-        let files = files_of(&from)?;
+        let files = files_of(&from, progress.ml.npu_soc())?;
         progress.model_fetch.lock().expect("model fetch lock").total = files.iter().map(|(_, size)| size).sum();
         for (file, _) in files {
             let target = to.join(&file);
@@ -430,10 +438,10 @@ mod tests {
         let found = models_in(disk.path(), FOUND_DEPTH);
         let names: Vec<&Path> = found.iter().map(|p| p.strip_prefix(disk.path()).unwrap()).collect();
         assert_eq!(names, [Path::new("buffalo_l"), Path::new("immich-cache/clip/ViT-B-32__openai")]);
-        let files = files_of(&found[1]).unwrap();
+        let files = files_of(&found[1], None).unwrap();
         let files: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
         assert_eq!(files, [Path::new("config.json"), Path::new("visual/model.onnx")]);
-        let files = files_of(&model).unwrap();
+        let files = files_of(&model, None).unwrap();
         assert_eq!(files, [(PathBuf::from("detection/model.onnx"), 30)], "no link");
     }
 
@@ -461,27 +469,41 @@ mod tests {
                 {{"type":"directory","path":"visual","size":0}},
                 {{"type":"file","path":"visual/model.onnx","size":351,"lfs":{{"oid":"{}","size":351}}}},
                 {{"type":"file","path":"visual/model.rknn","size":9}},
-                {{"type":"file","path":"visual/rk3588/model.rknn","size":9}},
+                {{"type":"file","path":"visual/rknpu/rk3588/model.rknn","size":9}},
+                {{"type":"file","path":"visual/rknpu/rk3566/model.rknn","size":9}},
                 {{"type":"file","path":"textual/model.armnn","size":9}},
                 {{"type":"file","path":"textual/tokenizer.json","size":22}}]"#,
             SHA.to_uppercase()
         );
-        let files = wanted(list.as_bytes()).unwrap();
+        let files = wanted(list.as_bytes(), None).unwrap();
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, [".gitattributes", "visual/model.onnx", "textual/tokenizer.json"]);
         assert_eq!(files[1].sha256.as_deref(), Some(SHA));
         assert_eq!((files[2].size, files[2].sha256.as_deref()), (22, None));
+
+        let on_rk3588 = wanted(list.as_bytes(), Some("rk3588")).unwrap();
+        let paths: Vec<&str> = on_rk3588.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                ".gitattributes",
+                "visual/model.onnx",
+                "visual/rknpu/rk3588/model.rknn",
+                "textual/tokenizer.json"
+            ],
+            "a box with an RK3588 NPU takes the conversion for its chip only"
+        );
     }
 
     #[test]
     fn a_file_list_that_leaves_the_model_or_holds_no_model_is_refused() {
         for hostile in ["../../etc/cron.d/x", "/etc/passwd", "visual/../../x", ""] {
             let list = format!(r#"[{{"type":"file","path":"visual/model.onnx","size":1}},{{"type":"file","path":"{hostile}","size":1}}]"#);
-            let refused = wanted(list.as_bytes()).unwrap_err();
+            let refused = wanted(list.as_bytes(), None).unwrap_err();
             assert!(refused.contains("outside the model"), "{hostile}: {refused}");
         }
         let no_model = br#"[{"type":"file","path":"README.md","size":5},{"type":"file","path":"visual/model.rknn","size":5}]"#;
-        assert!(wanted(no_model).unwrap_err().contains("no ONNX model"));
-        assert!(wanted(b"<html>rate limited</html>").unwrap_err().contains("no file list"));
+        assert!(wanted(no_model, None).unwrap_err().contains("no ONNX model"));
+        assert!(wanted(b"<html>rate limited</html>", None).unwrap_err().contains("no file list"));
     }
 }

@@ -263,8 +263,8 @@ export interface MlModel {
   /** The task is switched on (needs the runtime and the model). */
   enabled: boolean;
   loaded: boolean;
-  /** Where it runs: "cpu", or the NPU's name. */
-  backend: string;
+  /** Where it runs (for search by content, its image network): "cpu" or "npu". */
+  backend: 'cpu' | 'npu';
 }
 
 export interface MachineLearning {
@@ -273,8 +273,11 @@ export interface MachineLearning {
    * or why it was not found: the message says what to do.
    */
   runtime: { library: string; version?: string; loaded: boolean } | { error: string; loaded: false };
-  /** The Rockchip NPU runtime's path, when there is one. */
-  npu: string | null;
+  /**
+   * The Rockchip NPU runtime, when there is one, with the chip models are
+   * converted for, or why it cannot be used (the message says what to do).
+   */
+  npu: { library: string; soc: string } | { error: string } | null;
   modelsDir: string;
   models: MlModel[];
 }

@@ -18,7 +18,7 @@ use tokenizer::TextConfig;
 pub use tokenizer::{Tokenizer, Tokens};
 
 use crate::vectors::normalized;
-use crate::{Error, Model, ModelPart, ModelStore, Result, Runtime};
+use crate::{Backend, Error, Model, ModelPart, ModelStore, Result, Runtime};
 
 /// The files a CLIP model needs, relative to its folder.
 pub const FILES: [&str; 6] = [
@@ -52,7 +52,7 @@ impl Clip {
         let dir = store.model_dir(name)?;
         let config: ModelConfig = read_json(&dir.join("config.json"))?;
         Ok(Clip {
-            visual: Model::new(runtime.clone(), store.path(name, ModelPart::Visual)?),
+            visual: Model::new(runtime.clone(), store.path(name, ModelPart::Visual)?).on_npu(store.npu()),
             preprocess: Preprocess::load(&dir.join("visual/preprocess_cfg.json"))?,
             textual: Model::new(runtime.clone(), store.path(name, ModelPart::Textual)?),
             text: config.text_cfg,
@@ -108,6 +108,12 @@ impl Clip {
 
     pub fn is_loaded(&self) -> bool {
         self.visual.is_loaded() || self.textual.is_loaded()
+    }
+
+    /// What runs the image network, which sees every photo; a search's
+    /// one short query always runs on the CPU.
+    pub fn backend(&self) -> Backend {
+        self.visual.backend()
     }
 
     /// Frees the networks unused for `idle`; true when any was freed.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use image::RgbImage;
 
-use crate::{ModelPart, ModelStore, Result, Runtime};
+use crate::{Backend, ModelPart, ModelStore, Result, Runtime};
 pub use recognize::{FaceEmbedder, align};
 
 /// A face in pixel coordinates of the image it was found in.
@@ -45,7 +45,7 @@ impl FaceDetector {
         let folder = store.folder(name, ModelPart::Detection)?;
         let scrfd = folder.join(scrfd::NETWORK);
         let network = if scrfd.is_file() {
-            Network::Scrfd(scrfd::Scrfd::new(runtime, scrfd))
+            Network::Scrfd(scrfd::Scrfd::new(runtime, scrfd, store.npu()))
         } else {
             Network::Mtcnn(Box::new(mtcnn::Mtcnn::new(runtime, &folder)))
         };
@@ -63,6 +63,15 @@ impl FaceDetector {
         match &self.network {
             Network::Scrfd(n) => n.is_loaded(),
             Network::Mtcnn(n) => n.is_loaded(),
+        }
+    }
+
+    /// MTCNN's first network takes an image pyramid of many sizes, which a
+    /// conversion for fixed shapes cannot: it stays on the CPU.
+    pub fn backend(&self) -> Backend {
+        match &self.network {
+            Network::Scrfd(n) => n.backend(),
+            Network::Mtcnn(_) => Backend::Cpu,
         }
     }
 

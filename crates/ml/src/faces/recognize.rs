@@ -11,7 +11,7 @@ use imageproc::geometric_transformations::{Border, Interpolation, Projection, wa
 
 use super::Face;
 use crate::vectors::normalized;
-use crate::{Model, ModelPart, ModelStore, Result, Runtime};
+use crate::{Backend, Model, ModelPart, ModelStore, Result, Runtime};
 
 /// The side of the square crop ArcFace takes.
 pub const SIZE: u32 = 112;
@@ -34,7 +34,7 @@ impl FaceEmbedder {
     /// The `recognition` network of the model `name`; read on first use.
     pub fn new(runtime: &Arc<Runtime>, store: &ModelStore, name: &str) -> Result<FaceEmbedder> {
         Ok(FaceEmbedder {
-            model: Model::new(runtime.clone(), store.path(name, ModelPart::Recognition)?),
+            model: Model::new(runtime.clone(), store.path(name, ModelPart::Recognition)?).on_npu(store.npu()),
         })
     }
 
@@ -70,6 +70,10 @@ impl FaceEmbedder {
 
     pub fn is_loaded(&self) -> bool {
         self.model.is_loaded()
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.model.backend()
     }
 
     pub fn unload_if_idle(&self, idle: Duration) -> bool {

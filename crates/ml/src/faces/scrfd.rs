@@ -15,7 +15,8 @@ use image::RgbImage;
 
 use super::{Face, Overlap};
 use crate::model::Output;
-use crate::{Model, Result, Runtime};
+use crate::npu::Npu;
+use crate::{Backend, Model, Result, Runtime};
 
 /// The network's file, in the model's detection folder.
 pub(super) const NETWORK: &str = "model.onnx";
@@ -30,10 +31,14 @@ pub(super) struct Scrfd {
 }
 
 impl Scrfd {
-    pub(super) fn new(runtime: &Arc<Runtime>, path: PathBuf) -> Scrfd {
+    pub(super) fn new(runtime: &Arc<Runtime>, path: PathBuf, npu: Option<&Npu>) -> Scrfd {
         Scrfd {
-            model: Model::new(runtime.clone(), path),
+            model: Model::new(runtime.clone(), path).on_npu(npu),
         }
+    }
+
+    pub(super) fn backend(&self) -> Backend {
+        self.model.backend()
     }
 
     pub(super) fn is_loaded(&self) -> bool {

@@ -127,6 +127,9 @@ fn a_photo_of_a_sign_is_read_and_found_by_its_words_by_its_owner_only() {
         (Some("ocr"), Some(true)),
         "{ml}"
     );
+    // No librknnrt.so here: every model runs on the CPU, and the status says so.
+    assert!(ml["npu"].is_null(), "{ml}");
+    assert!(ml["models"].as_array().unwrap().iter().all(|m| m["backend"] == "cpu"), "{ml}");
     // Unused models are freed after their idle time (one second here).
     eventually("the OCR model is unloaded when idle", || {
         send(server.get("/api/shoebox/status").bearer_auth(&admin)).1["machineLearning"]["models"][0]["loaded"] == false
