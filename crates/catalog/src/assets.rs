@@ -5,6 +5,7 @@ use crate::albums::VISIBLE_ALBUMS;
 use crate::partners::PARTNERS_OF;
 use std::collections::HashMap;
 
+use crate::rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use crate::rusqlite::{OptionalExtension, Row, Transaction, params, params_from_iter};
 use crate::settings::put_setting;
 use crate::{Catalog, Error, JobKind, Millis, OptionalExt, Result, now_millis};
@@ -53,6 +54,13 @@ impl Visibility {
             "locked" => Visibility::Locked,
             _ => return None,
         })
+    }
+}
+
+impl FromSql for Visibility {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Visibility::parse(text).ok_or_else(|| FromSqlError::Other(format!("unknown visibility {text:?}").into()))
     }
 }
 
@@ -175,7 +183,7 @@ pub(crate) fn from_row(r: &Row) -> crate::rusqlite::Result<Asset> {
         height: r.get(15)?,
         duration_ms: r.get(16)?,
         is_favorite: r.get(17)?,
-        visibility: Visibility::parse(&r.get::<_, String>(18)?).unwrap_or(Visibility::Timeline),
+        visibility: r.get(18)?,
         live_photo_video_id: r.get(19)?,
         has_metadata: r.get(20)?,
         thumbnail_path: r.get(21)?,

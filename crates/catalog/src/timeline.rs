@@ -1,5 +1,8 @@
 //! The timeline: month buckets with counts, and the assets of one month.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use crate::rusqlite::{Row, params};
 use crate::{Catalog, Millis, Result, Visibility};
 
@@ -33,15 +36,16 @@ impl TimelineFilter {
     }
 }
 
-/// One asset as the timeline grid needs it.
+/// One asset as the timeline grid needs it. The values a month repeats
+/// (its owner, its places) are shared between its assets.
 #[derive(Debug, Clone)]
 pub struct TimelineAsset {
     pub id: String,
-    pub owner_id: String,
+    pub owner_id: Arc<str>,
     pub is_image: bool,
     pub is_favorite: bool,
     pub is_trashed: bool,
-    pub visibility: String,
+    pub visibility: Visibility,
     pub taken_at: Millis,
     pub local_taken_at: Millis,
     pub created_at: Millis,
@@ -51,15 +55,38 @@ pub struct TimelineAsset {
     pub live_photo_video_id: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
-    pub city: Option<String>,
-    pub country: Option<String>,
+    pub city: Option<Arc<str>>,
+    pub country: Option<Arc<str>>,
 }
 
-fn asset_from_row(r: &Row) -> crate::rusqlite::Result<TimelineAsset> {
+/// One copy of each text a month's rows repeat.
+#[derive(Default)]
+struct Shared(HashSet<Arc<str>>);
+
+impl Shared {
+    fn text(&mut self, r: &Row, column: usize) -> crate::rusqlite::Result<Arc<str>> {
+        let text = r.get_ref(column)?.as_str()?;
+        if let Some(shared) = self.0.get(text) {
+            return Ok(shared.clone());
+        }
+        let shared: Arc<str> = text.into();
+        self.0.insert(shared.clone());
+        Ok(shared)
+    }
+
+    fn optional(&mut self, r: &Row, column: usize) -> crate::rusqlite::Result<Option<Arc<str>>> {
+        if r.get_ref(column)?.data_type() == crate::rusqlite::types::Type::Null {
+            return Ok(None);
+        }
+        self.text(r, column).map(Some)
+    }
+}
+
+fn asset_from_row(r: &Row, shared: &mut Shared) -> crate::rusqlite::Result<TimelineAsset> {
     Ok(TimelineAsset {
         id: r.get(0)?,
-        owner_id: r.get(1)?,
-        is_image: r.get::<_, String>(2)? == "IMAGE",
+        owner_id: shared.text(r, 1)?,
+        is_image: r.get_ref(2)?.as_str()? == "IMAGE",
         is_favorite: r.get(3)?,
         is_trashed: r.get(4)?,
         visibility: r.get(5)?,
@@ -72,8 +99,8 @@ fn asset_from_row(r: &Row) -> crate::rusqlite::Result<TimelineAsset> {
         live_photo_video_id: r.get(12)?,
         latitude: r.get(13)?,
         longitude: r.get(14)?,
-        city: r.get(15)?,
-        country: r.get(16)?,
+        city: shared.optional(r, 15)?,
+        country: shared.optional(r, 16)?,
     })
 }
 
@@ -117,12 +144,18 @@ impl Catalog {
                    AND a.local_taken_at >= ?4 AND a.local_taken_at < ?5
                  ORDER BY a.local_taken_at DESC, a.id"
             ))?;
-            stmt.query_map(params![album, filter.trashed, filter.favorite, from, to], asset_from_row)?
-                .collect::<Result<_, _>>()?
+            let mut shared = Shared::default();
+            stmt.query_map(params![album, filter.trashed, filter.favorite, from, to], |r| {
+                asset_from_row(r, &mut shared)
+            })?
+            .collect::<Result<_, _>>()?
         } else {
             let mut stmt = conn.prepare_cached(&month_sql(filter))?;
-            stmt.query_map(params![owner_id, filter.visibility(), from, to, filter.favorite], asset_from_row)?
-                .collect::<Result<_, _>>()?
+            let mut shared = Shared::default();
+            stmt.query_map(params![owner_id, filter.visibility(), from, to, filter.favorite], |r| {
+                asset_from_row(r, &mut shared)
+            })?
+            .collect::<Result<_, _>>()?
         };
         Ok(rows)
     }
@@ -261,7 +294,12 @@ mod tests {
         let place = |cat: &Catalog| {
             let month = cat.timeline_bucket(&a, &TimelineFilter::default(), 0, 31 * DAY).unwrap();
             let t = &month[0];
-            (t.latitude, t.longitude, t.city.clone(), t.country.clone())
+            (
+                t.latitude,
+                t.longitude,
+                t.city.as_deref().map(String::from),
+                t.country.as_deref().map(String::from),
+            )
         };
         assert_eq!(place(&cat), (None, None, None, None));
 
@@ -299,6 +337,6 @@ mod tests {
         let jan = cat.timeline_bucket(&a, &TimelineFilter::default(), 0, 31 * DAY).unwrap();
         let times: Vec<_> = jan.iter().map(|t| t.local_taken_at).collect();
         assert_eq!(times, vec![3 * DAY, 2 * DAY, DAY]);
-        assert!(jan.iter().all(|t| t.owner_id == a));
+        assert!(jan.iter().all(|t| *t.owner_id == *a));
     }
 }

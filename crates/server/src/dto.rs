@@ -8,9 +8,56 @@ use shoebox_catalog::{Album, AlbumRole, ApiKey, Asset, AssetFace, Exif, Millis, 
 
 /// ISO-8601 UTC with milliseconds, as Immich writes dates.
 pub fn iso(millis: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(millis)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    Iso(millis).to_string()
+}
+
+/// A date as [`iso`] writes it, written straight into a response: a
+/// timeline month holds thousands, and chrono's general formatter took a
+/// twentieth of that request.
+#[derive(Debug, Clone, Copy)]
+pub struct Iso(pub Millis);
+
+impl Iso {
+    /// The date's characters, for the years four digits hold.
+    fn digits(self) -> Option<[u8; 24]> {
+        use chrono::{Datelike, Timelike};
+        let t = chrono::DateTime::from_timestamp_millis(self.0).unwrap_or_default();
+        let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut n: u32| {
+            for digit in out[at..at + width].iter_mut().rev() {
+                *digit = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, t.month());
+        put(8, 2, t.day());
+        put(11, 2, t.hour());
+        put(14, 2, t.minute());
+        put(17, 2, t.second());
+        put(20, 3, t.timestamp_subsec_millis());
+        Some(out)
+    }
+}
+
+impl std::fmt::Display for Iso {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.digits() {
+            Some(digits) => f.write_str(std::str::from_utf8(&digits).expect("ASCII digits")),
+            None => f.write_str(
+                &chrono::DateTime::from_timestamp_millis(self.0)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ),
+        }
+    }
+}
+
+impl serde::Serialize for Iso {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 pub fn parse_iso(s: &str) -> Option<Millis> {
@@ -318,5 +365,34 @@ mod tests {
         assert_eq!(parse_iso("2020-01-01T00:00:00.123Z"), Some(1_577_836_800_123));
         assert_eq!(parse_iso("2020-01-01T02:00:00+02:00"), Some(1_577_836_800_000));
         assert_eq!(parse_iso("yesterday"), None);
+    }
+
+    #[test]
+    fn iso_writes_every_date_as_chrono_does() {
+        let chrono = |millis: Millis| {
+            chrono::DateTime::from_timestamp_millis(millis)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        // Both ends of four-digit years, before 1970, leap days, and dates
+        // from hostile metadata that take five digits or a sign.
+        let edges = [
+            0,
+            -1,
+            951_782_400_999,
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            8_210_266_876_799_999,
+            i64::MAX,
+            i64::MIN,
+        ];
+        let spread = (0..2000).map(|i: i64| -2_000_000_000_000 + i * 3_123_456_789_017);
+        for millis in edges.into_iter().chain(spread) {
+            assert_eq!(iso(millis), chrono(millis), "{millis}");
+        }
+        let json = serde_json::to_string(&[Iso(1_577_836_800_123)]).unwrap();
+        assert_eq!(json, r#"["2020-01-01T00:00:00.123Z"]"#);
     }
 }

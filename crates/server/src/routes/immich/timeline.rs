@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use shoebox_catalog::{PartnerDirection, TimelineAsset, TimelineFilter, Visibility};
 
 use crate::auth::Access;
-use crate::dto::iso;
+use crate::dto::Iso;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -136,8 +136,8 @@ struct BucketColumns<'a> {
     is_favorite: Vec<bool>,
     is_trashed: Vec<bool>,
     visibility: Vec<&'a str>,
-    file_created_at: Vec<String>,
-    created_at: Vec<String>,
+    file_created_at: Vec<Iso>,
+    created_at: Vec<Iso>,
     local_offset_hours: Vec<f64>,
     duration: Vec<Option<i64>>,
     live_photo_video_id: Vec<Option<&'a str>>,
@@ -157,13 +157,13 @@ impl<'a> BucketColumns<'a> {
         let coordinates = |f: fn(&TimelineAsset) -> Option<f64>| with_coordinates.then(|| assets.iter().map(f).collect());
         BucketColumns {
             id: assets.iter().map(|a| a.id.as_str()).collect(),
-            owner_id: assets.iter().map(|a| a.owner_id.as_str()).collect(),
+            owner_id: assets.iter().map(|a| &*a.owner_id).collect(),
             is_image: assets.iter().map(|a| a.is_image).collect(),
             is_favorite: assets.iter().map(|a| a.is_favorite).collect(),
             is_trashed: assets.iter().map(|a| a.is_trashed).collect(),
             visibility: assets.iter().map(|a| a.visibility.as_str()).collect(),
-            file_created_at: assets.iter().map(|a| iso(a.taken_at)).collect(),
-            created_at: assets.iter().map(|a| iso(a.created_at)).collect(),
+            file_created_at: assets.iter().map(|a| Iso(a.taken_at)).collect(),
+            created_at: assets.iter().map(|a| Iso(a.created_at)).collect(),
             local_offset_hours: assets
                 .iter()
                 .map(|a| (a.local_taken_at - a.taken_at) as f64 / 3_600_000.0)
@@ -192,6 +192,7 @@ fn ratio(a: &TimelineAsset) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dto::iso;
 
     #[test]
     fn a_bucket_key_names_its_whole_month() {
