@@ -76,11 +76,15 @@ else
 fi
 # No initramfs; panic=10: a kernel that cannot start its system restarts
 # instead of waiting for ever, and the next boot counts another attempt.
-setenv bootargs "${bootargs} ${shoebox_console} root=PARTUUID=${slot_uuid} rootwait rw panic=10 rauc.slot=${slot}"
+# The kernel feeds the watchdog armed below only until userspace takes it
+# over (systemd's RuntimeWatchdogSec) and for two minutes at most, so a
+# kernel that waits for ever for its root device is reset too.
+setenv bootargs "${bootargs} ${shoebox_console} root=PARTUUID=${slot_uuid} rootwait rw panic=10 watchdog.open_timeout=120 rauc.slot=${slot}"
 
 # A kernel that hangs instead of panicking is reset by the watchdog, armed
 # last so that U-Boot's own work is not timed. The kernel's driver finds it
-# running and keeps it fed.
+# running and feeds it until systemd does (RuntimeWatchdogSec, in rootfs/)
+# or watchdog.open_timeout runs out.
 if test -n "${shoebox_watchdog}" && wdt dev ${shoebox_watchdog} && wdt start ${shoebox_watchdog_ms}; then
     echo "Shoebox: watchdog ${shoebox_watchdog} armed (${shoebox_watchdog_ms} ms)"
 else

@@ -237,7 +237,8 @@ run_expect() { # <name> <slot> <what it shows>
         local cmdline
         cmdline=$(grep -a -m 1 'Kernel command line:' "$CONSOLE" | tr -d '\r')
         if grep -qa "Shoebox: booting slot $slot " "$CONSOLE" &&
-            [[ $cmdline == *" root=PARTUUID=$uuid "* && $cmdline == *" rauc.slot=$slot" ]]; then
+            [[ $cmdline == *" root=PARTUUID=$uuid "* && $cmdline == *" rauc.slot=$slot" &&
+                $cmdline == *" watchdog.open_timeout=120 "* ]]; then
             pass "$name: $what (kernel of slot $slot started, root=PARTUUID of shoebox-root-${slot,}, $((SECONDS - start))s)"
         else
             fail "$name: $what" "$cmdline"$'\n'"$(grep -a 'Shoebox:' "$CONSOLE")"

@@ -81,7 +81,8 @@ SYSTEMD_AUTO_ENABLE = "enable"
 # shoebox: the server, its configuration (/etc via the default FILES) and
 # per-box setup. shoebox-storaged: the privileged D-Bus service, its bus
 # policy and the snapshot/backup timers. shoebox-system: journald and
-# sysctl settings for small boards on flash.
+# sysctl settings for small boards on flash, and systemd feeding the
+# board's watchdog.
 PACKAGE_BEFORE_PN = "${PN}-storaged ${PN}-system"
 
 FILES:${PN} += "\
@@ -97,6 +98,7 @@ FILES:${PN}-storaged += "\
 "
 FILES:${PN}-system += "\
     ${nonarch_libdir}/systemd/journald.conf.d/50-shoebox.conf \
+    ${nonarch_libdir}/systemd/system.conf.d/50-shoebox-watchdog.conf \
     ${nonarch_libdir}/sysctl.d/50-shoebox.conf \
 "
 CONFFILES:${PN} = "${sysconfdir}/shoebox/config.toml"
