@@ -1,14 +1,17 @@
-//! Machine learning inside the process, as jobs run it: text recognition
-//! and face detection per second on the same images, and memory with the
-//! models loaded and after they unload. `compare-ml.sh` runs this beside
-//! RapidOCR (what Immich's ML service uses for OCR) and the MTCNN package
-//! the face networks come from, with the same models and thread counts.
+//! Machine learning inside the process, as jobs run it: text recognition,
+//! face detection and CLIP image embeddings per second on the same images,
+//! one search query's embedding, and memory with the models loaded and
+//! after they unload. `compare-ml.sh` runs this beside RapidOCR (what
+//! Immich's ML service uses for OCR), the MTCNN package the face networks
+//! come from and Immich's CLIP preprocessing on ONNX Runtime, with the same
+//! models and thread counts.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use image::RgbImage;
+use shoebox_ml::clip::Clip;
 use shoebox_ml::faces::FaceDetector;
 use shoebox_ml::ocr::{Ocr, Settings};
 use shoebox_ml::{ModelStore, Runtime};
@@ -27,7 +30,17 @@ pub struct MlArgs {
     /// Passes over the images after an untimed warm-up
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Models folder holding the CLIP model to time (none: CLIP is left out)
+    #[arg(long)]
+    clip_models: Option<PathBuf>,
+    /// The CLIP model in that folder
+    #[arg(long, default_value = "bench-ViT-B-32")]
+    clip_model: String,
 }
+
+/// The query a search embeds, as the Python side times it.
+const QUERY: &str = "a dog playing on the beach at sunset";
+const QUERIES: u32 = 20;
 
 pub fn run(args: MlArgs) -> anyhow::Result<()> {
     let images = load(&args.images)?;
@@ -41,11 +54,37 @@ pub fn run(args: MlArgs) -> anyhow::Result<()> {
     let (ocr_rate, lines) = timed(&images, args.rounds, |image| Ok(ocr.read(image, &settings)?.len()))?;
     let (face_rate, found) = timed(&images, args.rounds, |image| Ok(faces.detect(image, 0.7)?.len()))?;
     let loaded = rss_mib();
+    let clip = match &args.clip_models {
+        Some(models) => Some(Clip::new(&runtime, &ModelStore::new(models), &args.clip_model)?),
+        None => None,
+    };
+    let clip_fields = match &clip {
+        Some(clip) => {
+            let (rate, _) = timed(&images, args.rounds, |image| {
+                clip.encode_image(image)?;
+                Ok(0)
+            })?;
+            clip.encode_text(QUERY)?;
+            let start = Instant::now();
+            for _ in 0..QUERIES {
+                clip.encode_text(QUERY)?;
+            }
+            let query_ms = start.elapsed().as_secs_f64() * 1000.0 / f64::from(QUERIES);
+            format!(
+                "\tclip_images_per_s={rate:.2}\tclip_query_ms={query_ms:.1}\tclip_rss_loaded_mib={:.0}",
+                rss_mib()
+            )
+        }
+        None => String::new(),
+    };
     ocr.unload_if_idle(Duration::ZERO);
     faces.unload_if_idle(Duration::ZERO);
+    if let Some(clip) = &clip {
+        clip.unload_if_idle(Duration::ZERO);
+    }
     let unloaded = rss_mib();
     println!(
-        "shoebox\timages={}\tthreads={}\tocr_images_per_s={ocr_rate:.2}\tocr_lines={lines}\tfaces_images_per_s={face_rate:.2}\tfaces={found}\trss_before_mib={baseline:.0}\trss_loaded_mib={loaded:.0}\trss_unloaded_mib={unloaded:.0}",
+        "shoebox\timages={}\tthreads={}\tocr_images_per_s={ocr_rate:.2}\tocr_lines={lines}\tfaces_images_per_s={face_rate:.2}\tfaces={found}\trss_before_mib={baseline:.0}\trss_loaded_mib={loaded:.0}{clip_fields}\trss_unloaded_mib={unloaded:.0}",
         images.len(),
         args.threads,
     );
