@@ -45,19 +45,25 @@ impl std::fmt::Display for Iso {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.digits() {
             Some(digits) => f.write_str(std::str::from_utf8(&digits).expect("ASCII digits")),
-            None => f.write_str(
-                &chrono::DateTime::from_timestamp_millis(self.0)
-                    .unwrap_or_default()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            ),
+            None => f.write_str(&chrono_iso(self.0)),
         }
     }
 }
 
 impl serde::Serialize for Iso {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.digits() {
+            Some(digits) => serializer.serialize_str(std::str::from_utf8(&digits).expect("ASCII digits")),
+            None => serializer.serialize_str(&chrono_iso(self.0)),
+        }
     }
+}
+
+/// Dates whose years four digits cannot hold, written by chrono.
+fn chrono_iso(millis: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub fn parse_iso(s: &str) -> Option<Millis> {
@@ -369,11 +375,6 @@ mod tests {
 
     #[test]
     fn iso_writes_every_date_as_chrono_does() {
-        let chrono = |millis: Millis| {
-            chrono::DateTime::from_timestamp_millis(millis)
-                .unwrap_or_default()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        };
         // Both ends of four-digit years, before 1970, leap days, and dates
         // from hostile metadata that take five digits or a sign.
         let edges = [
@@ -390,7 +391,8 @@ mod tests {
         ];
         let spread = (0..2000).map(|i: i64| -2_000_000_000_000 + i * 3_123_456_789_017);
         for millis in edges.into_iter().chain(spread) {
-            assert_eq!(iso(millis), chrono(millis), "{millis}");
+            assert_eq!(iso(millis), chrono_iso(millis), "{millis}");
+            assert_eq!(serde_json::to_value(Iso(millis)).unwrap(), chrono_iso(millis), "{millis}");
         }
         let json = serde_json::to_string(&[Iso(1_577_836_800_123)]).unwrap();
         assert_eq!(json, r#"["2020-01-01T00:00:00.123Z"]"#);

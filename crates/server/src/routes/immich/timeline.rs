@@ -4,7 +4,7 @@
 use crate::json::Json;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -121,7 +121,9 @@ async fn bucket(State(state): State<AppState>, access: Access, Query(q): Query<T
         .ok_or_else(|| ApiError::bad_request("timeBucket is required, e.g. 2024-03-01"))?;
     let (from, to) = month_range(key).ok_or_else(|| ApiError::bad_request(format!("timeBucket {key:?} is not a date like 2024-03-01")))?;
     let assets = state.db(move |c| c.timeline_bucket(&owner, &filter, from, to)).await?;
-    Ok(Json(BucketColumns::new(&assets, q.with_coordinates == Some(true))).into_response())
+    // About 170 bytes an asset, more with coordinates: room for both.
+    let columns = BucketColumns::new(&assets, q.with_coordinates == Some(true));
+    Ok(crate::json::sized(&columns, 256 * assets.len()))
 }
 
 /// `TimeBucketAssetResponseDto`: one array per field, serialised straight
