@@ -41,21 +41,26 @@ impl Iso {
     }
 }
 
+impl Iso {
+    /// Hands the date's text to `write`: from the stack when four digits
+    /// hold its year, else as chrono writes it.
+    fn write<R>(self, write: impl FnOnce(&str) -> R) -> R {
+        match self.digits() {
+            Some(digits) => write(std::str::from_utf8(&digits).expect("ASCII digits")),
+            None => write(&chrono_iso(self.0)),
+        }
+    }
+}
+
 impl std::fmt::Display for Iso {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.digits() {
-            Some(digits) => f.write_str(std::str::from_utf8(&digits).expect("ASCII digits")),
-            None => f.write_str(&chrono_iso(self.0)),
-        }
+        self.write(|text| f.write_str(text))
     }
 }
 
 impl serde::Serialize for Iso {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.digits() {
-            Some(digits) => serializer.serialize_str(std::str::from_utf8(&digits).expect("ASCII digits")),
-            None => serializer.serialize_str(&chrono_iso(self.0)),
-        }
+        self.write(|text| serializer.serialize_str(text))
     }
 }
 

@@ -159,18 +159,14 @@ impl MachineLearning {
             RuntimeState::Missing(e) => json!({ "error": e, "loaded": false }),
         };
         let models = self.models.as_deref();
-        let loaded = |task: &str| match (task, models) {
-            ("smartSearch", Some(m)) => m.clip.as_ref().is_some_and(|(_, c)| c.is_loaded()),
-            ("ocr", Some(m)) => m.ocr.as_ref().is_some_and(Ocr::is_loaded),
-            ("faceDetection", Some(m)) => m.faces.as_ref().is_some_and(FaceDetector::is_loaded),
-            ("facialRecognition", Some(m)) => m.face_embedder.as_ref().is_some_and(FaceEmbedder::is_loaded),
-            _ => false,
-        };
-        let backend = |task: &str| match (task, models) {
-            ("smartSearch", Some(m)) => m.clip.as_ref().map(|(_, c)| c.backend()),
-            ("faceDetection", Some(m)) => m.faces.as_ref().map(FaceDetector::backend),
-            ("facialRecognition", Some(m)) => m.face_embedder.as_ref().map(FaceEmbedder::backend),
-            _ => None,
+        // Whether a task's model is loaded, and what runs it (OCR: the CPU).
+        let idle = (false, Backend::Cpu);
+        let model = |task: &str| match (task, models) {
+            ("smartSearch", Some(m)) => m.clip.as_ref().map_or(idle, |(_, c)| (c.is_loaded(), c.backend())),
+            ("ocr", Some(m)) => (m.ocr.as_ref().is_some_and(Ocr::is_loaded), Backend::Cpu),
+            ("faceDetection", Some(m)) => m.faces.as_ref().map_or(idle, |f| (f.is_loaded(), f.backend())),
+            ("facialRecognition", Some(m)) => m.face_embedder.as_ref().map_or(idle, |e| (e.is_loaded(), e.backend())),
+            _ => idle,
         };
         let npu = self.npu.as_ref().map(|npu| match npu {
             Ok(npu) => json!({ "library": npu.library().display().to_string(), "soc": npu.soc() }),
@@ -180,14 +176,17 @@ impl MachineLearning {
             "runtime": runtime,
             "npu": npu,
             "modelsDir": self.store.root().display().to_string(),
-            "models": self.tasks.iter().map(|t| json!({
-                "task": t.name,
-                "name": t.model,
-                "installed": t.installed,
-                "enabled": self.runs(t.name),
-                "loaded": loaded(t.name),
-                "backend": backend(t.name).unwrap_or(Backend::Cpu).as_str(),
-            })).collect::<Vec<_>>(),
+            "models": self.tasks.iter().map(|t| {
+                let (loaded, backend) = model(t.name);
+                json!({
+                    "task": t.name,
+                    "name": t.model,
+                    "installed": t.installed,
+                    "enabled": self.runs(t.name),
+                    "loaded": loaded,
+                    "backend": backend.as_str(),
+                })
+            }).collect::<Vec<_>>(),
         })
     }
 }
