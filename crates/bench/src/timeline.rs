@@ -3,7 +3,7 @@
 //! it, and times `GET /api/timeline/buckets` and `GET /api/timeline/bucket`
 //! over HTTP on loopback.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -25,20 +25,23 @@ pub struct TimelineArgs {
     /// The server binary
     #[arg(long, default_value = "target/release/shoeboxd")]
     pub server: PathBuf,
+    /// Keep the seeded library in this folder, and time the one already
+    /// there instead of seeding again (a million assets take minutes)
+    #[arg(long)]
+    data: Option<PathBuf>,
 }
 
 const YEAR_MS: i64 = 365 * 86_400_000;
 
 pub fn run(args: TimelineArgs) -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
+    let temporary = tempfile::tempdir()?;
+    let data = args.data.as_deref().unwrap_or(temporary.path());
     let client = Client::builder().timeout(Duration::from_secs(60)).build()?;
-    let (token, owner) = empty_library(&args.server, data.path(), &client)?;
-
     let seeded = Instant::now();
-    seed(&data.path().join("db/shoebox.db"), &owner, args.assets)?;
+    let token = seeded_library(&args, data, &client)?;
     let seed_time = seeded.elapsed();
 
-    let mut server = start(&args.server, data.path())?;
+    let mut server = start(&args.server, data)?;
     let url = server.url.clone();
     // Timed to the response's last byte: parsing it is the client's work.
     let get = |path: &str| -> anyhow::Result<(Duration, Value)> {
@@ -94,6 +97,27 @@ pub fn run(args: TimelineArgs) -> anyhow::Result<()> {
         rss as f64 / 1024.0
     );
     Ok(())
+}
+
+/// The admin's token for a library of `args.assets` assets in `data`:
+/// the one a previous run left there, or a new one.
+fn seeded_library(args: &TimelineArgs, data: &Path, client: &Client) -> anyhow::Result<String> {
+    let saved = data.join("bench-library.json");
+    if let Ok(text) = std::fs::read_to_string(&saved) {
+        let library: Value = serde_json::from_str(&text)?;
+        anyhow::ensure!(
+            library["assets"].as_u64() == Some(args.assets as u64),
+            "{} holds a library of {} assets, not {}: name another folder",
+            data.display(),
+            library["assets"],
+            args.assets
+        );
+        return Ok(library["token"].as_str().context("token")?.to_string());
+    }
+    let (token, owner) = empty_library(&args.server, data, client)?;
+    seed(&data.join("db/shoebox.db"), &owner, args.assets)?;
+    std::fs::write(saved, serde_json::json!({"assets": args.assets, "token": token}).to_string())?;
+    Ok(token)
 }
 
 pub fn ms(samples: &mut [Duration], pct: usize) -> String {

@@ -78,6 +78,21 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+type Pooled = r2d2::PooledConnection<SqliteConnectionManager>;
+
+/// The write lock of [`Catalog::hold_writers`], released when dropped.
+struct WritersHeld(Pooled);
+
+impl Drop for WritersHeld {
+    fn drop(&mut self) {
+        // Nothing was written: rolling back only releases the lock, and a
+        // failure leaves the connection in a transaction r2d2 cannot see.
+        if let Err(e) = self.0.execute_batch("ROLLBACK") {
+            tracing::error!("releasing the catalog's write lock: {e}");
+        }
+    }
+}
+
 /// A pooled handle on the catalog database; cheap to clone.
 #[derive(Clone)]
 pub struct Catalog {
@@ -104,8 +119,30 @@ impl Catalog {
         Ok(catalog)
     }
 
-    fn conn(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
+    fn conn(&self) -> Result<Pooled> {
         Ok(self.pool.get()?)
+    }
+
+    /// A connection now idle, if any: for work that can do without one.
+    fn idle_conn(&self) -> Option<Pooled> {
+        self.pool.try_get()
+    }
+
+    /// Holds the write lock, so that no commit lands while several readers
+    /// begin at one snapshot of the catalog; `None` when a writer is at
+    /// work or no connection is idle (neither is waited for).
+    fn hold_writers(&self) -> Result<Option<WritersHeld>> {
+        let Some(conn) = self.idle_conn() else {
+            return Ok(None);
+        };
+        conn.busy_timeout(Duration::ZERO)?;
+        let begun = conn.execute_batch("BEGIN IMMEDIATE");
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        match begun {
+            Ok(()) => Ok(Some(WritersHeld(conn))),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Runs `f` in an immediate (write-locking) transaction, so concurrent
@@ -142,8 +179,11 @@ impl Catalog {
     }
 }
 
+/// How long a connection waits for another's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // synchronous=FULL: an upload is acknowledged only after its row is on
     // disk, so a power cut cannot lose an acknowledged photo.
     conn.execute_batch(

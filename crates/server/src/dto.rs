@@ -52,6 +52,17 @@ impl Iso {
     }
 }
 
+impl Iso {
+    /// Appends the date as a JSON string; its characters never need escaping.
+    pub fn write_json(self, out: &mut Vec<u8>) {
+        self.write(|text| {
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        })
+    }
+}
+
 impl std::fmt::Display for Iso {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.write(|text| f.write_str(text))
@@ -398,6 +409,9 @@ mod tests {
         for millis in edges.into_iter().chain(spread) {
             assert_eq!(iso(millis), chrono_iso(millis), "{millis}");
             assert_eq!(serde_json::to_value(Iso(millis)).unwrap(), chrono_iso(millis), "{millis}");
+            let mut json = Vec::new();
+            Iso(millis).write_json(&mut json);
+            assert_eq!(json, serde_json::to_vec(&chrono_iso(millis)).unwrap(), "{millis}");
         }
         let json = serde_json::to_string(&[Iso(1_577_836_800_123)]).unwrap();
         assert_eq!(json, r#"["2020-01-01T00:00:00.123Z"]"#);

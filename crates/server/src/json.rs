@@ -20,16 +20,6 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// A large body, serialised into a buffer of about its size instead of one
-/// grown from a few bytes by doubling (a timeline month is most of a megabyte).
-pub fn sized<T: Serialize>(value: &T, capacity: usize) -> Response {
-    let mut body = Vec::with_capacity(capacity);
-    match serde_json::to_writer(&mut body, value) {
-        Ok(()) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
-    }
-}
-
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         ApiError::bad_request(format!("The request body is not what this call expects: {}", rejection.body_text()))

@@ -4,12 +4,13 @@
 use crate::json::Json;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shoebox_catalog::{PartnerDirection, TimelineAsset, TimelineFilter, Visibility};
+use shoebox_catalog::{Millis, PartnerDirection, TimelineAsset, TimelineFilter, Visibility};
 
 use crate::auth::Access;
 use crate::dto::Iso;
@@ -120,71 +121,148 @@ async fn bucket(State(state): State<AppState>, access: Access, Query(q): Query<T
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("timeBucket is required, e.g. 2024-03-01"))?;
     let (from, to) = month_range(key).ok_or_else(|| ApiError::bad_request(format!("timeBucket {key:?} is not a date like 2024-03-01")))?;
-    let assets = state.db(move |c| c.timeline_bucket(&owner, &filter, from, to)).await?;
-    // About 170 bytes an asset, more with coordinates: room for both.
-    let columns = BucketColumns::new(&assets, q.with_coordinates == Some(true));
-    Ok(crate::json::sized(&columns, 256 * assets.len()))
+    let with_coordinates = q.with_coordinates == Some(true);
+    let parts = (0..month_parts()).map(|_| BucketColumns::new(with_coordinates)).collect();
+    let parts = state
+        .db(move |c| c.timeline_bucket(&owner, &filter, (from, to), with_coordinates, parts, BucketColumns::push))
+        .await?;
+    Ok(([(CONTENT_TYPE, "application/json")], BucketColumns::into_json(parts)).into_response())
 }
 
-/// `TimeBucketAssetResponseDto`: one array per field, serialised straight
-/// from the rows (a month of a large library holds thousands of assets; one
-/// JSON value per cell took most of the request's time).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BucketColumns<'a> {
-    id: Vec<&'a str>,
-    owner_id: Vec<&'a str>,
-    is_image: Vec<bool>,
-    is_favorite: Vec<bool>,
-    is_trashed: Vec<bool>,
-    visibility: Vec<&'a str>,
-    file_created_at: Vec<Iso>,
-    created_at: Vec<Iso>,
-    local_offset_hours: Vec<f64>,
-    duration: Vec<Option<i64>>,
-    live_photo_video_id: Vec<Option<&'a str>>,
-    ratio: Vec<f64>,
-    thumbhash: Vec<()>,
-    city: Vec<Option<&'a str>>,
-    country: Vec<Option<&'a str>>,
-    projection_type: Vec<()>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    latitude: Option<Vec<Option<f64>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    longitude: Option<Vec<Option<f64>>>,
+/// In how many spans of time a month is read at once: one per core, up to
+/// four. A month of a large library is thousands of assets, and the
+/// catalog's pool has eight connections to share.
+fn month_parts() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
-impl<'a> BucketColumns<'a> {
-    fn new(assets: &'a [TimelineAsset], with_coordinates: bool) -> Self {
-        let coordinates = |f: fn(&TimelineAsset) -> Option<f64>| with_coordinates.then(|| assets.iter().map(f).collect());
+/// The fields of `TimeBucketAssetResponseDto`, in [`BucketColumns`]' order;
+/// the last two only when coordinates are asked for.
+const FIELDS: [&str; 18] = [
+    "id",
+    "ownerId",
+    "isImage",
+    "isFavorite",
+    "isTrashed",
+    "visibility",
+    "fileCreatedAt",
+    "createdAt",
+    "localOffsetHours",
+    "duration",
+    "livePhotoVideoId",
+    "ratio",
+    "thumbhash",
+    "city",
+    "country",
+    "projectionType",
+    "latitude",
+    "longitude",
+];
+
+/// `TimeBucketAssetResponseDto`: one JSON array per field, each cell
+/// written as the month's rows are read. A month of a large library holds
+/// thousands of assets; an owned copy of each, then serialising the copies,
+/// took most of the request's time.
+struct BucketColumns {
+    /// Each field's cells, every one after a comma.
+    cells: [Vec<u8>; FIELDS.len()],
+    with_coordinates: bool,
+}
+
+impl BucketColumns {
+    fn new(with_coordinates: bool) -> Self {
         BucketColumns {
-            id: assets.iter().map(|a| a.id.as_str()).collect(),
-            owner_id: assets.iter().map(|a| &*a.owner_id).collect(),
-            is_image: assets.iter().map(|a| a.is_image).collect(),
-            is_favorite: assets.iter().map(|a| a.is_favorite).collect(),
-            is_trashed: assets.iter().map(|a| a.is_trashed).collect(),
-            visibility: assets.iter().map(|a| a.visibility.as_str()).collect(),
-            file_created_at: assets.iter().map(|a| Iso(a.taken_at)).collect(),
-            created_at: assets.iter().map(|a| Iso(a.created_at)).collect(),
-            local_offset_hours: assets
-                .iter()
-                .map(|a| (a.local_taken_at - a.taken_at) as f64 / 3_600_000.0)
-                .collect(),
-            duration: assets.iter().map(|a| a.duration_ms).collect(),
-            live_photo_video_id: assets.iter().map(|a| a.live_photo_video_id.as_deref()).collect(),
-            ratio: assets.iter().map(ratio).collect(),
-            thumbhash: vec![(); assets.len()],
-            city: assets.iter().map(|a| a.city.as_deref()).collect(),
-            country: assets.iter().map(|a| a.country.as_deref()).collect(),
-            projection_type: vec![(); assets.len()],
-            latitude: coordinates(|a| a.latitude),
-            longitude: coordinates(|a| a.longitude),
+            cells: Default::default(),
+            with_coordinates,
         }
+    }
+
+    fn push(&mut self, a: &TimelineAsset<'_>) {
+        let [
+            id,
+            owner_id,
+            is_image,
+            is_favorite,
+            is_trashed,
+            visibility,
+            file_created_at,
+            created_at,
+            local_offset_hours,
+            duration,
+            live_photo_video_id,
+            ratio,
+            thumbhash,
+            city,
+            country,
+            projection_type,
+            latitude,
+            longitude,
+        ] = &mut self.cells;
+        cell(id, a.id);
+        cell(owner_id, a.owner_id);
+        cell(is_image, a.is_image);
+        cell(is_favorite, a.is_favorite);
+        cell(is_trashed, a.is_trashed);
+        cell(visibility, a.visibility.as_str());
+        date_cell(file_created_at, a.taken_at);
+        date_cell(created_at, a.created_at);
+        cell(local_offset_hours, (a.local_taken_at - a.taken_at) as f64 / 3_600_000.0);
+        cell(duration, a.duration_ms);
+        cell(live_photo_video_id, a.live_photo_video_id);
+        cell(ratio, width_over_height(a));
+        cell(thumbhash, ());
+        cell(city, a.city);
+        cell(country, a.country);
+        cell(projection_type, ());
+        if self.with_coordinates {
+            cell(latitude, a.latitude);
+            cell(longitude, a.longitude);
+        }
+    }
+
+    /// The JSON object: each field's name, then the cells of every part,
+    /// in order, as one array.
+    fn into_json(parts: Vec<BucketColumns>) -> Vec<u8> {
+        let fields = match parts.first() {
+            Some(part) if part.with_coordinates => FIELDS.len(),
+            _ => FIELDS.len() - 2,
+        };
+        let cells = |field: usize| parts.iter().map(move |part| &part.cells[field]);
+        let size: usize = (0..fields).flat_map(cells).map(Vec::len).sum();
+        let mut json = Vec::with_capacity(size + 24 * fields);
+        json.push(b'{');
+        for (field, name) in FIELDS.iter().enumerate().take(fields) {
+            if field > 0 {
+                json.push(b',');
+            }
+            json.extend_from_slice(format!("\"{name}\":").as_bytes());
+            let start = json.len();
+            cells(field).for_each(|c| json.extend_from_slice(c));
+            // Each cell follows a comma: the first becomes the bracket.
+            match json.get_mut(start) {
+                Some(comma) => *comma = b'[',
+                None => json.push(b'['),
+            }
+            json.push(b']');
+        }
+        json.push(b'}');
+        json
     }
 }
 
+/// Appends one value to a field's cells.
+fn cell(cells: &mut Vec<u8>, value: impl Serialize) {
+    cells.push(b',');
+    serde_json::to_writer(cells, &value).expect("a timeline cell is a string, number, boolean or null");
+}
+
+fn date_cell(cells: &mut Vec<u8>, millis: Millis) {
+    cells.push(b',');
+    Iso(millis).write_json(cells);
+}
+
 /// Width over height, 1 where unknown.
-fn ratio(a: &TimelineAsset) -> f64 {
+fn width_over_height(a: &TimelineAsset) -> f64 {
     match (a.width, a.height) {
         (Some(w), Some(h)) if h > 0 => w as f64 / h as f64,
         _ => 1.0,
@@ -205,5 +283,49 @@ mod tests {
         );
         assert_eq!(month_range("2024-02-15T00:00:00.000Z"), month_range("2024-02-01"));
         assert!(month_range("March").is_none());
+    }
+
+    fn asset(id: &str) -> TimelineAsset<'_> {
+        TimelineAsset {
+            id,
+            owner_id: "o",
+            is_image: true,
+            is_favorite: false,
+            is_trashed: false,
+            visibility: Visibility::Timeline,
+            taken_at: 0,
+            local_taken_at: 3_600_000,
+            created_at: 0,
+            width: Some(3),
+            height: Some(2),
+            duration_ms: None,
+            live_photo_video_id: None,
+            latitude: Some(1.5),
+            longitude: None,
+            city: Some("Zürich \"Altstadt\""),
+            country: None,
+        }
+    }
+
+    #[test]
+    fn a_month_read_in_parts_is_one_object_of_arrays_in_order() {
+        for with_coordinates in [false, true] {
+            let mut parts: Vec<_> = (0..4).map(|_| BucketColumns::new(with_coordinates)).collect();
+            parts[0].push(&asset("a"));
+            parts[2].push(&asset("b"));
+            parts[2].push(&asset("c"));
+            let json: serde_json::Value = serde_json::from_slice(&BucketColumns::into_json(parts)).unwrap();
+            assert_eq!(json["id"], json!(["a", "b", "c"]));
+            assert_eq!(json["ratio"], json!([1.5, 1.5, 1.5]));
+            assert_eq!(json["localOffsetHours"], json!([1.0, 1.0, 1.0]));
+            assert_eq!(json["fileCreatedAt"][2], "1970-01-01T00:00:00.000Z");
+            assert_eq!(json["city"][1], "Zürich \"Altstadt\"");
+            assert_eq!(json["thumbhash"], json!([null, null, null]));
+            assert_eq!(json.as_object().unwrap().len(), if with_coordinates { 18 } else { 16 });
+            assert_eq!(json.get("latitude"), with_coordinates.then(|| json!([1.5, 1.5, 1.5])).as_ref());
+        }
+        let empty = BucketColumns::into_json(vec![BucketColumns::new(false), BucketColumns::new(false)]);
+        let empty: serde_json::Value = serde_json::from_slice(&empty).unwrap();
+        assert!(empty.as_object().unwrap().values().all(|v| *v == json!([])), "{empty}");
     }
 }
