@@ -296,7 +296,7 @@ EOF
 check_shell() {
     section "shell scripts (shellcheck $(shellcheck --version | awk '/^version:/ {print $2}'))"
     local f out
-    for f in "$REPO/rootfs/usr/libexec/shoebox/shoebox-firstboot" "$REPO"/yocto/scripts/*.sh "$REPO/ci/check-appliance.sh" \
+    for f in "$REPO/rootfs/usr/libexec/shoebox/shoebox-firstboot" "$REPO"/yocto/scripts/*.sh "$REPO"/crates/bench/*.sh "$REPO/ci/check-appliance.sh" \
         "$REPO/ci/uboot-test.sh" "$REPO/ci/install-image-deps.sh"; do
         [[ -e $f ]] || continue
         if out=$(shellcheck -x "$f" 2>&1); then pass "shellcheck ${f#"$REPO"/}"

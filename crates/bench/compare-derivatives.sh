@@ -34,7 +34,9 @@ if [ ! -d "$corpus" ]; then
     find "$scratch/tree" -iname '*.jpg' -exec cp {} "$corpus/" \;
     rm -rf "$scratch"
 fi
-cargo build --release --locked -p shoebox-bench >&2
+# With the server, as every benchmark builds them: the same features, so
+# neither build undoes the other's.
+cargo build --release --locked -p shoebox-server -p shoebox-bench >&2
 
 photos=("$corpus"/*.jpg)
 megapixels=$(for p in "${photos[@]}"; do vipsheader -f width "$p"; vipsheader -f height "$p"; done | paste - - | awk '{ mp += $1 * $2 / 1e6 } END { printf "%.1f", mp / NR }')
@@ -45,6 +47,7 @@ vips_run() {
     export VIPS_CONCURRENCY=$threads
     local start end
     vips_pass() {
+        # shellcheck disable=SC2016 # the inner script expands its own arguments
         printf '%s\n' "${photos[@]}" | xargs -P "$threads" -I{} sh -c '
             f="$1"; o="$2/$(basename "$f" .jpg)"
             w=$(vipsheader -f width "$f"); h=$(vipsheader -f height "$f")

@@ -41,7 +41,9 @@ if [ ! -s "$clip_models/$clip_model/textual/model.onnx" ]; then
 fi
 mkdir -p "$images"
 cp -n target/bench-corpus/*.jpg target/ml/samples/* "$images/"
-cargo build --release --locked -p shoebox-bench >&2
+# With the server, as every benchmark builds them: the same features, so
+# neither build undoes the other's.
+cargo build --release --locked -p shoebox-server -p shoebox-bench >&2
 
 log "$(find "$images" -maxdepth 1 -type f | wc -l) images; $threads thread(s), $rounds rounds"
 {
