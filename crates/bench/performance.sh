@@ -55,11 +55,11 @@ printf '| cold start | %s ms | | |\n' "$cold"
 for size in 100k 1m; do
     list=$(row "GET /api/timeline/buckets" <<<"${timelines[$size]}")
     month=$(row "GET /api/timeline/bucket " <<<"${timelines[$size]}")
-    month_p95=$(cut -f2 <<<"$month" | number 1)
-    printf '| timeline %s, month list p50 / p95 | %s / %s | | |\n' "$size" "$(cut -f1 <<<"$list")" "$(cut -f2 <<<"$list")"
+    # The target is set at a million assets only.
+    target='' met=''
     if [ "$size" = 1m ]; then
-        printf '| timeline %s, one month p50 / p95 | %s / %s | p95 < 10 ms | %s |\n' "$size" "$(cut -f1 <<<"$month")" "$(cut -f2 <<<"$month")" "$(verdict "$month_p95" '<' 10)"
-    else
-        printf '| timeline %s, one month p50 / p95 | %s / %s | | |\n' "$size" "$(cut -f1 <<<"$month")" "$(cut -f2 <<<"$month")"
+        target='p95 < 10 ms' met=$(verdict "$(cut -f2 <<<"$month" | number 1)" '<' 10)
     fi
+    printf '| timeline %s, month list p50 / p95 | %s / %s | | |\n' "$size" "$(cut -f1 <<<"$list")" "$(cut -f2 <<<"$list")"
+    printf '| timeline %s, one month p50 / p95 | %s / %s | %s | %s |\n' "$size" "$(cut -f1 <<<"$month")" "$(cut -f2 <<<"$month")" "$target" "$met"
 done

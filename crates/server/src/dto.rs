@@ -39,9 +39,7 @@ impl Iso {
         put(20, 3, t.timestamp_subsec_millis());
         Some(out)
     }
-}
 
-impl Iso {
     /// Hands the date's text to `write`: from the stack when four digits
     /// hold its year, else as chrono writes it.
     fn write<R>(self, write: impl FnOnce(&str) -> R) -> R {
@@ -50,9 +48,7 @@ impl Iso {
             None => write(&chrono_iso(self.0)),
         }
     }
-}
 
-impl Iso {
     /// Appends the date as a JSON string; its characters never need escaping.
     pub fn write_json(self, out: &mut Vec<u8>) {
         self.write(|text| {

@@ -1,6 +1,8 @@
 //! Timeline buckets, as the web UI (and older apps) page through a library:
 //! month keys with counts, then one month's assets as column arrays.
 
+use std::sync::OnceLock;
+
 use crate::json::Json;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -131,9 +133,11 @@ async fn bucket(State(state): State<AppState>, access: Access, Query(q): Query<T
 
 /// In how many spans of time a month is read at once: one per core, up to
 /// four. A month of a large library is thousands of assets, and the
-/// catalog's pool has eight connections to share.
+/// catalog's pool has eight connections to share. Counted once: std reads
+/// the cgroup's CPU quota from files each time it is asked.
 fn month_parts() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    static PARTS: OnceLock<usize> = OnceLock::new();
+    *PARTS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
 }
 
 /// The fields of `TimeBucketAssetResponseDto`, in [`BucketColumns`]' order;
